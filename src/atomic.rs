@@ -1,0 +1,118 @@
+//! Atomic file replacement: write a temp file in the same directory, copy the old file's mode
+//! (and owner, where allowed), then rename over the target. A crash leaves the old or the new
+//! file, never half of one.
+
+use std::fs::{self, File, Permissions};
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// How a replacement should be made durable.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// fsync the file before the rename and its directory after (survives power loss, slower).
+    pub fsync: bool,
+}
+
+/// Replace (or create) `path` with `bytes` atomically. An existing file's permission bits and
+/// ownership are kept; a new file gets `0644` minus the umask, like `cp`.
+///
+/// Returns a warning when ownership could not be kept (we are not root and the file belongs to
+/// someone else): the content is still written, as `sed -i` would.
+pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<String>> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".cdnpub-tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
+    let mut warning = None;
+    match fs::metadata(path) {
+        Ok(meta) => {
+            set_mode(tmp.as_file(), tmp.path(), meta.mode() & 0o7777)?;
+            if let Err(e) =
+                std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()))
+            {
+                warning = Some(format!(
+                    "{}: could not keep owner {}:{} ({e}); the new file belongs to the user running cdnpub",
+                    path.display(),
+                    meta.uid(),
+                    meta.gid()
+                ));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            set_mode(tmp.as_file(), tmp.path(), 0o644 & !current_umask())?;
+        }
+        Err(e) => return Err(Error::io("read metadata of", path, e)),
+    }
+    if opts.fsync {
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| Error::io("fsync", tmp.path().to_path_buf(), e))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io("rename a temporary file onto", path, e.error))?;
+    if opts.fsync {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io("fsync directory", dir, e))?;
+    }
+    Ok(warning)
+}
+
+fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
+    file.set_permissions(Permissions::from_mode(mode))
+        .map_err(|e| Error::io("set permissions of", path, e))
+}
+
+/// The process umask, read without changing it (from /proc; 022 when unavailable).
+fn current_umask() -> u32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_mode_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index.html");
+        fs::write(&p, "old").unwrap();
+        fs::set_permissions(&p, Permissions::from_mode(0o640)).unwrap();
+        replace(&p, b"new", WriteOptions::default()).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o640);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "temp file left behind: {names:?}");
+        replace(
+            &dir.path().join("fresh.txt"),
+            b"x",
+            WriteOptions { fsync: true },
+        )
+        .unwrap();
+        assert_eq!(fs::read(dir.path().join("fresh.txt")).unwrap(), b"x");
+    }
+}

@@ -1,0 +1,112 @@
+//! Command-line definitions (clap derive) and nothing else.
+
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand};
+
+/// cdnpub: fingerprint, precompress and rewrite a static bundle for its CDN.
+#[derive(Debug, Parser)]
+#[command(name = "cdnpub", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: ./cdnpub.toml when it exists].
+    #[arg(long, global = true, env = "CDNPUB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Profile of the configuration file to use ([env.NAME]).
+    #[arg(long = "env", global = true, env = "CDNPUB_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+    /// Print a JSON summary on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replace the CDN placeholder in served files, in place and re-runnably (container entrypoint).
+    #[command(after_help = REWRITE_EXAMPLES)]
+    Rewrite(RewriteArgs),
+}
+
+const REWRITE_EXAMPLES: &str = "\
+Examples:
+  # what the old replace_cdn entrypoint did, from the same variables
+  CDN_REPLACE_FILES='mobile-vue/*/index.html' CDN_SERVER=https://cdn.example.com cdnpub rewrite
+
+  # explicit flags; see what would change first
+  cdnpub rewrite --root ./dist --server https://cdn.example.com --dry-run '**/*.html' 'assets/*.js'
+
+  # a CI smoke test: fail (exit 3) if a placeholder would remain
+  cdnpub rewrite --root ./dist --server https://cdn.example.com --dry-run --check '**/*.html'";
+
+/// `cdnpub rewrite` options.
+#[derive(Debug, Args)]
+pub struct RewriteArgs {
+    /// Files to rewrite: globs relative to the root (`*` stays within a directory, `**` crosses them).
+    #[arg(value_name = "GLOB")]
+    pub globs: Vec<String>,
+    /// Space-separated globs, used when no GLOB argument is given (the old entrypoint's variable).
+    #[arg(long, env = "CDN_REPLACE_FILES", value_name = "GLOBS")]
+    pub files: Option<String>,
+    /// The served directory the globs are relative to [default: /usr/share/nginx/html].
+    #[arg(long, env = "CDNPUB_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// CDN server URL the placeholder becomes; anything not http(s):// becomes "." (served from origin).
+    #[arg(
+        long,
+        env = "CDN_SERVER",
+        value_name = "URL",
+        allow_hyphen_values = true
+    )]
+    pub server: Option<String>,
+    /// The placeholder token [default: EGOVA_CDN].
+    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
+    pub prefix: Option<String>,
+    /// Where pristine templates are kept [default: <root's parent>/.cdnpub-templates/<root's name>].
+    #[arg(long, env = "CDNPUB_TEMPLATE_DIR", value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+    /// Say what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 3 if any placeholder remains in the matched files after rendering.
+    #[arg(long)]
+    pub check: bool,
+    /// A glob that matches no file is an error (exit 2) instead of a warning.
+    #[arg(long)]
+    pub strict: bool,
+    /// gzip level for regenerated .gz siblings (1-9) [default: 9].
+    #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub gzip_level: Option<u32>,
+    /// brotli quality for regenerated .br siblings (0-11) [default: 11].
+    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
+    pub brotli_quality: Option<u32>,
+    /// fsync every file before renaming it into place (survives power loss; slower).
+    #[arg(long)]
+    pub fsync: bool,
+}
+
+/// Where a flag's value came from, for messages: the flag, its variable, or nothing.
+pub fn value_origin(matches: &ArgMatches, id: &str, flag: &str, var: &str) -> Option<String> {
+    match matches.value_source(id)? {
+        ValueSource::CommandLine => Some(flag.to_string()),
+        ValueSource::EnvVariable => Some(var.to_string()),
+        _ => None,
+    }
+}

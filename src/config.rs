@@ -1,0 +1,326 @@
+//! cdnpub.toml, its `[env.NAME]` profiles, environment variables and flags, resolved into one
+//! plain configuration. Precedence: flags > environment variables > profile > file top level >
+//! built-in defaults.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::ArgMatches;
+use serde::Deserialize;
+
+use crate::cli::{value_origin, GlobalArgs, RewriteArgs};
+use crate::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
+use crate::error::{Error, Result};
+use crate::placeholder::DEFAULT_PREFIX;
+
+/// The file looked for in the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "cdnpub.toml";
+/// The web root of the official nginx image, the old entrypoint's root.
+pub const DEFAULT_ROOT: &str = "/usr/share/nginx/html";
+
+/// Settings a cdnpub.toml may hold at its top level and in each `[env.NAME]` profile.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// CDN server URL placeholders become.
+    pub cdn_server: Option<String>,
+    /// The placeholder token.
+    pub cdn_prefix: Option<String>,
+    /// Served directory `rewrite` works in (relative to the config file).
+    pub root: Option<PathBuf>,
+    /// Globs `rewrite` rewrites.
+    pub replace_files: Option<Vec<String>>,
+    /// Where `rewrite` keeps templates (relative to the config file).
+    pub template_dir: Option<PathBuf>,
+    /// gzip level for siblings.
+    pub gzip_level: Option<u32>,
+    /// brotli quality for siblings.
+    pub brotli_quality: Option<u32>,
+    /// Profiles (only at the top level).
+    #[serde(default)]
+    pub env: BTreeMap<String, Settings>,
+}
+
+/// A parsed configuration file.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its contents.
+    pub settings: Settings,
+}
+
+impl ConfigFile {
+    /// Parse `text` as the contents of `path`; errors name the file, line and key.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let settings: Settings = toml::from_str(text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        if let Some((name, _)) = settings.env.iter().find(|(_, p)| !p.env.is_empty()) {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                message: format!("[env.{name}] has its own [env] table; profiles do not nest"),
+            });
+        }
+        Ok(ConfigFile {
+            path: path.to_path_buf(),
+            settings,
+        })
+    }
+
+    /// Read the file given with `--config`, or `./cdnpub.toml` when it exists.
+    pub fn load(explicit: Option<&Path>) -> Result<Option<Self>> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => PathBuf::from(DEFAULT_CONFIG_FILE),
+            None => return Ok(None),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
+            path: path.clone(),
+            message: format!(
+                "cannot read the configuration file: {e} (check --config / CDNPUB_CONFIG)"
+            ),
+        })?;
+        Self::parse(&path, &text).map(Some)
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+/// The layers below the flags: the chosen profile, then the file's top level.
+struct Layers<'a> {
+    file: Option<&'a ConfigFile>,
+    profile: Option<(&'a str, &'a Settings)>,
+}
+
+impl<'a> Layers<'a> {
+    fn new(file: Option<&'a ConfigFile>, env: Option<&'a str>) -> Result<Self> {
+        let profile = match (env, file) {
+            (None, _) => None,
+            (Some(name), None) => {
+                return Err(Error::Usage(format!(
+                    "--env {name} needs a configuration file: none given with --config and no {DEFAULT_CONFIG_FILE} here"
+                )))
+            }
+            (Some(name), Some(f)) => match f.settings.env.get(name) {
+                Some(p) => Some((name, p)),
+                None => {
+                    let known: Vec<&str> = f.settings.env.keys().map(String::as_str).collect();
+                    return Err(Error::Config {
+                        path: f.path.clone(),
+                        message: format!("no profile [env.{name}] (profiles: {})", list_or_none(&known)),
+                    });
+                }
+            },
+        };
+        Ok(Layers { file, profile })
+    }
+
+    /// The first layer that sets a key, with a label naming where it came from.
+    fn pick<T: Clone>(
+        &self,
+        key: &str,
+        get: impl Fn(&Settings) -> Option<T>,
+    ) -> Option<(T, String)> {
+        let file = self.file?;
+        let path = file.path.display();
+        if let Some((name, p)) = self.profile {
+            if let Some(v) = get(p) {
+                return Some((v, format!("{path} [env.{name}] {key}")));
+            }
+        }
+        get(&file.settings).map(|v| (v, format!("{path} {key}")))
+    }
+
+    /// A path from the file, made relative to the file's directory.
+    fn pick_path(&self, key: &str, get: impl Fn(&Settings) -> Option<PathBuf>) -> Option<PathBuf> {
+        let dir = self.file.map(ConfigFile::dir).unwrap_or_default();
+        self.pick(key, get).map(|(p, _)| dir.join(p))
+    }
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// Everything `cdnpub rewrite` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct RewriteConfig {
+    /// Served directory.
+    pub root: PathBuf,
+    /// Globs relative to the root (empty: nothing to do).
+    pub patterns: Vec<String>,
+    /// The raw server value (validated later) and where it came from.
+    pub server: String,
+    /// Where the server value came from, for messages.
+    pub server_origin: String,
+    /// The placeholder token.
+    pub prefix: String,
+    /// Template store location (None: the default beside the root).
+    pub template_dir: Option<PathBuf>,
+    /// Write nothing.
+    pub dry_run: bool,
+    /// Exit 3 when placeholders remain.
+    pub check: bool,
+    /// Unmatched globs are errors.
+    pub strict: bool,
+    /// gzip level for siblings.
+    pub gzip_level: u32,
+    /// brotli quality for siblings.
+    pub brotli_quality: u32,
+    /// fsync before rename.
+    pub fsync: bool,
+}
+
+/// Resolve `rewrite`'s configuration from flags/variables (`args`, `matches`) and the file.
+pub fn resolve_rewrite(
+    global: &GlobalArgs,
+    args: &RewriteArgs,
+    matches: &ArgMatches,
+) -> Result<RewriteConfig> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let patterns = if !args.globs.is_empty() {
+        args.globs.clone()
+    } else if let Some(files) = &args.files {
+        files.split_whitespace().map(str::to_owned).collect()
+    } else {
+        layers
+            .pick("replace_files", |s| s.replace_files.clone())
+            .map(|(v, _)| v)
+            .unwrap_or_default()
+    };
+    let (server, server_origin) = match (
+        &args.server,
+        value_origin(matches, "server", "--server", "CDN_SERVER"),
+    ) {
+        (Some(s), Some(origin)) => (s.clone(), origin),
+        _ => layers
+            .pick("cdn_server", |s| s.cdn_server.clone())
+            .unwrap_or_else(|| (String::new(), "CDN_SERVER (unset)".into())),
+    };
+    let prefix = args
+        .prefix
+        .clone()
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            layers
+                .pick("cdn_prefix", |s| s.cdn_prefix.clone())
+                .map(|(v, _)| v)
+        })
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+    let root = args
+        .root
+        .clone()
+        .or_else(|| layers.pick_path("root", |s| s.root.clone()))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
+    let template_dir = args
+        .template_dir
+        .clone()
+        .or_else(|| layers.pick_path("template_dir", |s| s.template_dir.clone()));
+    let gzip_level = args
+        .gzip_level
+        .or_else(|| layers.pick("gzip_level", |s| s.gzip_level).map(|(v, _)| v))
+        .unwrap_or(DEFAULT_GZIP_LEVEL);
+    let brotli_quality = args
+        .brotli_quality
+        .or_else(|| {
+            layers
+                .pick("brotli_quality", |s| s.brotli_quality)
+                .map(|(v, _)| v)
+        })
+        .unwrap_or(DEFAULT_BROTLI_QUALITY);
+    check_range("gzip_level", gzip_level, 1, 9, &file)?;
+    check_range("brotli_quality", brotli_quality, 0, 11, &file)?;
+    Ok(RewriteConfig {
+        root,
+        patterns,
+        server,
+        server_origin,
+        prefix,
+        template_dir,
+        dry_run: args.dry_run,
+        check: args.check,
+        strict: args.strict,
+        gzip_level,
+        brotli_quality,
+        fsync: args.fsync,
+    })
+}
+
+fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile>) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        return Ok(());
+    }
+    Err(Error::Config {
+        path: file.as_ref().map(|f| f.path.clone()).unwrap_or_default(),
+        message: format!("{key} = {value} is out of range ({lo} to {hi})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = ConfigFile::parse(
+            Path::new("cdnpub.toml"),
+            "cdn_prefix = \"X\"\n\n[env.prod]\ncdn_sever = \"https://x\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("cdnpub.toml") && err.contains("cdn_sever") && err.contains("line 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nested_profiles_refused() {
+        let err = ConfigFile::parse(Path::new("c.toml"), "[env.a.env.b]\ncdn_server = \"x\"\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("do not nest"), "{err}");
+    }
+
+    #[test]
+    fn profile_over_top_level() {
+        let f = ConfigFile::parse(
+            Path::new("/etc/cdnpub/cdnpub.toml"),
+            "cdn_server = \"https://top\"\nroot = \"site\"\n[env.prod]\ncdn_server = \"https://prod\"\n",
+        )
+        .unwrap();
+        let l = Layers::new(Some(&f), Some("prod")).unwrap();
+        let (v, origin) = l.pick("cdn_server", |s| s.cdn_server.clone()).unwrap();
+        assert_eq!(v, "https://prod");
+        assert!(origin.contains("[env.prod]"));
+        assert_eq!(
+            l.pick_path("root", |s| s.root.clone()).unwrap(),
+            PathBuf::from("/etc/cdnpub/site")
+        );
+        let top = Layers::new(Some(&f), None).unwrap();
+        assert_eq!(
+            top.pick("cdn_server", |s| s.cdn_server.clone()).unwrap().0,
+            "https://top"
+        );
+        let err = Layers::new(Some(&f), Some("stage"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("no profile [env.stage]") && err.contains("prod"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! cdnpub: a static release in one tool.
+//!
+//! The binary (`src/main.rs`) only parses flags and maps errors to exit codes; every step lives
+//! here so that tests and benchmarks can call it directly. See `../shared/DESIGN.md` for the
+//! pipeline these modules form.
+
+pub mod atomic;
+pub mod cli;
+pub mod compress;
+pub mod config;
+pub mod error;
+pub mod placeholder;
+pub mod report;
+pub mod rewrite;
+pub mod scan;
+pub mod templates;
+
+pub use error::{Error, Result};

@@ -1,0 +1,59 @@
+//! The `cdnpub` binary: parse flags, dispatch, map errors to exit codes. Nothing else.
+
+use clap::{CommandFactory, FromArgMatches};
+
+use cdnpub::cli::{Cli, Command};
+use cdnpub::error::{Error, EXIT_OK, EXIT_USAGE};
+use cdnpub::report::{self, Output};
+use cdnpub::{config, rewrite};
+
+fn main() {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(EXIT_USAGE);
+        }
+    };
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let code = match run(&cli, &matches) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
+    let out = Output {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
+    match &cli.command {
+        Command::Rewrite(args) => {
+            let sub = matches.subcommand_matches("rewrite").unwrap_or(matches);
+            let cfg = config::resolve_rewrite(&cli.global, args, sub)?;
+            let result = rewrite::run(&cfg)?;
+            report::rewrite(&result, out);
+            result.outcome()
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => tracing::Level::ERROR,
+        (false, 0) => tracing::Level::WARN,
+        (false, 1) => tracing::Level::DEBUG,
+        (false, _) => tracing::Level::TRACE,
+    };
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

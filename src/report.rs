@@ -1,0 +1,89 @@
+//! Printing results: plain lines for people and CI logs, `--json` for machines. Warnings go to
+//! stderr in both modes; summaries to stdout.
+
+use std::io::Write;
+
+use crate::rewrite::RewriteReport;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    /// JSON on stdout instead of text.
+    pub json: bool,
+    /// Warnings and errors only.
+    pub quiet: bool,
+}
+
+/// Print a warning on stderr.
+pub fn warn(msg: &str) {
+    eprintln!("warning: {msg}");
+}
+
+/// Print a `rewrite` report.
+pub fn rewrite(report: &RewriteReport, out: Output) {
+    for w in &report.warnings {
+        warn(w);
+    }
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    // A closed stdout (`| head`) is not worth a panic.
+    let _ = if out.json {
+        serde_json::to_writer_pretty(&mut w, report)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(w))
+    } else if out.quiet {
+        Ok(())
+    } else {
+        rewrite_text(&mut w, report)
+    };
+}
+
+fn rewrite_text(w: &mut impl Write, r: &RewriteReport) -> std::io::Result<()> {
+    if r.files.is_empty() && r.root.as_os_str().is_empty() {
+        return writeln!(w, "cdnpub rewrite: no files to rewrite (no GLOB given and CDN_REPLACE_FILES is empty); nothing done");
+    }
+    writeln!(
+        w,
+        "CDN_SERVER={} CDN_PREFIX={} root={}",
+        r.server,
+        r.prefix,
+        r.root.display()
+    )?;
+    let (mut changed, mut replacements, mut failed) = (0, 0, 0);
+    for f in &r.files {
+        let verb = match (&f.error, f.changed, r.dry_run) {
+            (Some(_), _, _) => "FAILED",
+            (None, true, true) => "would rewrite",
+            (None, true, false) => "rewritten",
+            (None, false, _) => "unchanged",
+        };
+        let mut line = format!("  {verb:<13} {}  {} replacements", f.path, f.replacements);
+        if !f.siblings.is_empty() {
+            let verb = if r.dry_run || !f.changed {
+                "siblings"
+            } else {
+                "regenerated"
+            };
+            line.push_str(&format!(", {verb} {}", f.siblings.join(" ")));
+            if f.siblings_ms > 0 {
+                line.push_str(&format!(" in {} ms", f.siblings_ms));
+            }
+        }
+        if let Some(e) = &f.error {
+            line.push_str(&format!(": {e}"));
+        }
+        writeln!(w, "{line}")?;
+        changed += usize::from(f.changed && f.error.is_none());
+        replacements += f.replacements;
+        failed += usize::from(f.error.is_some());
+    }
+    let verb = if r.dry_run { "would change" } else { "changed" };
+    writeln!(
+        w,
+        "{} files: {changed} {verb}, {} unchanged, {failed} failed; {replacements} replacements; {} ms{}",
+        r.files.len(),
+        r.files.len() - changed - failed,
+        r.elapsed_ms,
+        if r.dry_run { " (dry run: nothing written)" } else { "" }
+    )
+}
