@@ -9,6 +9,10 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// Suffix of every temporary file cdnpub creates (a killed run may leave one behind; the next
+/// run removes it).
+pub const TEMP_SUFFIX: &str = ".cdnpub-tmp";
+
 /// How a replacement should be made durable.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteOptions {
@@ -32,7 +36,7 @@ pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<S
         .unwrap_or_default();
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
-        .suffix(".cdnpub-tmp")
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     tmp.write_all(bytes)

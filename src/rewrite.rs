@@ -149,7 +149,7 @@ pub fn run(cfg: &RewriteConfig) -> Result<RewriteReport> {
     }
     check_prefix(&cfg.prefix).map_err(|e| Error::Usage(format!("--prefix / CDN_PREFIX: {e}")))?;
     let server = resolve_server(&cfg.server)
-        .map_err(|e| Error::Usage(format!("{} (from {})", e, cfg.server_origin)))?;
+        .map_err(|e| Error::Usage(format!("{}: {e}", cfg.server_origin)))?;
     report.warnings.extend(
         server
             .warning
@@ -181,6 +181,16 @@ pub fn run(cfg: &RewriteConfig) -> Result<RewriteReport> {
         }
         report.warnings.push(msg);
     }
+    // Everything is validated: from here on files may change. The lock is held until the run
+    // ends, so concurrent runs on one root take turns.
+    let _lock = if cfg.dry_run {
+        None
+    } else {
+        Some(store.lock()?)
+    };
+    if !cfg.dry_run {
+        remove_stale_temps(&selection.stale_temps);
+    }
     let job = Job {
         renderer: &Renderer::new(&cfg.prefix, &server),
         store: &store,
@@ -199,6 +209,19 @@ pub fn run(cfg: &RewriteConfig) -> Result<RewriteReport> {
     report.server = server.value.clone();
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// Remove temp files a killed run left (safe: we hold the store's lock, so no run is writing).
+fn remove_stale_temps(paths: &[PathBuf]) {
+    for p in paths {
+        match fs::remove_file(p) {
+            Ok(()) => tracing::debug!("removed {}, left by an interrupted run", p.display()),
+            Err(e) => tracing::warn!(
+                "could not remove {}, left by an interrupted run: {e}",
+                p.display()
+            ),
+        }
+    }
 }
 
 fn template_dir(cfg: &RewriteConfig, root: &Path) -> Result<PathBuf> {

@@ -26,6 +26,8 @@ pub struct Selection {
     pub files: Vec<Selected>,
     /// Patterns that matched no file.
     pub unmatched: Vec<String>,
+    /// cdnpub temporary files left by a killed run in the directories walked.
+    pub stale_temps: Vec<PathBuf>,
 }
 
 /// One pattern, compiled: the literal directory it starts in and how deep it may reach.
@@ -70,7 +72,16 @@ fn compile(raw: &str) -> Result<Pattern> {
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
-    let literal = parts.iter().take_while(|p| !is_meta(p)).count();
+    if parts.is_empty() {
+        return refuse("names no file");
+    }
+    // The walk starts in the deepest literal directory (never at the file itself, so that
+    // temp files beside a literal file name are seen too).
+    let literal = parts
+        .iter()
+        .take_while(|p| !is_meta(p))
+        .count()
+        .min(parts.len() - 1);
     let base: PathBuf = parts[..literal].iter().collect();
     let rest = &parts[literal..];
     let max_depth = (!rest.contains(&"**")).then_some(rest.len());
@@ -119,6 +130,7 @@ pub fn select(root: &Path, patterns: &[String], exclude: Option<&Path>) -> Resul
         .collect::<Result<Vec<_>>>()?;
     let mut chosen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut unmatched = Vec::new();
+    let mut stale_temps = Vec::new();
     for pat in &compiled {
         let mut matched_any = false;
         let start = root.join(&pat.base);
@@ -133,7 +145,11 @@ pub fn select(root: &Path, patterns: &[String], exclude: Option<&Path>) -> Resul
             let Ok(rel) = entry.path().strip_prefix(root) else {
                 continue;
             };
-            if !pat.matcher.is_match(rel) || is_own_temp(rel) {
+            if is_own_temp(rel) {
+                stale_temps.push(entry.path().to_path_buf());
+                continue;
+            }
+            if !pat.matcher.is_match(rel) {
                 continue;
             }
             if let Some(sel) = confine(root, entry.path(), exclude)? {
@@ -154,12 +170,19 @@ pub fn select(root: &Path, patterns: &[String], exclude: Option<&Path>) -> Resul
         })
         .collect();
     files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(Selection { files, unmatched })
+    stale_temps.sort();
+    stale_temps.dedup();
+    Ok(Selection {
+        files,
+        unmatched,
+        stale_temps,
+    })
 }
 
-fn is_own_temp(rel: &Path) -> bool {
+/// True for the temporary files [`crate::atomic::replace`] creates.
+pub fn is_own_temp(rel: &Path) -> bool {
     rel.file_name()
-        .map(|n| n.to_string_lossy().ends_with(".cdnpub-tmp"))
+        .map(|n| n.to_string_lossy().ends_with(crate::atomic::TEMP_SUFFIX))
         .unwrap_or(false)
 }
 
@@ -241,7 +264,7 @@ mod tests {
     #[test]
     fn escapes_are_refused() {
         let (_d, root) = tree();
-        for bad in ["../x", "a/../../x", "/etc/passwd", ""] {
+        for bad in ["../x", "a/../../x", "/etc/passwd", "", ".", "./"] {
             assert!(
                 matches!(select(&root, &[bad.into()], None), Err(Error::Usage(_))),
                 "{bad}"

@@ -55,6 +55,23 @@ impl TemplateStore {
         TemplateStore { dir }
     }
 
+    /// Take the store's exclusive lock (waiting for another run to finish), creating the
+    /// directory. While it is held, cdnpub temp files under the root are leftovers of a killed run.
+    pub fn lock(&self) -> Result<fs::File> {
+        fs::create_dir_all(&self.dir).map_err(|e| {
+            Error::io("create the template directory (set --template-dir / CDNPUB_TEMPLATE_DIR to a writable place)", &self.dir, e)
+        })?;
+        let path = self.dir.join(".lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        Ok(file)
+    }
+
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -1,0 +1,132 @@
+//! Helpers shared by the integration tests: the binary with a clean environment, fixture
+//! copies and whole-tree snapshots.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// Variables cdnpub reads; cleared so the developer's environment never leaks into a test.
+const VARS: [&str; 10] = [
+    "CDN_REPLACE_FILES",
+    "CDN_SERVER",
+    "CDN_PREFIX",
+    "CDNPUB_ROOT",
+    "CDNPUB_TEMPLATE_DIR",
+    "CDNPUB_CONFIG",
+    "CDNPUB_ENV",
+    "CDNPUB_GZIP_LEVEL",
+    "CDNPUB_BROTLI_QUALITY",
+    "NO_COLOR",
+];
+
+/// The cdnpub binary, run in `cwd`, with none of its variables set.
+pub fn cdnpub(cwd: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("cdnpub").expect("binary built");
+    cmd.current_dir(cwd);
+    for v in VARS {
+        cmd.env_remove(v);
+    }
+    cmd
+}
+
+/// The repository's fixtures/ directory.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Copy a directory tree (files and directories; symlinks as links).
+pub fn copy_tree(src: &Path, dst: &Path) {
+    for entry in walkdir::WalkDir::new(src) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(src).unwrap();
+        let to = dst.join(rel);
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&to).unwrap();
+        } else if entry.file_type().is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path()).unwrap(), &to).unwrap();
+        } else {
+            fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// Every regular file under `dir` with its bytes, by relative path.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(dir).unwrap().to_path_buf(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A fresh temp dir holding a copy of `fixtures/<name>` at `<tmp>/html`.
+pub fn site(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("html");
+    copy_tree(&fixtures().join(name), &root);
+    (tmp, root)
+}
+
+/// Decode a gzip body.
+pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Decode a brotli body.
+pub fn unbrotli(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    brotli::Decompressor::new(bytes, 4096)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Count non-overlapping occurrences of `needle` in `hay`.
+pub fn count(hay: &[u8], needle: &str) -> usize {
+    memchr::memmem::find_iter(hay, needle.as_bytes()).count()
+}
+
+/// Replace every `from` with `to`, byte-wise (the reference the tests compare against).
+pub fn replace_all(hay: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(hay.len());
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(hay, from.as_bytes()) {
+        out.extend_from_slice(&hay[last..at]);
+        out.extend_from_slice(to.as_bytes());
+        last = at + from.len();
+    }
+    out.extend_from_slice(&hay[last..]);
+    out
+}
+
+/// Assert two snapshots are equal, naming the paths that differ (not dumping the bytes).
+pub fn assert_same_tree(
+    before: &BTreeMap<PathBuf, Vec<u8>>,
+    after: &BTreeMap<PathBuf, Vec<u8>>,
+    context: &str,
+) {
+    let differing: Vec<_> = before
+        .keys()
+        .chain(after.keys())
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{context}: these paths changed: {differing:?}"
+    );
+}
