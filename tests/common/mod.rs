@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod nginx;
+
 /// Variables cdnpub reads; cleared so the developer's environment never leaks into a test.
 const VARS: [&str; 10] = [
     "CDN_REPLACE_FILES",
