@@ -34,32 +34,29 @@ pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<S
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
+    let existing = match fs::metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("read metadata of", path, e)),
+    };
+    // Created with the wanted mode; only when the umask strips some of it is a chmod needed.
+    let mode = existing
+        .as_ref()
+        .map_or(0o644 & !umask(), |m| m.mode() & 0o7777);
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(TEMP_SUFFIX)
+        .permissions(Permissions::from_mode(mode))
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     tmp.write_all(bytes)
         .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
+    if mode & umask() != 0 {
+        set_mode(tmp.as_file(), tmp.path(), mode)?;
+    }
     let mut warning = None;
-    match fs::metadata(path) {
-        Ok(meta) => {
-            set_mode(tmp.as_file(), tmp.path(), meta.mode() & 0o7777)?;
-            if let Err(e) =
-                std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid()))
-            {
-                warning = Some(format!(
-                    "{}: could not keep owner {}:{} ({e}); the new file belongs to the user running cdnpub",
-                    path.display(),
-                    meta.uid(),
-                    meta.gid()
-                ));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            set_mode(tmp.as_file(), tmp.path(), 0o644 & !current_umask())?;
-        }
-        Err(e) => return Err(Error::io("read metadata of", path, e)),
+    if let Some(meta) = existing {
+        warning = keep_owner(tmp.as_file(), path, &meta);
     }
     if opts.fsync {
         tmp.as_file()
@@ -76,13 +73,36 @@ pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<S
     Ok(warning)
 }
 
+/// Give `file` the owner of `like` unless it has it already (a stat is cheaper than a chown,
+/// which writes the inode). Returns a warning when the owner cannot be kept.
+fn keep_owner(file: &File, path: &Path, like: &fs::Metadata) -> Option<String> {
+    let (uid, gid) = (like.uid(), like.gid());
+    if file
+        .metadata()
+        .is_ok_and(|m| m.uid() == uid && m.gid() == gid)
+    {
+        return None;
+    }
+    std::os::unix::fs::fchown(file, Some(uid), Some(gid)).err().map(|e| {
+        format!(
+            "{}: could not keep owner {uid}:{gid} ({e}); the new file belongs to the user running cdnpub",
+            path.display()
+        )
+    })
+}
+
 fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
     file.set_permissions(Permissions::from_mode(mode))
         .map_err(|e| Error::io("set permissions of", path, e))
 }
 
-/// The process umask, read without changing it (from /proc; 022 when unavailable).
-fn current_umask() -> u32 {
+/// The process umask, read once without changing it (from /proc; 022 when unavailable).
+fn umask() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(read_umask)
+}
+
+fn read_umask() -> u32 {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -104,13 +124,22 @@ mod tests {
         fs::write(&p, "old").unwrap();
         fs::set_permissions(&p, Permissions::from_mode(0o640)).unwrap();
         replace(&p, b"new", WriteOptions::default()).unwrap();
+        let g = dir.path().join("group-writable.html");
+        fs::write(&g, "old").unwrap();
+        fs::set_permissions(&g, Permissions::from_mode(0o664)).unwrap();
+        replace(&g, b"new", WriteOptions::default()).unwrap();
+        assert_eq!(
+            fs::metadata(&g).unwrap().mode() & 0o7777,
+            0o664,
+            "umask must not strip kept bits"
+        );
         assert_eq!(fs::read(&p).unwrap(), b"new");
         assert_eq!(fs::metadata(&p).unwrap().mode() & 0o7777, 0o640);
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(names.len(), 1, "temp file left behind: {names:?}");
+        assert_eq!(names.len(), 2, "temp file left behind: {names:?}");
         replace(
             &dir.path().join("fresh.txt"),
             b"x",

@@ -79,9 +79,9 @@ pub struct RewriteArgs {
     /// The placeholder token [default: EGOVA_CDN].
     #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
     pub prefix: Option<String>,
-    /// Where pristine templates are kept [default: <root's parent>/.cdnpub-templates/<root's name>].
-    #[arg(long, env = "CDNPUB_TEMPLATE_DIR", value_name = "DIR")]
-    pub template_dir: Option<PathBuf>,
+    /// Where the render state (placeholder positions, for re-runs) is kept [default: <root's parent>/.cdnpub/<root's name>].
+    #[arg(long, env = "CDNPUB_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Say what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -30,8 +30,8 @@ pub struct Settings {
     pub root: Option<PathBuf>,
     /// Globs `rewrite` rewrites.
     pub replace_files: Option<Vec<String>>,
-    /// Where `rewrite` keeps templates (relative to the config file).
-    pub template_dir: Option<PathBuf>,
+    /// Where `rewrite` keeps its render state (relative to the config file).
+    pub state_dir: Option<PathBuf>,
     /// gzip level for siblings.
     pub gzip_level: Option<u32>,
     /// brotli quality for siblings.
@@ -166,8 +166,8 @@ pub struct RewriteConfig {
     pub server_origin: String,
     /// The placeholder token.
     pub prefix: String,
-    /// Template store location (None: the default beside the root).
-    pub template_dir: Option<PathBuf>,
+    /// Render state directory (None: the default beside the root).
+    pub state_dir: Option<PathBuf>,
     /// Write nothing.
     pub dry_run: bool,
     /// Exit 3 when placeholders remain.
@@ -225,10 +225,10 @@ pub fn resolve_rewrite(
         .clone()
         .or_else(|| layers.pick_path("root", |s| s.root.clone()))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-    let template_dir = args
-        .template_dir
+    let state_dir = args
+        .state_dir
         .clone()
-        .or_else(|| layers.pick_path("template_dir", |s| s.template_dir.clone()));
+        .or_else(|| layers.pick_path("state_dir", |s| s.state_dir.clone()));
     let gzip_level = args
         .gzip_level
         .or_else(|| layers.pick("gzip_level", |s| s.gzip_level).map(|(v, _)| v))
@@ -249,7 +249,7 @@ pub fn resolve_rewrite(
         server,
         server_origin,
         prefix,
-        template_dir,
+        state_dir,
         dry_run: args.dry_run,
         check: args.check,
         strict: args.strict,

@@ -13,6 +13,6 @@ pub mod placeholder;
 pub mod report;
 pub mod rewrite;
 pub mod scan;
-pub mod templates;
+pub mod state;
 
 pub use error::{Error, Result};

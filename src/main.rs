@@ -1,5 +1,7 @@
 //! The `cdnpub` binary: parse flags, dispatch, map errors to exit codes. Nothing else.
 
+use std::io::IsTerminal;
+
 use clap::{CommandFactory, FromArgMatches};
 
 use cdnpub::cli::{Cli, Command};
@@ -50,8 +52,10 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => tracing::Level::DEBUG,
         (false, _) => tracing::Level::TRACE,
     };
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_max_level(level)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()

@@ -202,10 +202,10 @@ pub struct Renderer {
 pub struct Rendered {
     /// The rendered bytes.
     pub bytes: Vec<u8>,
-    /// How many placeholders were replaced.
-    pub replacements: usize,
-    /// How many of those had a URL-leading `/` consumed (Vite's `/EGOVA_CDN/…`).
-    pub slashes_consumed: usize,
+    /// Offsets of the replaced placeholders in the input.
+    pub at: Vec<usize>,
+    /// Offsets (a subset of `at`) whose URL-leading `/` was consumed (Vite's `/EGOVA_CDN/…`).
+    pub slash: Vec<usize>,
 }
 
 /// True when a `/` right after this byte starts a URL: after a quote, `=`, `(`, `,` or white space.
@@ -236,7 +236,7 @@ impl Renderer {
     /// `"/EGOVA_CDN/app/"` becomes `"https://cdn/app/"`, not `"/https://cdn/app/"`.
     pub fn render(&self, input: &[u8]) -> Rendered {
         let mut out = Vec::with_capacity(input.len() + 64);
-        let (mut last, mut replacements, mut slashes) = (0usize, 0usize, 0usize);
+        let (mut last, mut all, mut slash) = (0usize, Vec::new(), Vec::new());
         for at in self.finder.find_iter(input) {
             let consume = self.absolute
                 && at > last
@@ -246,14 +246,16 @@ impl Renderer {
             out.extend_from_slice(&input[last..keep_until]);
             out.extend_from_slice(&self.server);
             last = at + self.token_len;
-            replacements += 1;
-            slashes += usize::from(consume);
+            all.push(at);
+            if consume {
+                slash.push(at);
+            }
         }
         out.extend_from_slice(&input[last..]);
         Rendered {
             bytes: out,
-            replacements,
-            slashes_consumed: slashes,
+            at: all,
+            slash,
         }
     }
 }
@@ -338,8 +340,8 @@ mod tests {
         let s = resolve_server("http://h").unwrap();
         let r = Renderer::new("EGOVA_CDN", &s).render(b"EGOVA_CDNEGOVA_CDN/EGOVA_CDN");
         assert_eq!(r.bytes, b"http://hhttp://h/http://h");
-        assert_eq!(r.replacements, 3);
-        assert_eq!(r.slashes_consumed, 0);
+        assert_eq!(r.at, [0, 9, 19]);
+        assert!(r.slash.is_empty());
     }
 
     #[test]

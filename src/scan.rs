@@ -111,12 +111,32 @@ pub fn canonical_root(root: &Path) -> Result<PathBuf> {
 }
 
 /// True for `x.gz` / `x.br` when `x` itself was selected: those are regenerated as siblings.
-fn is_sibling_of_selected(rel: &Path, chosen: &BTreeMap<PathBuf, PathBuf>) -> bool {
-    let s = rel.as_os_str().to_string_lossy();
+fn is_sibling_of_selected(path: &Path, chosen: &BTreeMap<PathBuf, PathBuf>) -> bool {
+    let s = path.as_os_str().to_string_lossy();
     [".gz", ".br"]
         .iter()
         .filter_map(|ext| s.strip_suffix(ext))
-        .any(|stem| chosen.values().any(|r| r.as_os_str() == stem))
+        .any(|stem| chosen.contains_key(Path::new(stem)))
+}
+
+/// The canonical directory a pattern's walk starts in; None when it does not exist. A start
+/// that resolves outside the root (a symlinked directory) is refused.
+fn walk_start(root: &Path, base: &Path) -> Result<Option<PathBuf>> {
+    let joined = root.join(base);
+    let canon = match fs::canonicalize(&joined) {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("resolve", joined, e)),
+    };
+    if !canon.starts_with(root) {
+        return Err(Error::Usage(format!(
+            "{} leads to {}, outside the root {}; refusing to write there (remove the link or narrow the pattern)",
+            joined.display(),
+            canon.display(),
+            root.display()
+        )));
+    }
+    Ok(canon.is_dir().then_some(canon))
 }
 
 /// Select the files under `root` (already canonical) matching any of `patterns`.
@@ -133,13 +153,19 @@ pub fn select(root: &Path, patterns: &[String], exclude: Option<&Path>) -> Resul
     let mut stale_temps = Vec::new();
     for pat in &compiled {
         let mut matched_any = false;
-        let start = root.join(&pat.base);
+        // Resolve the walk's start once: a symlinked directory leading out is refused here, and
+        // below it regular files need no resolving (the walk does not follow links).
+        let Some(start) = walk_start(root, &pat.base)? else {
+            unmatched.push(pat.text.clone());
+            continue;
+        };
         let mut walk = WalkDir::new(&start).follow_links(false);
         if let Some(depth) = pat.max_depth {
             walk = walk.max_depth(depth);
         }
         for entry in walk.into_iter().filter_map(|e| e.ok()) {
-            if entry.file_type().is_dir() {
+            let kind = entry.file_type();
+            if kind.is_dir() {
                 continue;
             }
             let Ok(rel) = entry.path().strip_prefix(root) else {
@@ -152,7 +178,17 @@ pub fn select(root: &Path, patterns: &[String], exclude: Option<&Path>) -> Resul
             if !pat.matcher.is_match(rel) {
                 continue;
             }
-            if let Some(sel) = confine(root, entry.path(), exclude)? {
+            let selected = if kind.is_symlink() {
+                confine(root, entry.path(), exclude)?
+            } else {
+                (kind.is_file() && !exclude.is_some_and(|x| entry.path().starts_with(x))).then(
+                    || Selected {
+                        rel: rel.to_path_buf(),
+                        path: entry.path().to_path_buf(),
+                    },
+                )
+            };
+            if let Some(sel) = selected {
                 matched_any = true;
                 chosen.insert(sel.path, sel.rel);
             }
@@ -163,7 +199,7 @@ pub fn select(root: &Path, patterns: &[String], exclude: Option<&Path>) -> Resul
     }
     let mut files: Vec<Selected> = chosen
         .iter()
-        .filter(|(_, rel)| !is_sibling_of_selected(rel, &chosen))
+        .filter(|(path, _)| !is_sibling_of_selected(path, &chosen))
         .map(|(path, rel)| Selected {
             rel: rel.clone(),
             path: path.clone(),
@@ -279,6 +315,26 @@ mod tests {
         assert!(
             err.contains("link.html") && err.contains("outside the root"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_symlinked_directory_leading_out_is_refused() {
+        let (_d, root) = tree();
+        let outside = root.parent().unwrap().join("elsewhere");
+        fs::create_dir(&outside).unwrap();
+        fs::write(outside.join("index.html"), "x").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("linked")).unwrap();
+        let err = select(&root, &["linked/*.html".into()], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("outside the root"), "{err}");
+        // A pattern that only crosses it with ** does not follow the link.
+        let sel = select(&root, &["**/*.html".into()], None).unwrap();
+        assert!(
+            rels(&sel).iter().all(|r| !r.starts_with("linked")),
+            "{:?}",
+            rels(&sel)
         );
     }
 

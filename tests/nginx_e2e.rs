@@ -29,7 +29,7 @@ fn rewrite(root: &Path, tpl: &Path, server: &str) {
     cdnpub(root.parent().unwrap())
         .args(["rewrite", "--root"])
         .arg(root)
-        .arg("--template-dir")
+        .arg("--state-dir")
         .arg(tpl)
         .env("CDN_SERVER", server)
         .env("CDN_REPLACE_FILES", "index.html assets/*.js")
@@ -54,8 +54,8 @@ fn nginx_serves_the_new_server_plain_and_gzip_static() {
         )
         .unwrap();
     }
-    // Templates inside the web root, hidden by the README's nginx rule.
-    let tpl = root.join(".cdnpub-templates");
+    // The render state inside the web root, hidden by the README's nginx rule.
+    let tpl = root.join(".cdnpub");
     let server = Nginx::start(
         bin,
         &root,
@@ -96,6 +96,7 @@ fn nginx_serves_the_new_server_plain_and_gzip_static() {
             assert_eq!(count(&body, other), 0, "{path} mentions {other}");
         }
     }
-    let (status, _, _) = get(&server.url("/.cdnpub-templates/files/index.html"), false);
-    assert_eq!(status, 403, "templates must not be served");
+    assert!(tpl.join("state.json").is_file());
+    let (status, _, _) = get(&server.url("/.cdnpub/state.json"), false);
+    assert_eq!(status, 403, "the render state must not be served");
 }

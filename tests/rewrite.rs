@@ -115,13 +115,12 @@ fn rerun_with_new_server_renders_from_template_and_same_server_changes_nothing()
         (after.ino(), after.mtime_nsec())
     );
     common::assert_same_tree(&snap, &snapshot(&root), "second run with the same server");
-    // Templates live outside the web root, with their placeholders intact.
-    let tpl = t
-        .path()
-        .join(".cdnpub-templates/html/files/mobile-vue/citizen/index.html");
-    assert!(fs::read_to_string(tpl)
-        .unwrap()
-        .contains("src=EGOVA_CDN/js/app.js"));
+    // The render state lives outside the web root.
+    let state = fs::read_to_string(t.path().join(".cdnpub/html/state.json")).unwrap();
+    assert!(
+        state.contains("mobile-vue/citizen/index.html")
+            && state.contains("https://two.example.com")
+    );
     assert!(!snapshot(&root)
         .keys()
         .any(|k| k.to_string_lossy().contains("cdnpub")));
@@ -207,7 +206,7 @@ fn unsafe_server_values_are_refused_and_nothing_is_touched() {
             .code(2)
             .stderr(predicates::str::contains("CDN_SERVER"));
         common::assert_same_tree(&before, &snapshot(t.path()), bad);
-        assert!(!t.path().join(".cdnpub-templates").exists());
+        assert!(!t.path().join(".cdnpub").exists());
     }
 }
 

@@ -16,7 +16,7 @@ const VARS: [&str; 10] = [
     "CDN_SERVER",
     "CDN_PREFIX",
     "CDNPUB_ROOT",
-    "CDNPUB_TEMPLATE_DIR",
+    "CDNPUB_STATE_DIR",
     "CDNPUB_CONFIG",
     "CDNPUB_ENV",
     "CDNPUB_GZIP_LEVEL",
