@@ -23,6 +23,18 @@ fn rewrite(root: &Path, server: &str, globs: &str) -> assert_cmd::assert::Assert
         .assert()
 }
 
+/// `cdnpub rewrite FLAGS --root ROOT --server SERVER GLOB…`, run beside the root.
+fn rewrite_args(root: &Path, flags: &[&str], server: &str, globs: &[&str]) -> assert_cmd::Command {
+    let mut cmd = cdnpub(root.parent().unwrap());
+    cmd.arg("rewrite")
+        .args(flags)
+        .arg("--root")
+        .arg(root)
+        .args(["--server", server])
+        .args(globs);
+    cmd
+}
+
 fn read(root: &Path, rel: &str) -> String {
     String::from_utf8(fs::read(root.join(rel)).unwrap()).unwrap()
 }
@@ -247,7 +259,7 @@ fn escaping_patterns_and_links_are_refused() {
 
 #[test]
 fn unmatched_glob_warns_and_strict_fails() {
-    let (t, root) = site("vue-cli");
+    let (_t, root) = site("vue-cli");
     rewrite(
         &root,
         "https://x.example",
@@ -257,74 +269,62 @@ fn unmatched_glob_warns_and_strict_fails() {
     .stderr(predicates::str::contains("\"nothing/*.html\""));
     let (t2, root2) = site("vue-cli");
     let before = snapshot(t2.path());
-    cdnpub(t.path())
-        .args(["rewrite", "--strict", "--root"])
-        .arg(&root2)
-        .args([
-            "--server",
-            "https://x.example",
-            "mobile-vue/*/index.html",
-            "nothing/*.html",
-        ])
-        .assert()
-        .code(2);
+    rewrite_args(
+        &root2,
+        &["--strict"],
+        "https://x.example",
+        &["mobile-vue/*/index.html", "nothing/*.html"],
+    )
+    .assert()
+    .code(2);
     common::assert_same_tree(&before, &snapshot(t2.path()), "tree");
-    drop(root);
 }
 
 #[test]
 fn dry_run_writes_nothing_and_check_fails_on_remaining_placeholders() {
     let (t, root) = site("vue-cli");
     let before = snapshot(t.path());
-    cdnpub(t.path())
-        .args(["rewrite", "--dry-run", "--root"])
-        .arg(&root)
-        .args([
-            "--server",
-            "https://cdn.example.com",
-            "mobile-vue/*/index.html",
-        ])
-        .assert()
-        .success()
-        .stdout(predicates::str::contains("would rewrite"));
+    rewrite_args(
+        &root,
+        &["--dry-run"],
+        "https://cdn.example.com",
+        &["mobile-vue/*/index.html"],
+    )
+    .assert()
+    .success()
+    .stdout(predicates::str::contains("would rewrite"));
     common::assert_same_tree(&before, &snapshot(t.path()), "dry run wrote something");
     // The prefix inside the server value survives rendering: --check catches it.
-    cdnpub(t.path())
-        .args(["rewrite", "--dry-run", "--check", "--root"])
-        .arg(&root)
-        .args([
-            "--server",
-            "https://EGOVA_CDN.example.com",
-            "mobile-vue/citizen/index.html",
-        ])
-        .assert()
-        .code(3)
-        .stderr(predicates::str::contains("mobile-vue/citizen/index.html"));
-    cdnpub(t.path())
-        .args(["rewrite", "--check", "--root"])
-        .arg(&root)
-        .args([
-            "--server",
-            "https://cdn.example.com",
-            "mobile-vue/*/index.html",
-        ])
-        .assert()
-        .code(0);
+    rewrite_args(
+        &root,
+        &["--dry-run", "--check"],
+        "https://EGOVA_CDN.example.com",
+        &["mobile-vue/citizen/index.html"],
+    )
+    .assert()
+    .code(3)
+    .stderr(predicates::str::contains("mobile-vue/citizen/index.html"));
+    rewrite_args(
+        &root,
+        &["--check"],
+        "https://cdn.example.com",
+        &["mobile-vue/*/index.html"],
+    )
+    .assert()
+    .code(0);
 }
 
 #[test]
 fn json_summary_lists_every_file() {
-    let (t, root) = site("vue-cli");
-    let out = cdnpub(t.path())
-        .args(["rewrite", "--json", "--root"])
-        .arg(&root)
-        .args([
-            "--server",
-            "https://cdn.example.com",
-            "mobile-vue/*/index.html",
-        ])
-        .output()
-        .unwrap();
+    let (_t, root) = site("vue-cli");
+    let out = rewrite_args(
+        &root,
+        &["--json"],
+        "https://cdn.example.com",
+        &["mobile-vue/*/index.html"],
+    )
+    .output()
+    .unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["server"], "https://cdn.example.com");
@@ -345,7 +345,7 @@ fn json_summary_lists_every_file() {
 
 #[test]
 fn siblings_are_regenerated_with_the_new_content() {
-    let (t, root) = site("vite-vue/dist");
+    let (_t, root) = site("vite-vue/dist");
     let js = js_bundle(&root);
     for rel in ["index.html".to_string(), js.clone()] {
         let original = fs::read(root.join(&rel)).unwrap();
@@ -360,20 +360,17 @@ fn siblings_are_regenerated_with_the_new_content() {
         )
         .unwrap();
     }
-    cdnpub(t.path())
-        .args(["rewrite", "--brotli-quality", "4", "--root"])
-        .arg(&root)
-        .args([
-            "--server",
-            "https://cdn.example.com",
-            "index.html",
-            "assets/*.js",
-        ])
-        .assert()
-        .success()
-        .stdout(predicates::str::contains(
-            "regenerated index.html.gz index.html.br",
-        ));
+    rewrite_args(
+        &root,
+        &["--brotli-quality", "4"],
+        "https://cdn.example.com",
+        &["index.html", "assets/*.js"],
+    )
+    .assert()
+    .success()
+    .stdout(predicates::str::contains(
+        "regenerated index.html.gz index.html.br",
+    ));
     for rel in ["index.html".to_string(), js] {
         let plain = fs::read(root.join(&rel)).unwrap();
         assert_eq!(count(&plain, "EGOVA_CDN"), 0);
