@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use serde::Deserialize;
 
-use crate::cli::{value_origin, GlobalArgs, RewriteArgs};
+use crate::build::BuildConfig;
+use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs};
 use crate::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
 use crate::error::{Error, Result};
 use crate::placeholder::DEFAULT_PREFIX;
@@ -323,4 +324,31 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// Resolve `build`'s configuration from its flags.
+pub fn resolve_build(args: &BuildArgs) -> Result<BuildConfig> {
+    if !(0.0..=1.0).contains(&args.max_ratio) || args.max_ratio == 0.0 {
+        return Err(Error::Usage(format!(
+            "--max-ratio {} must be above 0 and at most 1",
+            args.max_ratio
+        )));
+    }
+    Ok(BuildConfig {
+        src: args.src.clone(),
+        out: args.out.clone(),
+        hash_len: usize::from(args.hash_length),
+        keep: args.keep.clone(),
+        hashed_pattern: args.hashed_pattern.clone(),
+        prefix: args
+            .prefix
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+        gzip_level: args.gzip_level,
+        brotli_quality: args.brotli_quality,
+        min_size: args.min_size,
+        max_ratio: args.max_ratio,
+        compress: !args.no_compress,
+    })
 }

@@ -5,10 +5,14 @@
 //! pipeline these modules form.
 
 pub mod atomic;
+pub mod build;
+pub mod classify;
 pub mod cli;
 pub mod compress;
 pub mod config;
 pub mod error;
+pub mod fingerprint;
+pub mod manifest;
 pub mod placeholder;
 pub mod report;
 pub mod rewrite;

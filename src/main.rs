@@ -7,7 +7,7 @@ use clap::{CommandFactory, FromArgMatches};
 use cdnpub::cli::{Cli, Command};
 use cdnpub::error::{Error, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
-use cdnpub::{config, rewrite};
+use cdnpub::{build, config, rewrite};
 
 fn main() {
     let matches = Cli::command().get_matches();
@@ -41,6 +41,12 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             let result = rewrite::run(&cfg)?;
             report::rewrite(&result, out);
             result.outcome()
+        }
+        Command::Build(args) => {
+            let cfg = config::resolve_build(args)?;
+            let result = build::run(&cfg)?;
+            report::build(&result, out);
+            Ok(())
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use crate::build::BuildReport;
 use crate::rewrite::RewriteReport;
 
 /// How results are printed.
@@ -86,4 +87,35 @@ fn rewrite_text(w: &mut impl Write, r: &RewriteReport) -> std::io::Result<()> {
         r.elapsed_ms,
         if r.dry_run { " (dry run: nothing written)" } else { "" }
     )
+}
+
+/// Print a `build` report.
+pub fn build(report: &BuildReport, out: Output) {
+    for w in &report.warnings {
+        warn(w);
+    }
+    let stdout = std::io::stdout();
+    let mut w = stdout.lock();
+    let _ = if out.json {
+        serde_json::to_writer_pretty(&mut w, report)
+            .map_err(std::io::Error::from)
+            .and_then(|_| writeln!(w))
+    } else if out.quiet {
+        Ok(())
+    } else {
+        writeln!(
+            w,
+            "built {}: {} files ({} fingerprinted, {} immutable, {} with references rewritten), {} siblings; \
+             {} bytes, {} for a brotli client; {} ms",
+            report.out.display(),
+            report.files,
+            report.fingerprinted,
+            report.immutable,
+            report.rewritten,
+            report.siblings,
+            report.bytes,
+            report.bytes_smallest,
+            report.elapsed_ms
+        )
+    };
 }

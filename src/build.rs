@@ -1,0 +1,565 @@
+//! `cdnpub build SRC --out DIR`: fingerprint, rewrite references, precompress, write a manifest.
+//!
+//! The tree is built in a temporary directory beside OUT and swapped in at the end, so a failed
+//! build leaves OUT as it was. Files are processed as soon as the files they name have their
+//! final names (leaves first), on all cores; a file's dependents are released before its own
+//! compression starts.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
+
+use crate::classify::{self, Naming};
+use crate::compress;
+use crate::error::{Error, Result};
+use crate::fingerprint::{self, file_name, hashed_name, resolve::Index, sourcemap, Plan, Refs};
+use crate::manifest::{Encoding, FileRecord, Manifest, ViteEntry, MANIFEST_PATH, VERSION};
+use crate::state::sha256_hex;
+
+/// Everything `cdnpub build` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct BuildConfig {
+    /// The bundler's output directory.
+    pub src: PathBuf,
+    /// Where the CDN-ready tree goes (replaced as a whole).
+    pub out: PathBuf,
+    /// Hex characters of content hash in names (8–16).
+    pub hash_len: usize,
+    /// Globs of files that keep their names (in addition to HTML).
+    pub keep: Vec<String>,
+    /// Regex for names a bundler already hashed.
+    pub hashed_pattern: String,
+    /// CDN placeholder that may prefix root paths in references.
+    pub prefix: String,
+    /// gzip level (1–9).
+    pub gzip_level: u32,
+    /// brotli quality (0–11).
+    pub brotli_quality: u32,
+    /// Smallest file that gets siblings, in bytes.
+    pub min_size: u64,
+    /// A sibling is kept only when smaller than this fraction of the original.
+    pub max_ratio: f64,
+    /// Write .gz/.br siblings at all.
+    pub compress: bool,
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    /// The command ("build").
+    pub command: &'static str,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Input files.
+    pub files: usize,
+    /// Files cdnpub gave a content hash.
+    pub fingerprinted: usize,
+    /// Files served as immutable.
+    pub immutable: usize,
+    /// Files whose content had references rewritten.
+    pub rewritten: usize,
+    /// Bytes of all output files.
+    pub bytes: u64,
+    /// Bytes a brotli-capable client downloads for the whole tree (per file the smallest variant).
+    pub bytes_smallest: u64,
+    /// .gz / .br siblings written.
+    pub siblings: usize,
+    /// Reference cycles (their members keep their names).
+    pub cycles: Vec<Vec<String>>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// One input file.
+#[derive(Debug, Clone)]
+struct Input {
+    rel: String,
+    path: PathBuf,
+}
+
+/// Run a build.
+pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
+    let started = Instant::now();
+    let (src, out) = check_dirs(&cfg.src, &cfg.out)?;
+    let inputs = scan_tree(&src)?;
+    let rels: Vec<String> = inputs.iter().map(|i| i.rel.clone()).collect();
+    let index = Index::new(&rels, &cfg.prefix);
+    let refs = analyze_all(&inputs, &index)?;
+    let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
+    let plan = fingerprint::plan(&rels, &refs, &naming);
+    let parent = out.parent().unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
+        .suffix(".cdnpub-build")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io("create a staging directory beside --out in", parent, e))?;
+    let job = Job {
+        cfg,
+        inputs: &inputs,
+        refs: &refs,
+        plan: &plan,
+        rels: &rels,
+        staging: staging.path(),
+        names: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
+        records: Mutex::new(Vec::new()),
+        failure: Mutex::new(None),
+        rewritten: AtomicUsize::new(0),
+    };
+    job.run_all();
+    if let Some(e) = job.failure.into_inner().unwrap_or(None) {
+        return Err(e);
+    }
+    let records = job.records.into_inner().unwrap_or_default();
+    let finals: Vec<String> = job
+        .names
+        .iter()
+        .map(|n| n.get().cloned().unwrap_or_default())
+        .collect();
+    if let Some(i) = finals.iter().position(String::is_empty) {
+        return Err(Error::Failed(format!(
+            "internal error: {} was never processed",
+            rels[i]
+        )));
+    }
+    let manifest = Manifest {
+        version: VERSION,
+        hash_length: cfg.hash_len,
+        files: records,
+        renamed: fingerprint::renames(&rels, &finals)
+            .into_iter()
+            .map(|(o, f)| (o, ViteEntry { file: f }))
+            .collect(),
+    };
+    write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
+    let report = summarize(
+        &out,
+        &manifest,
+        &plan,
+        &rels,
+        job.rewritten.into_inner(),
+        started,
+    );
+    swap_into_place(staging, &out)?;
+    Ok(report)
+}
+
+fn keep_globs(cfg: &BuildConfig) -> Vec<String> {
+    classify::DEFAULT_KEEP
+        .iter()
+        .map(|s| s.to_string())
+        .chain(cfg.keep.iter().cloned())
+        .collect()
+}
+
+fn summarize(
+    out: &Path,
+    m: &Manifest,
+    plan: &Plan,
+    rels: &[String],
+    rewritten: usize,
+    started: Instant,
+) -> BuildReport {
+    let cycles: Vec<Vec<String>> = plan
+        .cycles
+        .iter()
+        .map(|c| c.iter().map(|&i| rels[i].clone()).collect())
+        .collect();
+    let warnings = cycles
+        .iter()
+        .map(|c| {
+            format!(
+                "reference cycle, these files keep their names and are not cached as immutable: {}",
+                c.join(" → ")
+            )
+        })
+        .collect();
+    BuildReport {
+        command: "build",
+        out: out.to_path_buf(),
+        files: m.files.len(),
+        fingerprinted: m.renamed.len(),
+        immutable: m.files.iter().filter(|f| f.immutable).count(),
+        rewritten,
+        bytes: m.files.iter().map(|f| f.size).sum(),
+        bytes_smallest: m
+            .files
+            .iter()
+            .map(|f| {
+                f.encodings
+                    .iter()
+                    .map(|e| e.size)
+                    .chain([f.size])
+                    .min()
+                    .unwrap_or(f.size)
+            })
+            .sum(),
+        siblings: m.files.iter().map(|f| f.encodings.len()).sum(),
+        cycles,
+        warnings,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// SRC must exist; OUT must not be SRC, inside it, or contain it; an existing OUT must be a
+/// previous cdnpub build (or empty), so nothing else is ever replaced.
+fn check_dirs(src: &Path, out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let src_c = fs::canonicalize(src).map_err(|e| {
+        Error::Usage(format!(
+            "SRC {} cannot be opened ({e}); give the bundler's output directory",
+            src.display()
+        ))
+    })?;
+    if !src_c.is_dir() {
+        return Err(Error::Usage(format!(
+            "SRC {} is not a directory",
+            src.display()
+        )));
+    }
+    let out_abs = std::path::absolute(out).map_err(|e| Error::io("resolve", out, e))?;
+    let out_parent = out_abs
+        .parent()
+        .ok_or_else(|| Error::Usage(format!("--out {} has no parent directory", out.display())))?;
+    let parent_c = fs::canonicalize(out_parent).map_err(|e| {
+        Error::Usage(format!(
+            "the parent of --out {} cannot be opened ({e}); create it first",
+            out.display()
+        ))
+    })?;
+    let out_c = parent_c.join(out_abs.file_name().unwrap_or_default());
+    if out_c == src_c || out_c.starts_with(&src_c) {
+        return Err(Error::Usage(format!(
+            "--out {} is {} SRC {}; write the build somewhere else (e.g. a sibling directory)",
+            out.display(),
+            if out_c == src_c {
+                "the same directory as"
+            } else {
+                "inside"
+            },
+            src.display()
+        )));
+    }
+    if src_c.starts_with(&out_c) {
+        return Err(Error::Usage(format!(
+            "SRC {} is inside --out {}; replacing OUT would delete it",
+            src.display(),
+            out.display()
+        )));
+    }
+    if out_c.exists() {
+        let ours = out_c.join(MANIFEST_PATH).is_file();
+        let empty = fs::read_dir(&out_c)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !ours && !empty {
+            return Err(Error::Usage(format!(
+                "--out {} exists and is not a cdnpub build (no {MANIFEST_PATH}); refusing to replace it. Remove it or choose another directory",
+                out.display()
+            )));
+        }
+    }
+    Ok((src_c, out_c))
+}
+
+/// Every regular file under `src`, sorted. Links leading outside SRC are refused; `.gz` / `.br`
+/// files whose plain version exists are skipped (they are regenerated).
+fn scan_tree(src: &Path) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for entry in WalkDir::new(src).follow_links(false).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| src.to_path_buf());
+            Error::io("read directory", path, e.into())
+        })?;
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let path = entry.path().to_path_buf();
+        if ft.is_symlink() {
+            let target = fs::canonicalize(&path).map_err(|e| Error::io("resolve", &path, e))?;
+            if !target.starts_with(src) {
+                return Err(Error::Usage(format!(
+                    "{} is a link to {}, outside SRC {}; refusing to publish it (copy the file in, or remove the link)",
+                    path.display(),
+                    target.display(),
+                    src.display()
+                )));
+            }
+            if target.is_dir() {
+                continue;
+            }
+        }
+        let rel = path.strip_prefix(src).unwrap_or(&path);
+        let Some(rel) = rel.to_str() else {
+            return Err(Error::Usage(format!(
+                "{}: file names must be UTF-8 to be served by URL",
+                path.display()
+            )));
+        };
+        inputs.push(Input {
+            rel: rel.to_string(),
+            path,
+        });
+    }
+    let all: std::collections::HashSet<&str> = inputs.iter().map(|i| i.rel.as_str()).collect();
+    let skip: std::collections::HashSet<String> = inputs
+        .iter()
+        .filter(|i| {
+            [".gz", ".br"]
+                .iter()
+                .any(|ext| i.rel.strip_suffix(ext).is_some_and(|s| all.contains(s)))
+        })
+        .map(|i| i.rel.clone())
+        .collect();
+    inputs.retain(|i| !skip.contains(&i.rel));
+    inputs.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(inputs)
+}
+
+fn analyze_all(inputs: &[Input], index: &Index) -> Result<Vec<Refs>> {
+    use rayon::prelude::*;
+    inputs
+        .par_iter()
+        .map(|i| {
+            if classify::kind(&i.rel) == classify::Kind::Other {
+                return Ok(Refs::default());
+            }
+            let bytes = fs::read(&i.path).map_err(|e| Error::io("read", &i.path, e))?;
+            Ok(fingerprint::analyze(&i.rel, &bytes, index))
+        })
+        .collect()
+}
+
+/// Shared state of one build's workers.
+struct Job<'a> {
+    cfg: &'a BuildConfig,
+    inputs: &'a [Input],
+    refs: &'a [Refs],
+    plan: &'a Plan,
+    rels: &'a [String],
+    staging: &'a Path,
+    names: Vec<OnceLock<String>>,
+    records: Mutex<Vec<FileRecord>>,
+    failure: Mutex<Option<Error>>,
+    rewritten: AtomicUsize,
+}
+
+impl Job<'_> {
+    /// Process every file, each once the files it names are named.
+    fn run_all(&self) {
+        let n = self.inputs.len();
+        let mut dependents = vec![Vec::new(); n];
+        for (i, w) in self.plan.waits_for.iter().enumerate() {
+            for &d in w {
+                dependents[d].push(i);
+            }
+        }
+        let pending: Vec<AtomicUsize> = self
+            .plan
+            .waits_for
+            .iter()
+            .map(|w| AtomicUsize::new(w.len()))
+            .collect();
+        rayon::scope(|s| {
+            for i in (0..n).filter(|&i| pending[i].load(Ordering::Relaxed) == 0) {
+                let (pending, dependents) = (&pending, &dependents);
+                s.spawn(move |s| self.task(s, i, pending, dependents));
+            }
+        });
+    }
+
+    fn task<'s>(
+        &'s self,
+        s: &rayon::Scope<'s>,
+        i: usize,
+        pending: &'s [AtomicUsize],
+        dependents: &'s [Vec<usize>],
+    ) {
+        if self.plan.map_owner[i].is_some() {
+            return; // written with the file that names it
+        }
+        if self.failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+            return;
+        }
+        let outputs = match self.name(i) {
+            Ok(o) => o,
+            Err(e) => {
+                if let Ok(mut f) = self.failure.lock() {
+                    f.get_or_insert(e);
+                }
+                return;
+            }
+        };
+        for &d in &dependents[i] {
+            if pending[d].fetch_sub(1, Ordering::AcqRel) == 1 {
+                s.spawn(move |s| self.task(s, d, pending, dependents));
+            }
+        }
+        for (source, rel, bytes) in outputs {
+            match self.write(&source, &rel, &bytes, self.plan.immutable[i]) {
+                Ok(r) => {
+                    if let Ok(mut v) = self.records.lock() {
+                        v.push(r);
+                    }
+                }
+                Err(e) => {
+                    if let Ok(mut f) = self.failure.lock() {
+                        f.get_or_insert(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn final_name(&self, t: usize) -> Option<String> {
+        self.names[t].get().cloned()
+    }
+
+    /// Read, rewrite and name file `i` (and the map that follows it); returns what to write.
+    fn name(&self, i: usize) -> Result<Vec<(String, String, Vec<u8>)>> {
+        let input = &self.inputs[i];
+        let bytes = fs::read(&input.path).map_err(|e| Error::io("read", &input.path, e))?;
+        let names = |t: usize| self.final_name(t);
+        let content = fingerprint::rewrite(&bytes, &self.refs[i].links, self.rels, &names);
+        if content.is_some() {
+            self.rewritten.fetch_add(1, Ordering::Relaxed);
+        }
+        let content = content.unwrap_or(bytes);
+        let map = match self.refs[i].source_map {
+            Some(link) => Some((link, self.read_map(link.target)?)),
+            None => None,
+        };
+        let hash = self.plan.hashed[i].then(|| {
+            let mut h = Sha256::new();
+            h.update(&content);
+            if let Some((_, m)) = &map {
+                h.update(Sha256::digest(m));
+            }
+            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            hex[..self.cfg.hash_len].to_string()
+        });
+        let final_rel = match &hash {
+            Some(h) => rename_rel(&input.rel, h),
+            None => input.rel.clone(),
+        };
+        let _ = self.names[i].set(final_rel.clone());
+        let mut outputs = Vec::new();
+        let mut content = content;
+        if let Some((link, map_bytes)) = map {
+            let map_rel = rename_rel_opt(&self.rels[link.target], hash.as_deref());
+            let _ = self.names[link.target].set(map_rel.clone());
+            let link_names = |t: usize| self.final_name(t);
+            if let Some(c) = fingerprint::rewrite(&content, &[link], self.rels, &link_names) {
+                content = c;
+            }
+            let map_final = set_map_file(&map_bytes, file_name(&final_rel));
+            outputs.push((self.rels[link.target].clone(), map_rel, map_final));
+        }
+        outputs.push((input.rel.clone(), final_rel, content));
+        Ok(outputs)
+    }
+
+    /// A map's bytes with its `sources` rewritten.
+    fn read_map(&self, m: usize) -> Result<Vec<u8>> {
+        let path = &self.inputs[m].path;
+        let bytes = fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let names = |t: usize| self.final_name(t);
+        Ok(fingerprint::rewrite(&bytes, &self.refs[m].links, self.rels, &names).unwrap_or(bytes))
+    }
+
+    /// Write one output file and its siblings into the staging tree.
+    fn write(&self, source: &str, rel: &str, bytes: &[u8], immutable: bool) -> Result<FileRecord> {
+        let path = self.staging.join(rel);
+        write_new(&path, bytes)?;
+        let mut encodings = Vec::new();
+        let size = bytes.len() as u64;
+        if self.cfg.compress && size >= self.cfg.min_size && classify::compressible(rel) {
+            let limit = (size as f64 * self.cfg.max_ratio) as usize;
+            let (gz, br) = rayon::join(
+                || compress::gzip(bytes, self.cfg.gzip_level),
+                || compress::brotli(bytes, self.cfg.brotli_quality),
+            );
+            for (name, ext, data) in [("gzip", ".gz", gz), ("br", ".br", br)] {
+                if data.len() < limit {
+                    let sib = format!("{rel}{ext}");
+                    write_new(&self.staging.join(&sib), &data)?;
+                    encodings.push(Encoding {
+                        encoding: name.into(),
+                        path: sib,
+                        size: data.len() as u64,
+                        sha256: sha256_hex(&data),
+                    });
+                }
+            }
+            encodings.sort_by_key(|e| e.size);
+        }
+        Ok(FileRecord {
+            path: rel.to_string(),
+            source: source.to_string(),
+            sha256: sha256_hex(bytes),
+            size,
+            content_type: classify::content_type(rel),
+            immutable,
+            encodings,
+        })
+    }
+}
+
+/// `dir/app.js` → `dir/app.HASH.js` (`dir/app.js.map` → `dir/app.HASH.js.map`).
+fn rename_rel(rel: &str, hash: &str) -> String {
+    match rel.rfind('/') {
+        Some(p) => format!("{}/{}", &rel[..p], hashed_name(&rel[p + 1..], hash)),
+        None => hashed_name(rel, hash),
+    }
+}
+
+fn rename_rel_opt(rel: &str, hash: Option<&str>) -> String {
+    hash.map_or_else(|| rel.to_string(), |h| rename_rel(rel, h))
+}
+
+/// A map with its `file` field set to `name`.
+fn set_map_file(map: &[u8], name: &str) -> Vec<u8> {
+    match sourcemap::file_field(map) {
+        Some(s) => [&map[..s.start], name.as_bytes(), &map[s.end..]].concat(),
+        None => map.to_vec(),
+    }
+}
+
+/// Create `path` (and its directories) in the staging tree.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
+}
+
+/// Move the staging tree to `out`, replacing a previous build.
+fn swap_into_place(staging: tempfile::TempDir, out: &Path) -> Result<()> {
+    let staged = staging.keep();
+    if out.exists() {
+        let parent = out.parent().unwrap_or(Path::new("."));
+        let old = tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
+            .suffix(".cdnpub-old")
+            .tempdir_in(parent)
+            .map_err(|e| Error::io("create a directory beside", out, e))?
+            .keep();
+        fs::rename(out, old.join("tree"))
+            .map_err(|e| Error::io("move the previous build aside", out, e))?;
+        fs::rename(&staged, out).map_err(|e| Error::io("move the new build into place", out, e))?;
+        fs::remove_dir_all(&old).map_err(|e| Error::io("remove the previous build", &old, e))?;
+    } else {
+        fs::rename(&staged, out).map_err(|e| Error::io("move the new build into place", out, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Reference extraction and rewriting, the reference graph, and naming.
+//!
+//! Fingerprinting only ever changes a file's name, never its directory, so a reference is
+//! rewritten by inserting `.HASH` into its last path segment: relative, root-relative and
+//! placeholder-prefixed forms, `?query` and `#fragment` all keep their shape.
+
+pub mod css;
+pub mod html;
+pub mod js;
+pub mod resolve;
+pub mod sourcemap;
+
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::classify::{kind, stem_len, Kind, Naming};
+
+/// A byte range in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// The same span moved `by` bytes later.
+    pub fn shift(self, by: usize) -> Span {
+        Span {
+            start: self.start + by,
+            end: self.end + by,
+        }
+    }
+}
+
+/// A reference that names another asset of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// Where the URL's path part is (no query or fragment).
+    pub span: Span,
+    /// The asset it names.
+    pub target: usize,
+}
+
+/// What the analysis found in one asset.
+#[derive(Debug, Clone, Default)]
+pub struct Refs {
+    /// References to other assets, in file order.
+    pub links: Vec<Link>,
+    /// The `sourceMappingURL` comment, when it names a map of the tree.
+    pub source_map: Option<Link>,
+}
+
+/// Extract the references of one file (`rel`, with `bytes`) that resolve to assets of `index`.
+pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {
+    let k = kind(rel);
+    let spans = match k {
+        Kind::Html => html::refs(bytes),
+        Kind::Css => css::refs(bytes),
+        Kind::Js => js::refs(bytes),
+        Kind::Map => {
+            return Refs {
+                links: sourcemap::refs(rel, bytes, index),
+                source_map: None,
+            }
+        }
+        Kind::Other => return Refs::default(),
+    };
+    let bare_from_root = k == Kind::Js;
+    let self_id = index.get(rel);
+    let mut links: Vec<Link> = spans
+        .into_iter()
+        .filter_map(|s| {
+            let (target, path) = index.resolve(rel, &bytes[s.start..s.end], bare_from_root)?;
+            (Some(target) != self_id).then_some(Link {
+                span: Span {
+                    start: s.start,
+                    end: s.start + path,
+                },
+                target,
+            })
+        })
+        .collect();
+    let mut source_map = None;
+    if matches!(k, Kind::Js | Kind::Css) {
+        if let Some(s) = js::source_mapping_url(bytes) {
+            if let Some((target, path)) = index.resolve(rel, &bytes[s.start..s.end], false) {
+                links.retain(|l| l.span.start != s.start);
+                source_map = Some(Link {
+                    span: Span {
+                        start: s.start,
+                        end: s.start + path,
+                    },
+                    target,
+                });
+            }
+        }
+    }
+    links.sort_by_key(|l| l.span.start);
+    links.dedup_by_key(|l| l.span.start);
+    Refs { links, source_map }
+}
+
+/// The final name of a file: `stem.HASH.rest`, or the name itself when it is not hashed.
+pub fn hashed_name(name: &str, hash: &str) -> String {
+    let stem = stem_len(name);
+    format!("{}.{hash}{}", &name[..stem], &name[stem..])
+}
+
+/// Replace the last path segment of the URL at `span` in `bytes`: `old_name` → `new_name`.
+/// The raw segment may be percent-encoded; the hash goes in at the same place from the end.
+fn renamed_segment(raw: &[u8], old_name: &str, new_name: &str) -> Option<Vec<u8>> {
+    let seg_start = raw.iter().rposition(|&c| c == b'/').map_or(0, |p| p + 1);
+    let seg = &raw[seg_start..];
+    let suffix = &old_name[stem_len(old_name)..];
+    let inserted = &new_name[..new_name.len() - suffix.len()][stem_len(old_name)..];
+    if !seg.ends_with(suffix.as_bytes()) {
+        return None;
+    }
+    let cut = raw.len() - suffix.len();
+    let mut out = Vec::with_capacity(raw.len() + inserted.len());
+    out.extend_from_slice(&raw[..cut]);
+    out.extend_from_slice(inserted.as_bytes());
+    out.extend_from_slice(&raw[cut..]);
+    Some(out)
+}
+
+/// Rewrite `bytes`: every link whose target has a new name (`names[target]`, differing from
+/// `originals[target]`) gets it. Returns None when nothing changes.
+pub fn rewrite(
+    bytes: &[u8],
+    links: &[Link],
+    originals: &[String],
+    names: &dyn Fn(usize) -> Option<String>,
+) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut last = 0;
+    let mut changed = false;
+    for link in links {
+        let Some(new) = names(link.target) else {
+            continue;
+        };
+        let old = file_name(&originals[link.target]);
+        let new = file_name(&new);
+        if old == new || link.span.start < last {
+            continue;
+        }
+        let raw = &bytes[link.span.start..link.span.end];
+        let Some(replacement) = renamed_segment(raw, old, new) else {
+            continue;
+        };
+        out.extend_from_slice(&bytes[last..link.span.start]);
+        out.extend_from_slice(&replacement);
+        last = link.span.end;
+        changed = true;
+    }
+    if !changed {
+        return None;
+    }
+    out.extend_from_slice(&bytes[last..]);
+    Some(out)
+}
+
+/// The last component of a `/`-separated path.
+pub fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}
+
+/// How each asset is named, decided before any content is processed.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Assets that get a content hash from cdnpub.
+    pub hashed: Vec<bool>,
+    /// Assets whose name reflects their final content (cache them for a year).
+    pub immutable: Vec<bool>,
+    /// For each asset, the renamed assets its content names (it waits for their names).
+    pub waits_for: Vec<Vec<usize>>,
+    /// Source maps that follow the file that names them (`app.js.map` → `app.HASH.js.map`).
+    pub map_owner: Vec<Option<usize>>,
+    /// Cycles among assets that would be renamed, each sorted; their members keep their names.
+    pub cycles: Vec<Vec<usize>>,
+}
+
+/// Decide names: who gets hashed, who is immutable, who waits for whom.
+///
+/// A file is hashed unless it keeps its name or a bundler already hashed it; a bundler-hashed
+/// file is hashed again when its content names a renamed file (otherwise its name would lie about
+/// its content). Files in a cycle of renamed files keep their names and are not immutable.
+pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming) -> Plan {
+    let n = rels.len();
+    let mut map_owner = vec![None; n];
+    for (i, r) in refs.iter().enumerate() {
+        if let Some(m) = r.source_map {
+            map_owner[m.target].get_or_insert(i);
+        }
+    }
+    // An owner depends on what its map names, too.
+    let deps: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let mut d: Vec<usize> = refs[i].links.iter().map(|l| l.target).collect();
+            if let Some(m) = refs[i].source_map {
+                d.extend(refs[m.target].links.iter().map(|l| l.target));
+            }
+            d.retain(|&t| t != i && map_owner[t].is_none());
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect();
+    let keeps: Vec<bool> = rels.iter().map(|r| naming.keeps_name(r)).collect();
+    let bundler: Vec<bool> = rels.iter().map(|r| naming.bundler_hashed(r)).collect();
+    let mut hashed: Vec<bool> = (0..n)
+        .map(|i| !keeps[i] && !bundler[i] && map_owner[i].is_none())
+        .collect();
+    loop {
+        let mut grew = false;
+        for i in 0..n {
+            if !hashed[i]
+                && !keeps[i]
+                && map_owner[i].is_none()
+                && deps[i].iter().any(|&d| hashed[d])
+            {
+                hashed[i] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    let cycles = cycles_among(&hashed, &deps);
+    for c in &cycles {
+        for &m in c {
+            hashed[m] = false;
+        }
+    }
+    let waits_for: Vec<Vec<usize>> = deps
+        .iter()
+        .map(|d| d.iter().copied().filter(|&t| hashed[t]).collect())
+        .collect();
+    let mut immutable: Vec<bool> = (0..n)
+        .map(|i| hashed[i] || (bundler[i] && !keeps[i] && waits_for[i].is_empty()))
+        .collect();
+    for i in 0..n {
+        if let Some(owner) = map_owner[i] {
+            hashed[i] = hashed[owner];
+            immutable[i] = immutable[owner];
+        }
+    }
+    Plan {
+        hashed,
+        immutable,
+        waits_for,
+        map_owner,
+        cycles,
+    }
+}
+
+/// Strongly connected components (size > 1, or a self-loop) of the graph of hashed assets.
+fn cycles_among(hashed: &[bool], deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let mut g: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..hashed.len()).map(|i| g.add_node(i)).collect();
+    let mut by_node: HashMap<NodeIndex, usize> = HashMap::new();
+    for (i, &n) in nodes.iter().enumerate() {
+        by_node.insert(n, i);
+    }
+    for (i, d) in deps.iter().enumerate() {
+        if !hashed[i] {
+            continue;
+        }
+        for &t in d.iter().filter(|&&t| hashed[t]) {
+            g.add_edge(nodes[i], nodes[t], ());
+        }
+    }
+    let mut out: Vec<Vec<usize>> = petgraph::algo::tarjan_scc(&g)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .map(|c| {
+            let mut members: Vec<usize> = c.iter().map(|n| by_node[n]).collect();
+            members.sort_unstable();
+            members
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Original → final path for every renamed asset, sorted (the Vite-style map of the manifest).
+pub fn renames(originals: &[String], finals: &[String]) -> BTreeMap<String, String> {
+    originals
+        .iter()
+        .zip(finals)
+        .filter(|(o, f)| o != f)
+        .map(|(o, f)| (o.clone(), f.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renaming_a_segment_keeps_the_url_shape() {
+        let cases = [
+            (
+                "../fonts/i.woff",
+                "i.woff",
+                "i.0123456789.woff",
+                "../fonts/i.0123456789.woff",
+            ),
+            (
+                "EGOVA_CDN/js/app.js",
+                "app.js",
+                "app.0123456789.js",
+                "EGOVA_CDN/js/app.0123456789.js",
+            ),
+            (
+                "My%20Font.ttf",
+                "My Font.ttf",
+                "My Font.0123456789.ttf",
+                "My%20Font.0123456789.ttf",
+            ),
+            (
+                "app.js.map",
+                "app.js.map",
+                "app.0123456789.js.map",
+                "app.0123456789.js.map",
+            ),
+        ];
+        for (raw, old, new, want) in cases {
+            assert_eq!(
+                renamed_segment(raw.as_bytes(), old, new).unwrap(),
+                want.as_bytes(),
+                "{raw}"
+            );
+        }
+        assert_eq!(hashed_name("app.min.js", "abc"), "app.min.abc.js");
+        assert_eq!(hashed_name("app.js.map", "abc"), "app.abc.js.map");
+        assert_eq!(hashed_name("LICENSE", "abc"), "LICENSE.abc");
+    }
+}
