@@ -429,43 +429,46 @@ impl Job<'_> {
     fn name(&self, i: usize) -> Result<Vec<(String, String, Vec<u8>)>> {
         let input = &self.inputs[i];
         let bytes = fs::read(&input.path).map_err(|e| Error::io("read", &input.path, e))?;
+        let links = &self.refs[i].links;
         let names = |t: usize| self.final_name(t);
-        let content = fingerprint::rewrite(&bytes, &self.refs[i].links, self.rels, &names);
-        if content.is_some() {
-            self.rewritten.fetch_add(1, Ordering::Relaxed);
-        }
-        let content = content.unwrap_or(bytes);
+        // The hash covers the content with its references rewritten (the map comment left as
+        // it is: the map's name follows this file's) and the rewritten map.
+        let hashed_content = fingerprint::rewrite(&bytes, links, self.rels, &names);
         let map = match self.refs[i].source_map {
             Some(link) => Some((link, self.read_map(link.target)?)),
             None => None,
         };
         let hash = self.plan.hashed[i].then(|| {
             let mut h = Sha256::new();
-            h.update(&content);
+            h.update(hashed_content.as_deref().unwrap_or(&bytes));
             if let Some((_, m)) = &map {
                 h.update(Sha256::digest(m));
             }
             let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
             hex[..self.cfg.hash_len].to_string()
         });
-        let final_rel = match &hash {
-            Some(h) => rename_rel(&input.rel, h),
-            None => input.rel.clone(),
-        };
+        let final_rel = rename_rel_opt(&input.rel, hash.as_deref());
         let _ = self.names[i].set(final_rel.clone());
         let mut outputs = Vec::new();
-        let mut content = content;
+        let mut content = hashed_content;
         if let Some((link, map_bytes)) = map {
             let map_rel = rename_rel_opt(&self.rels[link.target], hash.as_deref());
             let _ = self.names[link.target].set(map_rel.clone());
-            let link_names = |t: usize| self.final_name(t);
-            if let Some(c) = fingerprint::rewrite(&content, &[link], self.rels, &link_names) {
-                content = c;
-            }
-            let map_final = set_map_file(&map_bytes, file_name(&final_rel));
-            outputs.push((self.rels[link.target].clone(), map_rel, map_final));
+            // One pass over the original bytes with every link, the map comment included.
+            let mut all = links.clone();
+            all.push(link);
+            all.sort_by_key(|l| l.span.start);
+            content = fingerprint::rewrite(&bytes, &all, self.rels, &names).or(content);
+            outputs.push((
+                self.rels[link.target].clone(),
+                map_rel,
+                set_map_file(&map_bytes, file_name(&final_rel)),
+            ));
         }
-        outputs.push((input.rel.clone(), final_rel, content));
+        if content.is_some() {
+            self.rewritten.fetch_add(1, Ordering::Relaxed);
+        }
+        outputs.push((input.rel.clone(), final_rel, content.unwrap_or(bytes)));
         Ok(outputs)
     }
 

@@ -270,6 +270,33 @@ fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile
     })
 }
 
+/// Resolve `build`'s configuration from its flags.
+pub fn resolve_build(args: &BuildArgs) -> Result<BuildConfig> {
+    if !(0.0..=1.0).contains(&args.max_ratio) || args.max_ratio == 0.0 {
+        return Err(Error::Usage(format!(
+            "--max-ratio {} must be above 0 and at most 1",
+            args.max_ratio
+        )));
+    }
+    Ok(BuildConfig {
+        src: args.src.clone(),
+        out: args.out.clone(),
+        hash_len: usize::from(args.hash_length),
+        keep: args.keep.clone(),
+        hashed_pattern: args.hashed_pattern.clone(),
+        prefix: args
+            .prefix
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+        gzip_level: args.gzip_level,
+        brotli_quality: args.brotli_quality,
+        min_size: args.min_size,
+        max_ratio: args.max_ratio,
+        compress: !args.no_compress,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,31 +351,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// Resolve `build`'s configuration from its flags.
-pub fn resolve_build(args: &BuildArgs) -> Result<BuildConfig> {
-    if !(0.0..=1.0).contains(&args.max_ratio) || args.max_ratio == 0.0 {
-        return Err(Error::Usage(format!(
-            "--max-ratio {} must be above 0 and at most 1",
-            args.max_ratio
-        )));
-    }
-    Ok(BuildConfig {
-        src: args.src.clone(),
-        out: args.out.clone(),
-        hash_len: usize::from(args.hash_length),
-        keep: args.keep.clone(),
-        hashed_pattern: args.hashed_pattern.clone(),
-        prefix: args
-            .prefix
-            .clone()
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-        gzip_level: args.gzip_level,
-        brotli_quality: args.brotli_quality,
-        min_size: args.min_size,
-        max_ratio: args.max_ratio,
-        compress: !args.no_compress,
-    })
 }
