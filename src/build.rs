@@ -83,6 +83,7 @@ pub struct BuildReport {
 struct Input {
     rel: String,
     path: PathBuf,
+    size: u64,
 }
 
 /// Run a build.
@@ -306,9 +307,11 @@ fn scan_tree(src: &Path) -> Result<Vec<Input>> {
                 path.display()
             )));
         };
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         inputs.push(Input {
             rel: rel.to_string(),
             path,
+            size,
         });
     }
     let all: std::collections::HashSet<&str> = inputs.iter().map(|i| i.rel.as_str()).collect();
@@ -370,17 +373,22 @@ impl Job<'_> {
             .iter()
             .map(|w| AtomicUsize::new(w.len()))
             .collect();
-        rayon::scope(|s| {
-            for i in (0..n).filter(|&i| pending[i].load(Ordering::Relaxed) == 0) {
+        // Largest first (FIFO): a multi-megabyte brotli job started last would leave cores idle.
+        let mut ready: Vec<usize> = (0..n)
+            .filter(|&i| pending[i].load(Ordering::Relaxed) == 0)
+            .collect();
+        ready.sort_by_key(|&i| std::cmp::Reverse(self.inputs[i].size));
+        rayon::scope_fifo(|s| {
+            for i in ready {
                 let (pending, dependents) = (&pending, &dependents);
-                s.spawn(move |s| self.task(s, i, pending, dependents));
+                s.spawn_fifo(move |s| self.task(s, i, pending, dependents));
             }
         });
     }
 
     fn task<'s>(
         &'s self,
-        s: &rayon::Scope<'s>,
+        s: &rayon::ScopeFifo<'s>,
         i: usize,
         pending: &'s [AtomicUsize],
         dependents: &'s [Vec<usize>],
@@ -402,7 +410,7 @@ impl Job<'_> {
         };
         for &d in &dependents[i] {
             if pending[d].fetch_sub(1, Ordering::AcqRel) == 1 {
-                s.spawn(move |s| self.task(s, d, pending, dependents));
+                s.spawn_fifo(move |s| self.task(s, d, pending, dependents));
             }
         }
         for (source, rel, bytes) in outputs {
