@@ -140,7 +140,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
             .collect(),
     };
     write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
-    let report = summarize(
+    let mut report = summarize(
         &out,
         &manifest,
         &plan,
@@ -148,6 +148,9 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         job.rewritten.into_inner(),
         started,
     );
+    report
+        .warnings
+        .extend(unreferenced_warning(&plan, &refs, &rels));
     swap_into_place(staging, &out)?;
     Ok(report)
 }
@@ -158,6 +161,31 @@ fn keep_globs(cfg: &BuildConfig) -> Vec<String> {
         .map(|s| s.to_string())
         .chain(cfg.keep.iter().cloned())
         .collect()
+}
+
+/// Fingerprinted files that no file cdnpub read names: if code builds their URLs at run time
+/// (webpack's `"js/"+id+".js"` chunk loading), the renamed file is never found.
+fn unreferenced_warning(plan: &Plan, refs: &[Refs], rels: &[String]) -> Option<String> {
+    let mut named = vec![false; rels.len()];
+    for r in refs {
+        for l in r.links.iter().chain(r.source_map.iter()) {
+            named[l.target] = true;
+        }
+    }
+    let lonely: Vec<&str> = (0..rels.len())
+        .filter(|&i| plan.hashed[i] && !named[i] && plan.map_owner[i].is_none())
+        .map(|i| rels[i].as_str())
+        .collect();
+    if lonely.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = lonely.iter().take(5).copied().collect();
+    Some(format!(
+        "{} fingerprinted files are named by no HTML, CSS or JS that cdnpub read (e.g. {}); if code builds their \
+         URLs at run time, keep their names with --keep GLOB",
+        lonely.len(),
+        shown.join(", ")
+    ))
 }
 
 fn summarize(

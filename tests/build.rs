@@ -7,6 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{assert_same_tree, cdnpub, copy_tree, fixtures, gunzip, snapshot, unbrotli};
+use predicates::prelude::PredicateBooleanExt;
 use serde_json::Value;
 
 /// Build `src` into `<tmp>/out`; returns the manifest.
@@ -157,7 +158,8 @@ fn a_cycle_keeps_its_names_with_a_warning() {
         .assert()
         .success()
         .stderr(predicates::str::contains("reference cycle"))
-        .stderr(predicates::str::contains("js/cycle-a.js → js/cycle-b.js"));
+        .stderr(predicates::str::contains("js/cycle-a.js → js/cycle-b.js"))
+        .stderr(predicates::str::contains("named by no HTML, CSS or JS").not());
     let m: Value =
         serde_json::from_slice(&fs::read(out.join(".cdnpub/manifest.json")).unwrap()).unwrap();
     for f in ["js/cycle-a.js", "js/cycle-b.js"] {
@@ -376,5 +378,41 @@ fn bad_input_gives_a_clear_error_and_leaves_out_untouched() {
     assert!(
         leftovers.is_empty(),
         "staging directories left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn fingerprinted_files_nothing_names_are_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixtures().join("vue-cli"), &src);
+    // A chunk webpack loads by a computed URL ("js/"+id+".js"): no literal names it.
+    fs::write(
+        src.join("mobile-vue/citizen/js/chunk-2d0c.js"),
+        "(window.webpackJsonp=window.webpackJsonp||[]).push([[1],{}]);",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let run = |extra: &[&str]| {
+        cdnpub(tmp.path())
+            .arg("build")
+            .arg(&src)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success()
+    };
+    run(&[])
+        .stderr(predicates::str::contains(
+            "1 fingerprinted files are named by no HTML, CSS or JS",
+        ))
+        .stderr(predicates::str::contains(
+            "mobile-vue/citizen/js/chunk-2d0c.js",
+        ));
+    run(&["--keep", "**/js/chunk-*.js"]).stderr(predicates::str::contains("named by no").not());
+    assert!(
+        out.join("mobile-vue/citizen/js/chunk-2d0c.js").is_file(),
+        "--keep keeps the name"
     );
 }
