@@ -65,30 +65,30 @@ pub struct BuildArgs {
     /// Where the CDN-ready tree goes; replaced as a whole (an existing OUT must be an earlier cdnpub build).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Hex characters of content hash in fingerprinted names (8-16).
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u8).range(8..=16))]
-    pub hash_length: u8,
+    /// Hex characters of content hash in fingerprinted names (8-16) [default: 10].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(8..=16))]
+    pub hash_length: Option<u8>,
     /// Files that keep their names (glob, repeatable), besides HTML, favicon.ico, robots.txt, service workers…
     #[arg(long = "keep", value_name = "GLOB")]
     pub keep: Vec<String>,
-    /// Regex (on the file name) for names a bundler already hashed; those keep their names.
-    #[arg(long, value_name = "REGEX", default_value = crate::classify::DEFAULT_HASHED_PATTERN)]
-    pub hashed_pattern: String,
+    /// Regex (on the file name) for names a bundler already hashed; those keep their names [default: Vite's and webpack's].
+    #[arg(long, value_name = "REGEX")]
+    pub hashed_pattern: Option<String>,
     /// The CDN placeholder that may prefix root paths in references [default: EGOVA_CDN].
     #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
     pub prefix: Option<String>,
-    /// gzip level for .gz siblings (1-9).
-    #[arg(long, value_name = "N", default_value_t = 9, value_parser = clap::value_parser!(u32).range(1..=9))]
-    pub gzip_level: u32,
-    /// brotli quality for .br siblings (0-11).
-    #[arg(long, value_name = "N", default_value_t = 11, value_parser = clap::value_parser!(u32).range(0..=11))]
-    pub brotli_quality: u32,
-    /// Smallest file (bytes) that gets .gz/.br siblings.
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
-    pub min_size: u64,
-    /// Keep a sibling only when smaller than this fraction of the original.
-    #[arg(long, value_name = "RATIO", default_value_t = 0.9)]
-    pub max_ratio: f64,
+    /// gzip level for .gz siblings (1-9) [default: 9].
+    #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub gzip_level: Option<u32>,
+    /// brotli quality for .br siblings (0-11) [default: 11].
+    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
+    pub brotli_quality: Option<u32>,
+    /// Smallest file (bytes) that gets .gz/.br siblings [default: 1024].
+    #[arg(long, value_name = "BYTES")]
+    pub min_size: Option<u64>,
+    /// Keep a sibling only when smaller than this fraction of the original [default: 0.9].
+    #[arg(long, value_name = "RATIO")]
+    pub max_ratio: Option<f64>,
     /// Write no .gz/.br siblings.
     #[arg(long)]
     pub no_compress: bool,

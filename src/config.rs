@@ -37,6 +37,18 @@ pub struct Settings {
     pub gzip_level: Option<u32>,
     /// brotli quality for siblings.
     pub brotli_quality: Option<u32>,
+    /// `build`: hex characters of content hash in names (8–16).
+    pub hash_length: Option<u8>,
+    /// `build`: more globs of files that keep their names.
+    pub keep_names: Option<Vec<String>>,
+    /// `build`: regex for names a bundler already hashed.
+    pub hashed_pattern: Option<String>,
+    /// `build`: smallest file that gets siblings, in bytes.
+    pub min_compress_size: Option<u64>,
+    /// `build`: keep a sibling only when smaller than this fraction of the original.
+    pub max_compress_ratio: Option<f64>,
+    /// `build`: write .gz/.br siblings at all.
+    pub compress: Option<bool>,
     /// Profiles (only at the top level).
     #[serde(default)]
     pub env: BTreeMap<String, Settings>,
@@ -270,30 +282,87 @@ fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile
     })
 }
 
-/// Resolve `build`'s configuration from its flags.
-pub fn resolve_build(args: &BuildArgs) -> Result<BuildConfig> {
-    if !(0.0..=1.0).contains(&args.max_ratio) || args.max_ratio == 0.0 {
+/// Resolve `build`'s configuration from flags/variables and the file.
+pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfig> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let pick = |key: &str, get: fn(&Settings) -> Option<_>| layers.pick(key, get).map(|(v, _)| v);
+    let hash_len = args
+        .hash_length
+        .or_else(|| {
+            layers
+                .pick("hash_length", |s| s.hash_length)
+                .map(|(v, _)| v)
+        })
+        .unwrap_or(10);
+    check_range("hash_length", u32::from(hash_len), 8, 16, &file)?;
+    let max_ratio = args
+        .max_ratio
+        .or_else(|| {
+            layers
+                .pick("max_compress_ratio", |s| s.max_compress_ratio)
+                .map(|(v, _)| v)
+        })
+        .unwrap_or(0.9);
+    if !(max_ratio > 0.0 && max_ratio <= 1.0) {
         return Err(Error::Usage(format!(
-            "--max-ratio {} must be above 0 and at most 1",
-            args.max_ratio
+            "--max-ratio / max_compress_ratio {max_ratio} must be above 0 and at most 1"
         )));
     }
+    let gzip_level = args
+        .gzip_level
+        .or_else(|| pick("gzip_level", |s| s.gzip_level))
+        .unwrap_or(DEFAULT_GZIP_LEVEL);
+    let brotli_quality = args
+        .brotli_quality
+        .or_else(|| pick("brotli_quality", |s| s.brotli_quality))
+        .unwrap_or(DEFAULT_BROTLI_QUALITY);
+    check_range("gzip_level", gzip_level, 1, 9, &file)?;
+    check_range("brotli_quality", brotli_quality, 0, 11, &file)?;
+    let mut keep = layers
+        .pick("keep_names", |s| s.keep_names.clone())
+        .map(|(v, _)| v)
+        .unwrap_or_default();
+    keep.extend(args.keep.iter().cloned());
     Ok(BuildConfig {
         src: args.src.clone(),
         out: args.out.clone(),
-        hash_len: usize::from(args.hash_length),
-        keep: args.keep.clone(),
-        hashed_pattern: args.hashed_pattern.clone(),
+        hash_len: usize::from(hash_len),
+        keep,
+        hashed_pattern: args
+            .hashed_pattern
+            .clone()
+            .or_else(|| {
+                layers
+                    .pick("hashed_pattern", |s| s.hashed_pattern.clone())
+                    .map(|(v, _)| v)
+            })
+            .unwrap_or_else(|| crate::classify::DEFAULT_HASHED_PATTERN.to_string()),
         prefix: args
             .prefix
             .clone()
             .filter(|p| !p.is_empty())
+            .or_else(|| {
+                layers
+                    .pick("cdn_prefix", |s| s.cdn_prefix.clone())
+                    .map(|(v, _)| v)
+            })
             .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
-        gzip_level: args.gzip_level,
-        brotli_quality: args.brotli_quality,
-        min_size: args.min_size,
-        max_ratio: args.max_ratio,
-        compress: !args.no_compress,
+        gzip_level,
+        brotli_quality,
+        min_size: args
+            .min_size
+            .or_else(|| {
+                layers
+                    .pick("min_compress_size", |s| s.min_compress_size)
+                    .map(|(v, _)| v)
+            })
+            .unwrap_or(1024),
+        max_ratio,
+        compress: !args.no_compress
+            && layers
+                .pick("compress", |s| s.compress)
+                .is_none_or(|(v, _)| v),
     })
 }
 

@@ -43,7 +43,7 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             result.outcome()
         }
         Command::Build(args) => {
-            let cfg = config::resolve_build(args)?;
+            let cfg = config::resolve_build(&cli.global, args)?;
             let result = build::run(&cfg)?;
             report::build(&result, out);
             Ok(())

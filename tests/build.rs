@@ -416,3 +416,49 @@ fn fingerprinted_files_nothing_names_are_reported() {
         "--keep keeps the name"
     );
 }
+
+#[test]
+fn profile_keys_apply_and_flags_override_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("cdnpub.toml"),
+        "hash_length = 12\n\n[env.prod]\nkeep_names = [\"**/chunk-vendors.js\"]\ncompress = false\nbrotli_quality = 5\n",
+    )
+    .unwrap();
+    let src = fixtures().join("vue-cli");
+    let m = build(tmp.path(), &src, &["--env", "prod"]);
+    assert!(is_hashed12(&final_of(&m, "mobile-vue/citizen/js/app.js")));
+    assert_eq!(
+        final_of(&m, "mobile-vue/citizen/js/chunk-vendors.js"),
+        "mobile-vue/citizen/js/chunk-vendors.js"
+    );
+    assert!(m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["encodings"].as_array().unwrap().is_empty()));
+    // The flag wins over the file.
+    let m = build(tmp.path(), &src, &["--env", "prod", "--hash-length", "8"]);
+    let name = final_of(&m, "mobile-vue/citizen/js/app.js");
+    assert_eq!(
+        name.len(),
+        "mobile-vue/citizen/js/app..js".len() + 8,
+        "{name}"
+    );
+    fs::write(tmp.path().join("cdnpub.toml"), "hash_length = 40\n").unwrap();
+    cdnpub(tmp.path())
+        .arg("build")
+        .arg(&src)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "hash_length = 40 is out of range",
+        ));
+}
+
+fn is_hashed12(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap();
+    name.len() == "app..js".len() + 12
+}
