@@ -385,6 +385,20 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_valid() {
+        let readme = include_str!("../README.md");
+        let section = &readme[readme.find("## Configuration file").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + 8;
+        let toml = &section[start..start + section[start..].find("```").unwrap()];
+        let f = ConfigFile::parse(Path::new("README.md"), toml).unwrap();
+        assert_eq!(
+            f.settings.env["prod"].cdn_server.as_deref(),
+            Some("https://cdn.example.com")
+        );
+        assert_eq!(f.settings.hash_length, Some(10));
+    }
+
+    #[test]
     fn nested_profiles_refused() {
         let err = ConfigFile::parse(Path::new("c.toml"), "[env.a.env.b]\ncdn_server = \"x\"\n")
             .unwrap_err();
