@@ -151,6 +151,11 @@ impl<'a> Layers<'a> {
         get(&file.settings).map(|v| (v, format!("{path} {key}")))
     }
 
+    /// The first layer's value for a key, without its origin.
+    fn value<T: Clone>(&self, key: &str, get: impl Fn(&Settings) -> Option<T>) -> Option<T> {
+        self.pick(key, get).map(|(v, _)| v)
+    }
+
     /// A path from the file, made relative to the file's directory.
     fn pick_path(&self, key: &str, get: impl Fn(&Settings) -> Option<PathBuf>) -> Option<PathBuf> {
         let dir = self.file.map(ConfigFile::dir).unwrap_or_default();
@@ -209,8 +214,7 @@ pub fn resolve_rewrite(
         files.split_whitespace().map(str::to_owned).collect()
     } else {
         layers
-            .pick("replace_files", |s| s.replace_files.clone())
-            .map(|(v, _)| v)
+            .value("replace_files", |s| s.replace_files.clone())
             .unwrap_or_default()
     };
     let (server, server_origin) = match (
@@ -226,11 +230,7 @@ pub fn resolve_rewrite(
         .prefix
         .clone()
         .filter(|p| !p.is_empty())
-        .or_else(|| {
-            layers
-                .pick("cdn_prefix", |s| s.cdn_prefix.clone())
-                .map(|(v, _)| v)
-        })
+        .or_else(|| layers.value("cdn_prefix", |s| s.cdn_prefix.clone()))
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
     let root = args
@@ -242,20 +242,8 @@ pub fn resolve_rewrite(
         .state_dir
         .clone()
         .or_else(|| layers.pick_path("state_dir", |s| s.state_dir.clone()));
-    let gzip_level = args
-        .gzip_level
-        .or_else(|| layers.pick("gzip_level", |s| s.gzip_level).map(|(v, _)| v))
-        .unwrap_or(DEFAULT_GZIP_LEVEL);
-    let brotli_quality = args
-        .brotli_quality
-        .or_else(|| {
-            layers
-                .pick("brotli_quality", |s| s.brotli_quality)
-                .map(|(v, _)| v)
-        })
-        .unwrap_or(DEFAULT_BROTLI_QUALITY);
-    check_range("gzip_level", gzip_level, 1, 9, &file)?;
-    check_range("brotli_quality", brotli_quality, 0, 11, &file)?;
+    let (gzip_level, brotli_quality) =
+        compression(args.gzip_level, args.brotli_quality, &layers, &file)?;
     Ok(RewriteConfig {
         root,
         patterns,
@@ -272,6 +260,24 @@ pub fn resolve_rewrite(
     })
 }
 
+/// gzip level and brotli quality for siblings: flag or variable, then the file, then defaults.
+fn compression(
+    gzip: Option<u32>,
+    brotli: Option<u32>,
+    layers: &Layers,
+    file: &Option<ConfigFile>,
+) -> Result<(u32, u32)> {
+    let gzip = gzip
+        .or_else(|| layers.value("gzip_level", |s| s.gzip_level))
+        .unwrap_or(DEFAULT_GZIP_LEVEL);
+    let brotli = brotli
+        .or_else(|| layers.value("brotli_quality", |s| s.brotli_quality))
+        .unwrap_or(DEFAULT_BROTLI_QUALITY);
+    check_range("gzip_level", gzip, 1, 9, file)?;
+    check_range("brotli_quality", brotli, 0, 11, file)?;
+    Ok((gzip, brotli))
+}
+
 fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile>) -> Result<()> {
     if (lo..=hi).contains(&value) {
         return Ok(());
@@ -286,42 +292,24 @@ fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile
 pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let pick = |key: &str, get: fn(&Settings) -> Option<_>| layers.pick(key, get).map(|(v, _)| v);
     let hash_len = args
         .hash_length
-        .or_else(|| {
-            layers
-                .pick("hash_length", |s| s.hash_length)
-                .map(|(v, _)| v)
-        })
+        .or_else(|| layers.value("hash_length", |s| s.hash_length))
         .unwrap_or(10);
     check_range("hash_length", u32::from(hash_len), 8, 16, &file)?;
     let max_ratio = args
         .max_ratio
-        .or_else(|| {
-            layers
-                .pick("max_compress_ratio", |s| s.max_compress_ratio)
-                .map(|(v, _)| v)
-        })
+        .or_else(|| layers.value("max_compress_ratio", |s| s.max_compress_ratio))
         .unwrap_or(0.9);
     if !(max_ratio > 0.0 && max_ratio <= 1.0) {
         return Err(Error::Usage(format!(
             "--max-ratio / max_compress_ratio {max_ratio} must be above 0 and at most 1"
         )));
     }
-    let gzip_level = args
-        .gzip_level
-        .or_else(|| pick("gzip_level", |s| s.gzip_level))
-        .unwrap_or(DEFAULT_GZIP_LEVEL);
-    let brotli_quality = args
-        .brotli_quality
-        .or_else(|| pick("brotli_quality", |s| s.brotli_quality))
-        .unwrap_or(DEFAULT_BROTLI_QUALITY);
-    check_range("gzip_level", gzip_level, 1, 9, &file)?;
-    check_range("brotli_quality", brotli_quality, 0, 11, &file)?;
+    let (gzip_level, brotli_quality) =
+        compression(args.gzip_level, args.brotli_quality, &layers, &file)?;
     let mut keep = layers
-        .pick("keep_names", |s| s.keep_names.clone())
-        .map(|(v, _)| v)
+        .value("keep_names", |s| s.keep_names.clone())
         .unwrap_or_default();
     keep.extend(args.keep.iter().cloned());
     Ok(BuildConfig {
@@ -332,31 +320,19 @@ pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfi
         hashed_pattern: args
             .hashed_pattern
             .clone()
-            .or_else(|| {
-                layers
-                    .pick("hashed_pattern", |s| s.hashed_pattern.clone())
-                    .map(|(v, _)| v)
-            })
+            .or_else(|| layers.value("hashed_pattern", |s| s.hashed_pattern.clone()))
             .unwrap_or_else(|| crate::classify::DEFAULT_HASHED_PATTERN.to_string()),
         prefix: args
             .prefix
             .clone()
             .filter(|p| !p.is_empty())
-            .or_else(|| {
-                layers
-                    .pick("cdn_prefix", |s| s.cdn_prefix.clone())
-                    .map(|(v, _)| v)
-            })
+            .or_else(|| layers.value("cdn_prefix", |s| s.cdn_prefix.clone()))
             .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
         gzip_level,
         brotli_quality,
         min_size: args
             .min_size
-            .or_else(|| {
-                layers
-                    .pick("min_compress_size", |s| s.min_compress_size)
-                    .map(|(v, _)| v)
-            })
+            .or_else(|| layers.value("min_compress_size", |s| s.min_compress_size))
             .unwrap_or(1024),
         max_ratio,
         compress: !args.no_compress

@@ -20,9 +20,14 @@ pub fn warn(msg: &str) {
     eprintln!("warning: {msg}");
 }
 
-/// Print a `rewrite` report.
-pub fn rewrite(report: &RewriteReport, out: Output) {
-    for w in &report.warnings {
+/// Print warnings on stderr, then `report` as JSON (`--json`), nothing (`-q`) or `text`.
+fn emit<T: serde::Serialize>(
+    warnings: &[String],
+    report: &T,
+    out: Output,
+    text: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) {
+    for w in warnings {
         warn(w);
     }
     let stdout = std::io::stdout();
@@ -35,11 +40,16 @@ pub fn rewrite(report: &RewriteReport, out: Output) {
     } else if out.quiet {
         Ok(())
     } else {
-        rewrite_text(&mut w, report)
+        text(&mut w)
     };
 }
 
-fn rewrite_text(w: &mut impl Write, r: &RewriteReport) -> std::io::Result<()> {
+/// Print a `rewrite` report.
+pub fn rewrite(report: &RewriteReport, out: Output) {
+    emit(&report.warnings, report, out, |w| rewrite_text(w, report));
+}
+
+fn rewrite_text(w: &mut dyn Write, r: &RewriteReport) -> std::io::Result<()> {
     if r.files.is_empty() && r.root.as_os_str().is_empty() {
         return writeln!(w, "cdnpub rewrite: no files to rewrite (no GLOB given and CDN_REPLACE_FILES is empty); nothing done");
     }
@@ -91,18 +101,7 @@ fn rewrite_text(w: &mut impl Write, r: &RewriteReport) -> std::io::Result<()> {
 
 /// Print a `build` report.
 pub fn build(report: &BuildReport, out: Output) {
-    for w in &report.warnings {
-        warn(w);
-    }
-    let stdout = std::io::stdout();
-    let mut w = stdout.lock();
-    let _ = if out.json {
-        serde_json::to_writer_pretty(&mut w, report)
-            .map_err(std::io::Error::from)
-            .and_then(|_| writeln!(w))
-    } else if out.quiet {
-        Ok(())
-    } else {
+    emit(&report.warnings, report, out, |w| {
         writeln!(
             w,
             "built {}: {} files ({} fingerprinted, {} immutable, {} with references rewritten), {} siblings; \
@@ -117,5 +116,5 @@ pub fn build(report: &BuildReport, out: Output) {
             report.bytes_smallest,
             report.elapsed_ms
         )
-    };
+    });
 }
