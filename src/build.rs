@@ -470,9 +470,13 @@ impl Job<'_> {
         // The hash covers the content with its references rewritten (the map comment left as
         // it is: the map's name follows this file's) and the rewritten map.
         let hashed_content = fingerprint::rewrite(&bytes, links, self.rels, &names);
+        // Only the file a map follows writes it; another file naming the same map leaves its
+        // comment as it is.
         let map = match self.refs[i].source_map {
-            Some(link) => Some((link, self.read_map(link.target)?)),
-            None => None,
+            Some(link) if self.plan.map_owner[link.target] == Some(i) => {
+                Some((link, self.read_map(link.target)?))
+            }
+            _ => None,
         };
         let hash = self.plan.hashed[i].then(|| {
             let mut h = Sha256::new();

@@ -462,3 +462,41 @@ fn is_hashed12(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap();
     name.len() == "app..js".len() + 12
 }
+
+#[test]
+fn a_map_named_by_two_files_is_written_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(
+        src.join("a.js"),
+        "a();\n//# sourceMappingURL=shared.js.map\n",
+    )
+    .unwrap();
+    fs::write(
+        src.join("b.js"),
+        "b();\n//# sourceMappingURL=shared.js.map\n",
+    )
+    .unwrap();
+    fs::write(
+        src.join("shared.js.map"),
+        r#"{"version":3,"file":"a.js","sources":[],"mappings":""}"#,
+    )
+    .unwrap();
+    let m = build(tmp.path(), &src, &[]);
+    let maps: Vec<&Value> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"] == "shared.js.map")
+        .collect();
+    assert_eq!(maps.len(), 1, "{maps:?}");
+    let a = read(tmp.path(), &final_of(&m, "a.js"));
+    assert!(
+        a.contains(&format!(
+            "sourceMappingURL={}",
+            maps[0]["path"].as_str().unwrap()
+        )),
+        "{a}"
+    );
+}
