@@ -18,5 +18,6 @@ pub mod report;
 pub mod rewrite;
 pub mod scan;
 pub mod state;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod nginx;
+pub mod s3;
 
 /// Variables cdnpub reads; cleared so the developer's environment never leaks into a test.
 const VARS: [&str; 10] = [

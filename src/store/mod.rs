@@ -1,0 +1,60 @@
+//! Object stores: one trait, a backend per kind (S3-compatible, local directory), so `upload`
+//! and release records never know which one they talk to. Both pass the same conformance tests.
+
+pub mod local;
+pub mod s3;
+pub mod target;
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+
+/// What a listing says about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Key relative to the store's prefix.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Entity tag as the store reports it (quotes removed); not an MD5 for multipart objects.
+    pub etag: String,
+}
+
+/// Headers and metadata of an object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// Content-Type.
+    pub content_type: Option<String>,
+    /// Cache-Control.
+    pub cache_control: Option<String>,
+    /// Content-Encoding.
+    pub content_encoding: Option<String>,
+    /// User metadata (`x-amz-meta-*`), lower-case names without the prefix.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What a HEAD returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Size in bytes.
+    pub size: u64,
+    /// Headers and metadata.
+    pub meta: Meta,
+}
+
+/// An object store scoped to a prefix: keys are relative to it.
+#[allow(async_fn_in_trait)]
+pub trait ObjectStore: Send + Sync {
+    /// A human-readable name of the target (`s3://bucket/prefix`, `file:///dir`).
+    fn describe(&self) -> String;
+    /// Every object under the prefix, sorted by key (one paginated listing).
+    async fn list(&self) -> Result<Vec<Listed>>;
+    /// Store `body` at `key` with `meta`. Returns only once the store confirmed it.
+    async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()>;
+    /// The object's bytes, or None when it does not exist.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// The object's size and headers, or None when it does not exist.
+    async fn head(&self, key: &str) -> Result<Option<Head>>;
+    /// Delete these keys (missing keys are not an error).
+    async fn delete(&self, keys: &[String]) -> Result<()>;
+}

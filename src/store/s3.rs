@@ -1,0 +1,301 @@
+//! S3-compatible stores (AWS S3, Alibaba OSS, MinIO) through aws-sdk-s3.
+//!
+//! - Credentials: the standard AWS chain (environment, profile, web identity for GitHub OIDC…);
+//!   when no AWS key is in the environment, `ALIBABA_CLOUD_ACCESS_KEY_ID`/`_SECRET` or
+//!   `OSS_ACCESS_KEY_ID`/`OSS_ACCESS_KEY_SECRET`. Never printed.
+//! - Request checksums only "when required": OSS and older MinIO reject the SDK's default CRC32
+//!   trailer. DeleteObjects carries Content-MD5, which those stores still require.
+//! - Path-style addressing for MinIO and custom endpoints; virtual-hosted for OSS and AWS.
+
+use aws_sdk_s3::config::{
+    Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_s3::Client;
+use base64::Engine;
+use md5::{Digest, Md5};
+
+use super::{Head, Listed, Meta, ObjectStore};
+use crate::error::{Error, Result};
+
+/// Keys per DeleteObjects request (the S3 limit).
+const DELETE_BATCH: usize = 1000;
+/// Region used with a custom endpoint when none is configured (MinIO and most S3 servers ignore it).
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// How to reach a bucket.
+#[derive(Debug, Clone, Default)]
+pub struct S3Options {
+    /// Bucket name.
+    pub bucket: String,
+    /// Key prefix inside the bucket (no leading or trailing `/`; may be empty).
+    pub prefix: String,
+    /// Endpoint URL (`https://oss-cn-hangzhou.aliyuncs.com`, `http://127.0.0.1:9000`).
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual-hosted.
+    pub path_style: bool,
+    /// Explicit access key and secret (tests, config); None uses the credential chain.
+    pub keys: Option<(String, String)>,
+}
+
+/// A bucket (and prefix) as an object store.
+#[derive(Debug, Clone)]
+pub struct S3Store {
+    client: Client,
+    opts: S3Options,
+}
+
+/// Static credentials from the Alibaba Cloud variables, when no AWS key is set.
+fn alibaba_credentials() -> Option<Credentials> {
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        return None;
+    }
+    let pairs = [
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        ),
+        ("OSS_ACCESS_KEY_ID", "OSS_ACCESS_KEY_SECRET"),
+    ];
+    pairs.iter().find_map(|(id, secret)| {
+        let (id, secret) = (std::env::var(id).ok()?, std::env::var(secret).ok()?);
+        Some(Credentials::new(
+            id,
+            secret,
+            std::env::var("ALIBABA_CLOUD_SECURITY_TOKEN").ok(),
+            None,
+            "alibaba-env",
+        ))
+    })
+}
+
+impl S3Store {
+    /// Connect (no request is made until the first operation).
+    pub async fn connect(opts: S3Options) -> Result<Self> {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some((id, secret)) = &opts.keys {
+            loader = loader.credentials_provider(Credentials::new(
+                id,
+                secret,
+                None,
+                None,
+                "cdnpub-config",
+            ));
+        } else if let Some(creds) = alibaba_credentials() {
+            loader = loader.credentials_provider(creds);
+        }
+        let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok());
+        match (&opts.region, &opts.endpoint, env_region) {
+            (Some(r), _, _) => loader = loader.region(Region::new(r.clone())),
+            // A custom endpoint without a region: do not go looking for one (no metadata probe).
+            (None, Some(_), None) => loader = loader.region(Region::new(FALLBACK_REGION)),
+            _ => {}
+        }
+        let shared = loader.load().await;
+        let mut b = aws_sdk_s3::config::Builder::from(&shared)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .force_path_style(opts.path_style);
+        if let Some(e) = &opts.endpoint {
+            b = b.endpoint_url(e);
+        }
+        Ok(S3Store {
+            client: Client::from_conf(b.build()),
+            opts,
+        })
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        if self.opts.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.opts.prefix)
+        }
+    }
+
+    fn error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+        &self,
+        action: &str,
+        key: &str,
+        e: SdkError<E, R>,
+    ) -> Error {
+        let code = e.code().unwrap_or("").to_string();
+        let hint = match code.as_str() {
+            "NoSuchBucket" => " (the bucket does not exist: create it, or check the name and --endpoint)",
+            "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+                " (the access key or secret is wrong: check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or the OSS variables)"
+            }
+            "AccessDenied" => " (the credentials may not do this on this bucket or prefix)",
+            "SecondLevelDomainForbidden" => " (OSS refuses path-style requests: drop --path-style)",
+            _ => "",
+        };
+        Error::Failed(format!(
+            "{} {action} {key}: {}{hint}",
+            self.describe(),
+            DisplayErrorContext(&e)
+        ))
+    }
+}
+
+impl ObjectStore for S3Store {
+    fn describe(&self) -> String {
+        match self.opts.prefix.as_str() {
+            "" => format!("s3://{}", self.opts.bucket),
+            p => format!("s3://{}/{p}", self.opts.bucket),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<Listed>> {
+        let prefix = if self.opts.prefix.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", self.opts.prefix)
+        };
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.opts.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("list", &prefix, e))?;
+            for o in page.contents() {
+                let Some(key) = o.key().and_then(|k| k.strip_prefix(prefix.as_str())) else {
+                    continue;
+                };
+                out.push(Listed {
+                    key: key.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().unwrap_or("").trim_matches('"').to_string(),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()> {
+        let full = self.full_key(key);
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.opts.bucket)
+            .key(&full)
+            .body(ByteStream::from(body));
+        if let Some(v) = &meta.content_type {
+            req = req.content_type(v);
+        }
+        if let Some(v) = &meta.cache_control {
+            req = req.cache_control(v);
+        }
+        if let Some(v) = &meta.content_encoding {
+            req = req.content_encoding(v);
+        }
+        for (k, v) in &meta.metadata {
+            req = req.metadata(k, v);
+        }
+        req.send().await.map_err(|e| self.error("put", &full, e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let full = self.full_key(key);
+        match self
+            .client
+            .get_object()
+            .bucket(&self.opts.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let bytes =
+                    o.body.collect().await.map_err(|e| {
+                        Error::Failed(format!("{} get {full}: {e}", self.describe()))
+                    })?;
+                Ok(Some(bytes.into_bytes().to_vec()))
+            }
+            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(self.error("get", &full, e)),
+        }
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Head>> {
+        let full = self.full_key(key);
+        match self
+            .client
+            .head_object()
+            .bucket(&self.opts.bucket)
+            .key(&full)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(Head {
+                size: o.content_length().unwrap_or(0).max(0) as u64,
+                meta: Meta {
+                    content_type: o.content_type().map(str::to_owned),
+                    cache_control: o.cache_control().map(str::to_owned),
+                    content_encoding: o.content_encoding().map(str::to_owned),
+                    metadata: o
+                        .metadata()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
+                },
+            })),
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 404 => Ok(None),
+            Err(e) => Err(self.error("head", &full, e)),
+        }
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<()> {
+        for batch in keys.chunks(DELETE_BATCH) {
+            let objects = batch
+                .iter()
+                .map(|k| ObjectIdentifier::builder().key(self.full_key(k)).build())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Failed(format!("delete: {e}")))?;
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::Failed(format!("delete: {e}")))?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(&self.opts.bucket)
+                .delete(delete)
+                .customize()
+                .mutate_request(|req| {
+                    // OSS and older MinIO require Content-MD5 on DeleteObjects.
+                    if let Some(body) = req.body().bytes() {
+                        let md5 =
+                            base64::engine::general_purpose::STANDARD.encode(Md5::digest(body));
+                        req.headers_mut().insert("Content-MD5", md5);
+                    }
+                })
+                .send()
+                .await
+                .map_err(|e| self.error("delete", &format!("{} keys", batch.len()), e))?;
+            if let Some(err) = out.errors().first() {
+                return Err(Error::Failed(format!(
+                    "{} delete {}: {} {}",
+                    self.describe(),
+                    err.key().unwrap_or("?"),
+                    err.code().unwrap_or(""),
+                    err.message().unwrap_or("")
+                )));
+            }
+        }
+        Ok(())
+    }
+}

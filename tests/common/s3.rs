@@ -1,0 +1,153 @@
+//! A real S3 server for tests: s3s-fs started in-process on 127.0.0.1:0 with a real access key
+//! and secret (SigV4 is checked), recording every request it serves; or, when
+//! CDNPUB_TEST_S3_ENDPOINT is set, that endpoint (with CDNPUB_TEST_S3_ACCESS_KEY,
+//! CDNPUB_TEST_S3_SECRET_KEY, CDNPUB_TEST_S3_BUCKET). Stopped when the guard drops.
+
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+
+/// One request the in-process server saw: method and path with query.
+pub type Seen = (String, String);
+
+/// A running S3 endpoint.
+pub struct S3Server {
+    /// `http://127.0.0.1:PORT` (or the external endpoint).
+    pub endpoint: String,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key.
+    pub secret_key: String,
+    /// A bucket that exists.
+    pub bucket: String,
+    log: Option<Arc<Mutex<Vec<Seen>>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    _root: Option<tempfile::TempDir>,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl S3Server {
+    /// The external endpoint if configured, else a fresh in-process s3s-fs.
+    pub fn start() -> S3Server {
+        match std::env::var("CDNPUB_TEST_S3_ENDPOINT") {
+            Ok(endpoint) => {
+                let var = |n: &str| {
+                    std::env::var(n)
+                        .unwrap_or_else(|_| panic!("{n} must be set with CDNPUB_TEST_S3_ENDPOINT"))
+                };
+                S3Server {
+                    endpoint,
+                    access_key: var("CDNPUB_TEST_S3_ACCESS_KEY"),
+                    secret_key: var("CDNPUB_TEST_S3_SECRET_KEY"),
+                    bucket: var("CDNPUB_TEST_S3_BUCKET"),
+                    log: None,
+                    stop: None,
+                    thread: None,
+                    _root: None,
+                }
+            }
+            Err(_) => Self::in_process(),
+        }
+    }
+
+    fn in_process() -> S3Server {
+        let root = tempfile::tempdir().unwrap();
+        let bucket = "cdnpub-test".to_string();
+        std::fs::create_dir(root.path().join(&bucket)).unwrap();
+        let (access_key, secret_key) = (
+            "CDNPUBTESTKEY0000001".to_string(),
+            "cdnpub/test/secret/0123456789abcdefghijkl".to_string(),
+        );
+        let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let fs_root = root.path().to_path_buf();
+        let (ak, sk, thread_log) = (access_key.clone(), secret_key.clone(), log.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let fs = s3s_fs::FileSystem::new(fs_root).unwrap();
+                let mut b = s3s::service::S3ServiceBuilder::new(fs);
+                b.set_auth(s3s::auth::SimpleAuth::from_single(ak, sk));
+                let service = b.build();
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let http = ConnBuilder::new(TokioExecutor::new());
+                loop {
+                    let (socket, _) = tokio::select! {
+                        r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
+                        _ = &mut stop_rx => break,
+                    };
+                    let (service, log) = (service.clone(), thread_log.clone());
+                    let svc = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let path = req
+                                .uri()
+                                .path_and_query()
+                                .map(|p| p.to_string())
+                                .unwrap_or_default();
+                            log.lock().unwrap().push((req.method().to_string(), path));
+                            hyper::service::Service::call(&service, req)
+                        },
+                    );
+                    let conn = http
+                        .serve_connection(TokioIo::new(socket), svc)
+                        .into_owned();
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+            });
+        });
+        let port = port_rx.recv().unwrap();
+        S3Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key,
+            secret_key,
+            bucket,
+            log: Some(log),
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _root: Some(root),
+        }
+    }
+
+    /// Requests served so far (None for an external endpoint, which cannot be observed).
+    pub fn requests(&self) -> Option<Vec<Seen>> {
+        self.log.as_ref().map(|l| l.lock().unwrap().clone())
+    }
+
+    /// Forget the requests served so far.
+    pub fn clear(&self) {
+        if let Some(l) = &self.log {
+            l.lock().unwrap().clear();
+        }
+    }
+
+    /// A prefix no other test uses (external endpoints are shared).
+    pub fn unique_prefix(&self, name: &str) -> String {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!("cdnpub-test/{name}-{nanos:x}")
+    }
+}
