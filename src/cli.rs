@@ -46,6 +46,61 @@ pub enum Command {
     /// Fingerprint, rewrite references and precompress a bundler's output into a CDN-ready tree.
     #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
+    /// Make one or more buckets (or directories) match a built tree, sending only what changed.
+    #[command(after_help = UPLOAD_EXAMPLES)]
+    Upload(UploadArgs),
+}
+
+const UPLOAD_EXAMPLES: &str = "\
+Examples:
+  # MinIO / a custom endpoint (path-style), credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+  cdnpub upload public --to s3://site/prod --endpoint http://127.0.0.1:9000 --path-style
+
+  # Alibaba OSS (virtual-hosted), credentials from ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET
+  cdnpub upload public --to s3://my-bucket/web --endpoint https://oss-cn-hangzhou.aliyuncs.com --region cn-hangzhou
+
+  # two data centres, see first, delete what no recent release needs
+  cdnpub upload public --to s3://site-a/web --to s3://site-b/web --delete --dry-run";
+
+/// `cdnpub upload` options.
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The built tree (`cdnpub build` output, or any directory).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Target: s3://bucket/prefix, file:///dir or a directory path (repeatable: each gets the full upload).
+    #[arg(long = "to", value_name = "URL", required = true)]
+    pub to: Vec<String>,
+    /// S3 endpoint URL (OSS, MinIO, any S3-compatible server).
+    #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Region [default: from the AWS configuration; us-east-1 with a custom endpoint].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Path-style requests (MinIO, most self-hosted S3); OSS needs virtual-hosted (the default).
+    #[arg(long)]
+    pub path_style: bool,
+    /// Requests in flight per target.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Delete objects that neither this tree nor the last --keep-releases releases reference.
+    #[arg(long)]
+    pub delete: bool,
+    /// Releases, this one included, whose objects --delete never removes (older HTML in browsers needs them).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub keep_releases: usize,
+    /// With --delete: more deletes than this is an error and nothing is deleted.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_deletes: usize,
+    /// Print the plan (uploads, unchanged, deletes, bytes); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Store this variant of compressible files under their plain keys, with Content-Encoding.
+    #[arg(long, value_enum, default_value = "identity")]
+    pub encoding: crate::upload::Encoding,
+    /// Also store .gz/.br siblings under their own keys (for nginx gzip_static origins).
+    #[arg(long)]
+    pub siblings: bool,
 }
 
 const BUILD_EXAMPLES: &str = "\

@@ -9,7 +9,7 @@ use clap::ArgMatches;
 use serde::Deserialize;
 
 use crate::build::BuildConfig;
-use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs};
+use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs, UploadArgs};
 use crate::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
 use crate::error::{Error, Result};
 use crate::placeholder::DEFAULT_PREFIX;
@@ -258,6 +258,26 @@ pub fn resolve_rewrite(
         brotli_quality,
         fsync: args.fsync,
     })
+}
+
+/// Resolve `upload`'s configuration from its flags.
+pub fn resolve_upload(args: &UploadArgs) -> crate::upload::UploadConfig {
+    crate::upload::UploadConfig {
+        dir: args.dir.clone(),
+        targets: args.to.clone(),
+        endpoint: crate::store::target::Endpoint {
+            url: args.endpoint.clone(),
+            region: args.region.clone(),
+            path_style: args.path_style,
+        },
+        concurrency: usize::from(args.concurrency),
+        delete: args.delete,
+        keep_releases: args.keep_releases,
+        max_deletes: args.max_deletes,
+        dry_run: args.dry_run,
+        encoding: args.encoding,
+        siblings: args.siblings,
+    }
 }
 
 /// gzip level and brotli quality for siblings: flag or variable, then the file, then defaults.

@@ -14,10 +14,12 @@ pub mod error;
 pub mod fingerprint;
 pub mod manifest;
 pub mod placeholder;
+pub mod release;
 pub mod report;
 pub mod rewrite;
 pub mod scan;
 pub mod state;
 pub mod store;
+pub mod upload;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use clap::{CommandFactory, FromArgMatches};
 use cdnpub::cli::{Cli, Command};
 use cdnpub::error::{Error, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
-use cdnpub::{build, config, rewrite};
+use cdnpub::{build, config, rewrite, upload};
 
 fn main() {
     let matches = Cli::command().get_matches();
@@ -42,6 +42,12 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             report::rewrite(&result, out);
             result.outcome()
         }
+        Command::Upload(args) => {
+            let cfg = config::resolve_upload(args);
+            let result = runtime()?.block_on(upload::run(&cfg))?;
+            report::upload(&result, out);
+            result.outcome()
+        }
         Command::Build(args) => {
             let cfg = config::resolve_build(&cli.global, args)?;
             let result = build::run(&cfg)?;
@@ -49,6 +55,14 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// A tokio runtime for the commands that talk to the network.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Failed(format!("starting the async runtime: {e}")))
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -5,6 +5,7 @@ use std::io::Write;
 
 use crate::build::BuildReport;
 use crate::rewrite::RewriteReport;
+use crate::upload::UploadReport;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -116,5 +117,46 @@ pub fn build(report: &BuildReport, out: Output) {
             report.bytes_smallest,
             report.elapsed_ms
         )
+    });
+}
+
+/// Print an `upload` report: per target, what was sent, kept and deleted.
+pub fn upload(report: &UploadReport, out: Output) {
+    emit(&[], report, out, |w| {
+        let verb = if report.dry_run {
+            "would upload"
+        } else {
+            "uploaded"
+        };
+        for t in &report.targets {
+            writeln!(
+                w,
+                "{}: {verb} {} objects ({} bytes), {} unchanged, {} deleted{}{}",
+                t.target,
+                t.uploaded.len(),
+                t.bytes,
+                t.unchanged,
+                t.deleted.len(),
+                t.release
+                    .as_ref()
+                    .map(|r| format!(", release {r}"))
+                    .unwrap_or_default(),
+                if t.heads > 0 {
+                    format!(", {} checked by HEAD", t.heads)
+                } else {
+                    String::new()
+                }
+            )?;
+            for k in &t.uploaded {
+                writeln!(w, "  put     {k}")?;
+            }
+            for k in &t.deleted {
+                writeln!(w, "  delete  {k}")?;
+            }
+            if let Some(e) = &t.error {
+                writeln!(w, "  FAILED  {e}")?;
+            }
+        }
+        Ok(())
     });
 }

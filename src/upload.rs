@@ -1,0 +1,516 @@
+//! `cdnpub upload DIR --to URL`: make each target match a built tree, sending only what
+//! changed, in an order that never serves a page pointing at a missing asset:
+//! immutable assets → HTML and other no-cache files → release record → deletes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::classify::{self, Naming};
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, MANIFEST_PATH};
+use crate::release::{self, Object, Release};
+use crate::state::sha256_hex;
+use crate::store::target::{Endpoint, Location, Target};
+use crate::store::{Listed, Meta, ObjectStore};
+
+/// Cache-Control of fingerprinted files.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Cache-Control of HTML and other files whose name does not change with their content.
+pub const NO_CACHE: &str = "no-cache";
+
+/// Which stored variant of compressible files goes under the plain key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// The plain bytes (CDNs compress on the fly).
+    Identity,
+    /// The .gz sibling, with `Content-Encoding: gzip`.
+    Gzip,
+    /// The .br sibling, with `Content-Encoding: br`.
+    Br,
+}
+
+/// Everything `upload` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// The built tree.
+    pub dir: PathBuf,
+    /// `--to` values.
+    pub targets: Vec<String>,
+    /// How to reach S3-compatible targets.
+    pub endpoint: Endpoint,
+    /// Requests in flight per target.
+    pub concurrency: usize,
+    /// Delete objects no recent release references.
+    pub delete: bool,
+    /// Releases whose objects are never deleted.
+    pub keep_releases: usize,
+    /// More deletes than this: error, nothing deleted.
+    pub max_deletes: usize,
+    /// Print the plan, write nothing.
+    pub dry_run: bool,
+    /// Variant stored under plain keys.
+    pub encoding: Encoding,
+    /// Also store .gz/.br siblings under their own keys.
+    pub siblings: bool,
+}
+
+/// One object to publish.
+#[derive(Debug, Clone)]
+struct LocalObject {
+    key: String,
+    path: PathBuf,
+    object: Object,
+    immutable: bool,
+}
+
+/// What happened on one target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TargetReport {
+    /// The target (`s3://bucket/prefix`, `file:///dir`).
+    pub target: String,
+    /// Release id written (none on dry run or failure).
+    pub release: Option<String>,
+    /// Keys uploaded (or that would be), in the order sent.
+    pub uploaded: Vec<String>,
+    /// Bytes uploaded.
+    pub bytes: u64,
+    /// Objects already in place.
+    pub unchanged: usize,
+    /// HEAD requests made where the listing disagreed with the release record.
+    pub heads: usize,
+    /// Keys deleted (or that would be).
+    pub deleted: Vec<String>,
+    /// Keys that failed, with the error.
+    pub failed: Vec<(String, String)>,
+    /// The error that stopped this target, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of an upload to every target.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadReport {
+    /// The command ("upload").
+    pub command: &'static str,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// One entry per target, in `--to` order.
+    pub targets: Vec<TargetReport>,
+}
+
+impl UploadReport {
+    /// Exit status: any failed target is an error naming it and its failed keys.
+    pub fn outcome(&self) -> Result<()> {
+        let bad: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.error.is_some() || !t.failed.is_empty())
+            .map(|t| {
+                let keys: Vec<String> = t
+                    .failed
+                    .iter()
+                    .map(|(k, e)| format!("    {k}: {e}"))
+                    .collect();
+                format!(
+                    "  {}: {}\n{}",
+                    t.target,
+                    t.error.clone().unwrap_or_default(),
+                    keys.join("\n")
+                )
+            })
+            .collect();
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Failed(format!(
+                "upload failed on {} target(s):\n{}",
+                bad.len(),
+                bad.join("\n")
+            )))
+        }
+    }
+}
+
+/// Run an upload to every target. A failing target does not stop the others.
+pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
+    let locations = cfg
+        .targets
+        .iter()
+        .map(|t| Location::parse(t))
+        .collect::<Result<Vec<_>>>()?;
+    if locations.is_empty() {
+        return Err(Error::Usage(
+            "no target: give --to s3://bucket/prefix, file:///dir or a directory".into(),
+        ));
+    }
+    let objects = Arc::new(local_objects(cfg)?);
+    let mut reports = Vec::new();
+    for loc in &locations {
+        let target = Target::open(loc, &cfg.endpoint).await?;
+        let mut report = TargetReport {
+            target: target.describe(),
+            ..TargetReport::default()
+        };
+        if let Err(e) = upload_to(&target, cfg, &objects, &mut report).await {
+            report.error = Some(e.to_string());
+        }
+        reports.push(report);
+    }
+    Ok(UploadReport {
+        command: "upload",
+        dry_run: cfg.dry_run,
+        targets: reports,
+    })
+}
+
+/// The objects of the tree: from its manifest, or by scanning a directory cdnpub did not build.
+fn local_objects(cfg: &UploadConfig) -> Result<Vec<LocalObject>> {
+    let manifest_path = cfg.dir.join(MANIFEST_PATH);
+    let manifest = match std::fs::read(&manifest_path) {
+        Ok(bytes) => serde_json::from_slice::<Manifest>(&bytes).map_err(|e| Error::Config {
+            path: manifest_path.clone(),
+            message: format!("the build manifest is damaged ({e}); rebuild with `cdnpub build`"),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => scan_manifest(&cfg.dir)?,
+        Err(e) => return Err(Error::io("read", manifest_path, e)),
+    };
+    let mut out = Vec::new();
+    for f in &manifest.files {
+        let cache = if f.immutable { IMMUTABLE } else { NO_CACHE };
+        let mut obj = LocalObject {
+            key: f.path.clone(),
+            path: cfg.dir.join(&f.path),
+            object: Object {
+                sha256: f.sha256.clone(),
+                size: f.size,
+                content_type: f.content_type.clone(),
+                cache_control: cache.to_string(),
+                content_encoding: None,
+            },
+            immutable: f.immutable,
+        };
+        let wanted = match cfg.encoding {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some("gzip"),
+            Encoding::Br => Some("br"),
+        };
+        if let Some(e) = f
+            .encodings
+            .iter()
+            .find(|e| Some(e.encoding.as_str()) == wanted)
+        {
+            obj.path = cfg.dir.join(&e.path);
+            obj.object.sha256 = e.sha256.clone();
+            obj.object.size = e.size;
+            obj.object.content_encoding = Some(e.encoding.clone());
+        }
+        if cfg.siblings {
+            for e in &f.encodings {
+                out.push(LocalObject {
+                    key: e.path.clone(),
+                    path: cfg.dir.join(&e.path),
+                    object: Object {
+                        sha256: e.sha256.clone(),
+                        size: e.size,
+                        content_type: f.content_type.clone(),
+                        cache_control: cache.to_string(),
+                        content_encoding: Some(e.encoding.clone()),
+                    },
+                    immutable: f.immutable,
+                });
+            }
+        }
+        out.push(obj);
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+/// A manifest for a directory cdnpub did not build: every file, hashed, typed, immutable when
+/// a bundler hashed its name.
+fn scan_manifest(dir: &Path) -> Result<Manifest> {
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is not a directory; give the built tree to upload",
+            dir.display()
+        )));
+    }
+    let naming = Naming::new(&[], classify::DEFAULT_HASHED_PATTERN)?;
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| Error::io("read directory", dir, e.into()))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .into_owned();
+        if rel.starts_with(".cdnpub/") {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).map_err(|e| Error::io("read", entry.path(), e))?;
+        files.push(crate::manifest::FileRecord {
+            immutable: naming.bundler_hashed(&rel) && !naming.keeps_name(&rel),
+            content_type: classify::content_type(&rel),
+            sha256: sha256_hex(&bytes),
+            size: bytes.len() as u64,
+            source: rel.clone(),
+            path: rel,
+            encodings: Vec::new(),
+        });
+    }
+    Ok(Manifest {
+        version: crate::manifest::VERSION,
+        hash_length: 0,
+        files,
+        renamed: BTreeMap::new(),
+    })
+}
+
+/// What one target needs, decided from its listing and latest release record.
+#[derive(Debug, Default)]
+struct Plan {
+    assets: Vec<usize>,
+    no_cache: Vec<usize>,
+    unchanged: usize,
+    deletes: Vec<String>,
+}
+
+async fn upload_to(
+    target: &Target,
+    cfg: &UploadConfig,
+    objects: &Arc<Vec<LocalObject>>,
+    report: &mut TargetReport,
+) -> Result<()> {
+    let listing = target.list().await?;
+    let listed: BTreeMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
+    let ids = release::ids_in(listing.iter().map(|l| &l.key));
+    let latest = match ids.last() {
+        Some(id) => fetch_release(target, id).await?,
+        None => None,
+    };
+    let mut plan = Plan::default();
+    for (i, o) in objects.iter().enumerate() {
+        let in_record = latest.as_ref().and_then(|r| r.objects.get(&o.key)) == Some(&o.object);
+        let size_matches = listed
+            .get(o.key.as_str())
+            .is_some_and(|l| l.size == o.object.size);
+        let same = match (in_record, size_matches) {
+            (true, true) => true,
+            (_, true) => {
+                // The listing and the record disagree: ask the object itself.
+                report.heads += 1;
+                head_matches(target, o).await?
+            }
+            _ => false,
+        };
+        if same {
+            plan.unchanged += 1;
+        } else if o.immutable {
+            plan.assets.push(i);
+        } else {
+            plan.no_cache.push(i);
+        }
+    }
+    if cfg.delete {
+        plan.deletes = deletable(target, cfg, objects, &listing, &ids).await?;
+    }
+    report.unchanged = plan.unchanged;
+    report.deleted = plan.deletes.clone();
+    if cfg.dry_run {
+        let order = plan.assets.iter().chain(&plan.no_cache);
+        report.uploaded = order.clone().map(|&i| objects[i].key.clone()).collect();
+        report.bytes = order.map(|&i| objects[i].object.size).sum();
+        return Ok(());
+    }
+    // Assets first: no HTML goes out unless every asset it may name has landed.
+    for phase in [&plan.assets, &plan.no_cache] {
+        let (sent, failed) = put_all(target, cfg.concurrency, objects, phase).await;
+        report.bytes += sent.iter().map(|&i| objects[i].object.size).sum::<u64>();
+        report
+            .uploaded
+            .extend(sent.iter().map(|&i| objects[i].key.clone()));
+        if !failed.is_empty() {
+            report.failed = failed;
+            return Err(Error::Failed(format!(
+                "{} objects failed; nothing after them was sent (HTML and the release record wait for every asset)",
+                report.failed.len()
+            )));
+        }
+    }
+    // Nothing sent, nothing to delete, and the latest record already describes this tree: no new
+    // release (a no-op upload makes no PUT at all).
+    let current: BTreeMap<&str, &Object> = objects
+        .iter()
+        .map(|o| (o.key.as_str(), &o.object))
+        .collect();
+    if let Some(r) = latest
+        .as_ref()
+        .filter(|_| report.uploaded.is_empty() && plan.deletes.is_empty())
+    {
+        if r.objects
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .eq(current.iter().map(|(k, v)| (*k, *v)))
+        {
+            report.release = Some(r.id.clone());
+            return Ok(());
+        }
+    }
+    let record = new_release(objects, &report.uploaded, &plan.deletes);
+    target
+        .put(&Release::key(&record.id), record.to_bytes(), &record_meta())
+        .await?;
+    report.release = Some(record.id);
+    if !plan.deletes.is_empty() {
+        target.delete(&plan.deletes).await?;
+    }
+    Ok(())
+}
+
+async fn fetch_release(target: &Target, id: &str) -> Result<Option<Release>> {
+    let key = Release::key(id);
+    match target.get(&key).await? {
+        Some(bytes) => Release::parse(&key, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// True when the stored object's digest and headers are what we would send.
+async fn head_matches(target: &Target, o: &LocalObject) -> Result<bool> {
+    let Some(head) = target.head(&o.key).await? else {
+        return Ok(false);
+    };
+    let m = head.meta;
+    Ok(head.size == o.object.size
+        && m.metadata.get("sha256") == Some(&o.object.sha256)
+        && m.content_type.as_deref() == Some(o.object.content_type.as_str())
+        && m.cache_control.as_deref() == Some(o.object.cache_control.as_str())
+        && m.content_encoding == o.object.content_encoding)
+}
+
+/// Objects of the target that neither this tree nor the last `keep_releases` releases name.
+async fn deletable(
+    target: &Target,
+    cfg: &UploadConfig,
+    objects: &[LocalObject],
+    listing: &[Listed],
+    ids: &[String],
+) -> Result<Vec<String>> {
+    let mut keep: BTreeSet<String> = objects.iter().map(|o| o.key.clone()).collect();
+    // The release being made counts as one of the last `keep_releases`.
+    let recent = ids
+        .len()
+        .saturating_sub(cfg.keep_releases.saturating_sub(1));
+    for id in &ids[recent..] {
+        if let Some(r) = fetch_release(target, id).await? {
+            keep.extend(r.objects.into_keys());
+        }
+    }
+    let deletes: Vec<String> = listing
+        .iter()
+        .map(|l| l.key.clone())
+        .filter(|k| !k.starts_with("_cdnpub/") && !keep.contains(k))
+        .collect();
+    if deletes.len() > cfg.max_deletes {
+        return Err(Error::Failed(format!(
+            "{} objects would be deleted, more than --max-deletes {}; nothing was deleted or uploaded. \
+             Check the target and prefix, then raise --max-deletes if this is intended",
+            deletes.len(),
+            cfg.max_deletes
+        )));
+    }
+    Ok(deletes)
+}
+
+/// PUT the objects at `indices`, `concurrency` at a time; returns the objects the store
+/// confirmed (in `indices` order) and the failures.
+async fn put_all(
+    target: &Target,
+    concurrency: usize,
+    objects: &Arc<Vec<LocalObject>>,
+    indices: &[usize],
+) -> (Vec<usize>, Vec<(String, String)>) {
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for &i in indices {
+        let (target, objects, limit) = (target.clone(), objects.clone(), limit.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let o = &objects[i];
+            let result = async {
+                let body = tokio::fs::read(&o.path)
+                    .await
+                    .map_err(|e| Error::io("read", &o.path, e))?;
+                if sha256_hex(&body) != o.object.sha256 {
+                    return Err(Error::Failed(format!(
+                        "{} changed since it was built; rebuild",
+                        o.path.display()
+                    )));
+                }
+                target.put(&o.key, body, &meta_of(&o.object)).await
+            }
+            .await;
+            (i, result)
+        });
+    }
+    let (mut sent, mut failed) = (Vec::new(), Vec::new());
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, Ok(()))) => sent.push(i),
+            Ok((i, Err(e))) => failed.push((objects[i].key.clone(), e.to_string())),
+            Err(e) => failed.push(("?".into(), e.to_string())),
+        }
+    }
+    let rank: BTreeMap<usize, usize> = indices.iter().enumerate().map(|(r, &i)| (i, r)).collect();
+    sent.sort_by_key(|i| rank[i]);
+    failed.sort();
+    (sent, failed)
+}
+
+fn meta_of(o: &Object) -> Meta {
+    Meta {
+        content_type: Some(o.content_type.clone()),
+        cache_control: Some(o.cache_control.clone()),
+        content_encoding: o.content_encoding.clone(),
+        metadata: BTreeMap::from([("sha256".to_string(), o.sha256.clone())]),
+    }
+}
+
+fn record_meta() -> Meta {
+    Meta {
+        content_type: Some("application/json; charset=utf-8".into()),
+        cache_control: Some(NO_CACHE.into()),
+        ..Meta::default()
+    }
+}
+
+fn new_release(objects: &[LocalObject], changed: &[String], deleted: &[String]) -> Release {
+    let objects: BTreeMap<String, Object> = objects
+        .iter()
+        .map(|o| (o.key.clone(), o.object.clone()))
+        .collect();
+    let digest = Sha256::digest(serde_json::to_vec(&objects).unwrap_or_default());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let (id, created) = release::new_id(&hex);
+    Release {
+        version: release::VERSION,
+        id,
+        created,
+        commit: release::current_commit(),
+        objects,
+        changed: changed.to_vec(),
+        deleted: deleted.to_vec(),
+    }
+}

@@ -1,0 +1,347 @@
+//! `cdnpub upload` through the binary against a real S3 server (in-process s3s-fs with SigV4,
+//! or CDNPUB_TEST_S3_ENDPOINT), and against local directories.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cdnpub::store::s3::{S3Options, S3Store};
+use cdnpub::store::ObjectStore;
+use common::s3::S3Server;
+use common::{cdnpub, copy_tree, fixtures};
+use serde_json::Value;
+
+/// A built fixture tree at `<tmp>/public`.
+fn built(tmp: &Path, fixture: &str) -> PathBuf {
+    let out = tmp.join("public");
+    cdnpub(tmp)
+        .arg("build")
+        .arg(fixtures().join(fixture))
+        .arg("--out")
+        .arg(&out)
+        .args(["-q", "--brotli-quality", "4"])
+        .assert()
+        .success();
+    out
+}
+
+fn upload(server: &S3Server, dir: &Path, to: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    cdnpub(dir.parent().unwrap())
+        .args([
+            "upload",
+            "--json",
+            "--path-style",
+            "--endpoint",
+            &server.endpoint,
+        ])
+        .arg(dir)
+        .args(["--to", to])
+        .args(extra)
+        .env("AWS_ACCESS_KEY_ID", &server.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .assert()
+}
+
+fn json(a: &assert_cmd::assert::Assert) -> Value {
+    serde_json::from_slice(&a.get_output().stdout).unwrap()
+}
+
+fn puts(server: &S3Server) -> Option<Vec<String>> {
+    server.requests().map(|r| {
+        r.into_iter()
+            .filter(|(m, _)| m == "PUT")
+            .map(|(_, p)| p)
+            .collect()
+    })
+}
+
+async fn store(server: &S3Server, prefix: &str) -> S3Store {
+    S3Store::connect(S3Options {
+        bucket: server.bucket.clone(),
+        prefix: prefix.to_string(),
+        endpoint: Some(server.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        path_style: true,
+        keys: Some((server.access_key.clone(), server.secret_key.clone())),
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_upload_then_noop_then_one_change_in_order() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixtures().join("vue-cli"), &src);
+    let dir = tmp.path().join("public");
+    let build = |src: &Path| {
+        cdnpub(tmp.path())
+            .arg("build")
+            .arg(src)
+            .arg("--out")
+            .arg(&dir)
+            .args(["-q", "--brotli-quality", "4"])
+            .assert()
+            .success();
+    };
+    build(&src);
+    let prefix = server.unique_prefix("cycle");
+    let to = format!("s3://{}/{prefix}", server.bucket);
+
+    // 1. First upload: every object, with its headers, plus a release record.
+    let first = json(&upload(&server, &dir, &to, &[]).success());
+    let t = &first["targets"][0];
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(dir.join(".cdnpub/manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        t["uploaded"].as_array().unwrap().len(),
+        manifest["files"].as_array().unwrap().len()
+    );
+    let s = store(&server, &prefix).await;
+    let html = s
+        .head("mobile-vue/citizen/index.html")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(html.meta.cache_control.as_deref(), Some("no-cache"));
+    assert_eq!(
+        html.meta.content_type.as_deref(),
+        Some("text/html; charset=utf-8")
+    );
+    let js_key = manifest["renamed"]["mobile-vue/citizen/js/app.js"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let js = s.head(&js_key).await.unwrap().unwrap();
+    assert_eq!(
+        js.meta.cache_control.as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(js.meta.content_encoding, None);
+    assert_eq!(
+        s.get(&js_key).await.unwrap().unwrap(),
+        fs::read(dir.join(&js_key)).unwrap()
+    );
+    let release = t["release"].as_str().unwrap();
+    assert!(s
+        .get(&format!("_cdnpub/releases/{release}.json"))
+        .await
+        .unwrap()
+        .is_some());
+
+    // 2. Nothing changed: no PUT at all (not even a release record), one listing, one GET.
+    server.clear();
+    let again = json(&upload(&server, &dir, &to, &[]).success());
+    assert_eq!(again["targets"][0]["uploaded"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        again["targets"][0]["release"], release,
+        "the latest release still describes the bucket"
+    );
+    if let Some(seen) = server.requests() {
+        let puts: Vec<_> = seen.iter().filter(|(m, _)| m == "PUT").collect();
+        assert!(puts.is_empty(), "a no-op upload must not PUT: {puts:?}");
+        assert_eq!(
+            seen.iter()
+                .filter(|(m, p)| m == "GET" && !p.contains("list-type=2"))
+                .count(),
+            1,
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen.iter()
+                .filter(|(m, p)| m == "GET" && p.contains("list-type=2"))
+                .count(),
+            1,
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen.iter().filter(|(m, _)| m == "HEAD").count(),
+            0,
+            "{seen:?}"
+        );
+    }
+
+    // 3. One image changed: exactly the image, the CSS and JS naming it, and the HTML naming
+    //    those are sent; the HTML after every asset, the record last.
+    let mut png = fs::read(src.join("mobile-vue/citizen/img/logo.png")).unwrap();
+    png.push(0);
+    fs::write(src.join("mobile-vue/citizen/img/logo.png"), png).unwrap();
+    build(&src);
+    server.clear();
+    let third = json(&upload(&server, &dir, &to, &[]).success());
+    let sent: Vec<String> = third["targets"][0]["uploaded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    let names: Vec<&str> = sent.iter().map(|k| k.rsplit('/').next().unwrap()).collect();
+    assert_eq!(sent.len(), 4, "{sent:?}");
+    assert!(
+        names[..3]
+            .iter()
+            .all(|n| n.starts_with("logo.") || n.starts_with("app.")),
+        "{names:?}"
+    );
+    assert_eq!(sent[3], "mobile-vue/citizen/index.html");
+    if let Some(p) = puts(&server) {
+        assert_eq!(p.len(), 5, "{p:?}");
+        let html_at = p
+            .iter()
+            .position(|x| x.contains("citizen/index.html"))
+            .unwrap();
+        assert_eq!(html_at, 3, "HTML after every asset: {p:?}");
+        assert!(p[4].contains("_cdnpub/releases/"), "record last: {p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_writes_nothing() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let prefix = server.unique_prefix("dry");
+    let out = json(
+        &upload(
+            &server,
+            &dir,
+            &format!("s3://{}/{prefix}", server.bucket),
+            &["--dry-run"],
+        )
+        .success(),
+    );
+    assert!(out["targets"][0]["uploaded"].as_array().unwrap().len() > 10);
+    assert!(store(&server, &prefix)
+        .await
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
+    if let Some(p) = puts(&server) {
+        assert!(p.is_empty(), "{p:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deletes_keep_recent_releases_and_respect_the_cap() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let prefix = server.unique_prefix("delete");
+    let to = format!("s3://{}/{prefix}", server.bucket);
+    let dir = tmp.path().join("site");
+    let release = |n: usize, extra: &[&str]| {
+        fs::create_dir_all(&dir).unwrap();
+        for f in fs::read_dir(&dir).unwrap() {
+            fs::remove_file(f.unwrap().path()).unwrap();
+        }
+        fs::write(
+            dir.join("index.html"),
+            format!("<script src=app-{n:08}.js></script>"),
+        )
+        .unwrap();
+        fs::write(dir.join(format!("app-Abcd{n:04}.js")), format!("v{n}")).unwrap();
+        upload(&server, &dir, &to, extra)
+    };
+    for n in 1..=4 {
+        release(n, &["--delete", "--keep-releases", "2"]).success();
+    }
+    let s = store(&server, &prefix).await;
+    let keys: Vec<String> = s
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.key)
+        .filter(|k| !k.starts_with("_cdnpub/"))
+        .collect();
+    // --keep-releases 2: release 4 (this one) and release 3 are kept; 1 and 2 are gone.
+    assert_eq!(
+        keys,
+        ["app-Abcd0003.js", "app-Abcd0004.js", "index.html"],
+        "{keys:?}"
+    );
+    // Over the cap: an error, and nothing deleted or uploaded.
+    let before = s.list().await.unwrap();
+    release(
+        5,
+        &["--delete", "--keep-releases", "0", "--max-deletes", "1"],
+    )
+    .code(1)
+    .stdout(predicates::str::contains("--max-deletes"));
+    assert_eq!(s.list().await.unwrap().len(), before.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_fail_clearly_and_write_nothing() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let prefix = server.unique_prefix("creds");
+    let a = cdnpub(tmp.path())
+        .args(["upload", "--path-style", "--endpoint", &server.endpoint])
+        .arg(&dir)
+        .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+        .env("AWS_ACCESS_KEY_ID", &server.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "wrong-secret-value-1234")
+        .env("AWS_REGION", "us-east-1")
+        .assert()
+        .code(1);
+    let out = String::from_utf8_lossy(&a.get_output().stderr).to_string()
+        + &String::from_utf8_lossy(&a.get_output().stdout);
+    assert!(
+        out.contains("SignatureDoesNotMatch")
+            || out.contains("InvalidAccessKeyId")
+            || out.contains("AccessDenied"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("wrong-secret-value-1234") && !out.contains(&server.secret_key),
+        "secret printed: {out}"
+    );
+    assert!(store(&server, &prefix)
+        .await
+        .list()
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_targets_each_get_the_full_upload_and_one_failing_is_reported() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let prefix = server.unique_prefix("two");
+    let local = tmp.path().join("mirror");
+    let a = upload(
+        &server,
+        &dir,
+        &format!("s3://{}/{prefix}", server.bucket),
+        &["--to", local.to_str().unwrap()],
+    )
+    .success();
+    let out = json(&a);
+    let n = |i: usize| out["targets"][i]["uploaded"].as_array().unwrap().len();
+    assert_eq!(n(0), n(1));
+    assert!(local.join("index.html").is_file() && local.join("_cdnpub/releases").is_dir());
+    // A bucket that does not exist fails its target; the other still completes.
+    let local2 = tmp.path().join("mirror2");
+    let a = upload(
+        &server,
+        &dir,
+        "s3://no-such-bucket-cdnpub/x",
+        &["--to", local2.to_str().unwrap()],
+    )
+    .code(1);
+    let out = json(&a);
+    assert!(out["targets"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("NoSuchBucket"));
+    assert!(out["targets"][1]["error"].is_null());
+    assert!(local2.join("index.html").is_file());
+}
