@@ -450,16 +450,15 @@ async fn put_all(
             let _permit = limit.acquire_owned().await;
             let o = &objects[i];
             let result = async {
-                let body = tokio::fs::read(&o.path)
-                    .await
-                    .map_err(|e| Error::io("read", &o.path, e))?;
-                if sha256_hex(&body) != o.object.sha256 {
+                if file_sha256(&o.path).await? != o.object.sha256 {
                     return Err(Error::Failed(format!(
                         "{} changed since it was built; rebuild",
                         o.path.display()
                     )));
                 }
-                target.put(&o.key, body, &meta_of(&o.object)).await
+                target
+                    .put_file(&o.key, &o.path, o.object.size, &meta_of(&o.object))
+                    .await
             }
             .await;
             (i, result)
@@ -477,6 +476,31 @@ async fn put_all(
     sent.sort_by_key(|i| rank[i]);
     failed.sort();
     (sent, failed)
+}
+
+/// SHA-256 of a file, read in chunks (large files are never held whole).
+async fn file_sha256(path: &Path) -> Result<String> {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| Error::io("open", path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(|e| Error::io("read", path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn meta_of(o: &Object) -> Meta {

@@ -345,3 +345,45 @@ async fn two_targets_each_get_the_full_upload_and_one_failing_is_reported() {
     assert!(out["targets"][1]["error"].is_null());
     assert!(local2.join("index.html").is_file());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_files_go_up_in_parts_and_arrive_whole() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("site");
+    fs::create_dir_all(&dir).unwrap();
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
+    fs::write(dir.join("video-Abcd1234.mp4"), &big).unwrap();
+    fs::write(dir.join("index.html"), "<video src=video-Abcd1234.mp4>").unwrap();
+    let prefix = server.unique_prefix("multipart");
+    upload(
+        &server,
+        &dir,
+        &format!("s3://{}/{prefix}", server.bucket),
+        &[],
+    )
+    .success();
+    let s = store(&server, &prefix).await;
+    assert_eq!(s.get("video-Abcd1234.mp4").await.unwrap().unwrap(), big);
+    let head = s.head("video-Abcd1234.mp4").await.unwrap().unwrap();
+    assert_eq!(
+        head.meta.cache_control.as_deref(),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(head.meta.content_type.as_deref(), Some("video/mp4"));
+    assert!(head.meta.metadata.contains_key("sha256"));
+    if let Some(seen) = server.requests() {
+        let parts = seen
+            .iter()
+            .filter(|(m, p)| m == "PUT" && p.contains("partNumber="))
+            .count();
+        assert_eq!(parts, 3, "20 MiB in 8 MiB parts: {seen:?}");
+        assert!(
+            seen.iter()
+                .any(|(m, p)| m == "POST" && p.contains("uploads")),
+            "{seen:?}"
+        );
+    }
+}

@@ -51,6 +51,21 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self) -> Result<Vec<Listed>>;
     /// Store `body` at `key` with `meta`. Returns only once the store confirmed it.
     async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()>;
+    /// Store the file at `path` (`size` bytes) at `key`; large files are streamed in parts by
+    /// stores that can, so memory stays bounded.
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        size: u64,
+        meta: &Meta,
+    ) -> Result<()> {
+        let _ = size;
+        let body = tokio::fs::read(path)
+            .await
+            .map_err(|e| crate::error::Error::io("read", path, e))?;
+        self.put(key, body, meta).await
+    }
     /// The object's bytes, or None when it does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// The object's size and headers, or None when it does not exist.

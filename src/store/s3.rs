@@ -22,6 +22,12 @@ use crate::error::{Error, Result};
 
 /// Keys per DeleteObjects request (the S3 limit).
 const DELETE_BATCH: usize = 1000;
+/// Files from this size on are uploaded in parts, streamed from disk.
+pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
+/// Part size of multipart uploads.
+const PART_SIZE: u64 = 8 * 1024 * 1024;
+/// Attempts per request (the SDK backs off with jitter on 5xx, throttling and dropped connections).
+const MAX_ATTEMPTS: u32 = 5;
 /// Region used with a custom endpoint when none is configured (MinIO and most S3 servers ignore it).
 const FALLBACK_REGION: &str = "us-east-1";
 
@@ -99,6 +105,9 @@ impl S3Store {
         }
         let shared = loader.load().await;
         let mut b = aws_sdk_s3::config::Builder::from(&shared)
+            .retry_config(
+                aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
+            )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .force_path_style(opts.path_style);
@@ -140,6 +149,67 @@ impl S3Store {
             self.describe(),
             DisplayErrorContext(&e)
         ))
+    }
+}
+
+impl S3Store {
+    /// Upload `path` in PART_SIZE parts, streamed from disk, then complete the upload.
+    async fn upload_parts(
+        &self,
+        full: &str,
+        upload_id: &str,
+        path: &std::path::Path,
+        size: u64,
+    ) -> Result<()> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        let mut parts = Vec::new();
+        let mut offset = 0u64;
+        let mut number = 1i32;
+        while offset < size {
+            let length = PART_SIZE.min(size - offset);
+            let body = ByteStream::read_from()
+                .path(path)
+                .offset(offset)
+                .length(aws_sdk_s3::primitives::Length::Exact(length))
+                .build()
+                .await
+                .map_err(|e| {
+                    Error::Failed(format!("{}: reading part {number}: {e}", path.display()))
+                })?;
+            let part = self
+                .client
+                .upload_part()
+                .bucket(&self.opts.bucket)
+                .key(full)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| self.error(&format!("upload part {number} of"), full, e))?;
+            parts.push(
+                CompletedPart::builder()
+                    .set_e_tag(part.e_tag().map(str::to_owned))
+                    .part_number(number)
+                    .build(),
+            );
+            offset += length;
+            number += 1;
+        }
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.opts.bucket)
+            .key(full)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| self.error("complete multipart upload of", full, e))?;
+        Ok(())
     }
 }
 
@@ -204,6 +274,57 @@ impl ObjectStore for S3Store {
         }
         req.send().await.map_err(|e| self.error("put", &full, e))?;
         Ok(())
+    }
+
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        size: u64,
+        meta: &Meta,
+    ) -> Result<()> {
+        if size < MULTIPART_THRESHOLD {
+            let body = tokio::fs::read(path)
+                .await
+                .map_err(|e| Error::io("read", path, e))?;
+            return self.put(key, body, meta).await;
+        }
+        let full = self.full_key(key);
+        let mut req = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.opts.bucket)
+            .key(&full);
+        if let Some(v) = &meta.content_type {
+            req = req.content_type(v);
+        }
+        if let Some(v) = &meta.cache_control {
+            req = req.cache_control(v);
+        }
+        if let Some(v) = &meta.content_encoding {
+            req = req.content_encoding(v);
+        }
+        for (k, v) in &meta.metadata {
+            req = req.metadata(k, v);
+        }
+        let created = req
+            .send()
+            .await
+            .map_err(|e| self.error("start multipart upload of", &full, e))?;
+        let upload_id = created.upload_id().unwrap_or_default().to_string();
+        let result = self.upload_parts(&full, &upload_id, path, size).await;
+        if result.is_err() {
+            // Leave no half-uploaded parts behind (they are billed and invisible).
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.opts.bucket)
+                .key(&full)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {

@@ -126,6 +126,15 @@ impl ObjectStore for Target {
     async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()> {
         delegate!(self, s => s.put(key, body, meta).await)
     }
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+        size: u64,
+        meta: &Meta,
+    ) -> Result<()> {
+        delegate!(self, s => s.put_file(key, path, size, meta).await)
+    }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         delegate!(self, s => s.get(key).await)
     }
