@@ -278,6 +278,9 @@ async fn deletes_keep_recent_releases_and_respect_the_cap() {
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_credentials_fail_clearly_and_write_nothing() {
     let server = S3Server::start();
+    if !server.checks_auth() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = built(tmp.path(), "forms");
     let prefix = server.unique_prefix("creds");
@@ -386,4 +389,132 @@ async fn large_files_go_up_in_parts_and_arrive_whole() {
             "{seen:?}"
         );
     }
+}
+
+/// `aws s3api …` against the server, as JSON; None (with a visible message) when awscli is absent
+/// outside CI.
+fn aws(server: &S3Server, args: &[&str]) -> Option<Value> {
+    let found = std::process::Command::new("aws")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").is_err(),
+            "awscli is required under CI (.ci/run installs it with pip)"
+        );
+        eprintln!("SKIPPED: awscli is not installed (pip install awscli); the check by a client that is not ours did not run");
+        return None;
+    }
+    let out = std::process::Command::new("aws")
+        .args([
+            "--endpoint-url",
+            &server.endpoint,
+            "--output",
+            "json",
+            "s3api",
+        ])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &server.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aws s3api {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_is_not_ours_sees_bodies_and_headers() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let prefix = server.unique_prefix("awscli");
+    upload(
+        &server,
+        &dir,
+        &format!("s3://{}/{prefix}", server.bucket),
+        &["--encoding", "gzip"],
+    )
+    .success();
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(dir.join(".cdnpub/manifest.json")).unwrap()).unwrap();
+    let css = manifest["renamed"]["css/site.css"]["file"]
+        .as_str()
+        .unwrap();
+    let key = |k: &str| format!("{prefix}/{k}");
+    let Some(listed) = aws(
+        &server,
+        &[
+            "list-objects-v2",
+            "--bucket",
+            &server.bucket,
+            "--prefix",
+            &format!("{prefix}/"),
+        ],
+    ) else {
+        return;
+    };
+    let keys: Vec<&str> = listed["Contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&key("index.html").as_str()) && keys.contains(&key(css).as_str()),
+        "{keys:?}"
+    );
+    let html = aws(
+        &server,
+        &[
+            "head-object",
+            "--bucket",
+            &server.bucket,
+            "--key",
+            &key("index.html"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(html["ContentType"], "text/html; charset=utf-8");
+    assert_eq!(html["CacheControl"], "no-cache");
+    let asset = aws(
+        &server,
+        &[
+            "head-object",
+            "--bucket",
+            &server.bucket,
+            "--key",
+            &key(css),
+        ],
+    )
+    .unwrap();
+    assert_eq!(asset["ContentType"], "text/css; charset=utf-8");
+    assert_eq!(asset["CacheControl"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        asset["ContentEncoding"], "gzip",
+        "--encoding gzip stores the .gz under the plain key"
+    );
+    let body = tmp.path().join("body");
+    aws(
+        &server,
+        &[
+            "get-object",
+            "--bucket",
+            &server.bucket,
+            "--key",
+            &key(css),
+            body.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        common::gunzip(&fs::read(&body).unwrap()),
+        fs::read(dir.join(css)).unwrap()
+    );
 }

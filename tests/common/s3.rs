@@ -130,6 +130,19 @@ impl S3Server {
         }
     }
 
+    /// False for an external endpoint declared with CDNPUB_TEST_S3_CHECKS_AUTH=0 (moto_server
+    /// accepts any signature): tests of credential errors skip there, saying so.
+    pub fn checks_auth(&self) -> bool {
+        let declared_off = std::env::var("CDNPUB_TEST_S3_CHECKS_AUTH").is_ok_and(|v| v == "0");
+        if declared_off {
+            eprintln!(
+                "SKIPPED: {} does not check signatures (CDNPUB_TEST_S3_CHECKS_AUTH=0)",
+                self.endpoint
+            );
+        }
+        self.log.is_some() || !declared_off
+    }
+
     /// Requests served so far (None for an external endpoint, which cannot be observed).
     pub fn requests(&self) -> Option<Vec<Seen>> {
         self.log.as_ref().map(|l| l.lock().unwrap().clone())
