@@ -19,19 +19,8 @@ work=${BENCH_WORK:-$(mktemp -d)}
 [ -n "${BENCH_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 
 # --- the corpus: real npm packages' dist folders ------------------------------------------
-if [ ! -d "$work/corpus" ]; then
-    mkdir -p "$work/npm"
-    (cd "$work/npm" && npm init -y >/dev/null && npm install --no-audit --no-fund --silent \
-        echarts@5.5.1 element-plus@2.8.4 bootstrap@5.3.3 @fortawesome/fontawesome-free@6.6.0 >/dev/null)
-    mkdir -p "$work/corpus"
-    cp -r "$work/npm/node_modules/echarts/dist" "$work/corpus/echarts"
-    cp -r "$work/npm/node_modules/element-plus/dist" "$work/corpus/element-plus"
-    cp -r "$work/npm/node_modules/bootstrap/dist" "$work/corpus/bootstrap"
-    mkdir -p "$work/corpus/fontawesome"
-    for d in css js webfonts svgs sprites; do
-        cp -r "$work/npm/node_modules/@fortawesome/fontawesome-free/$d" "$work/corpus/fontawesome/$d"
-    done
-fi
+. "$repo/bench/lib/corpus.sh"
+make_corpus "$work"
 files=$(find "$work/corpus" -type f | wc -l)
 bytes=$(du -sb "$work/corpus" | cut -f1)
 echo "corpus: $files files, $((bytes / 1024 / 1024)) MiB"
