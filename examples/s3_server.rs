@@ -21,7 +21,9 @@ async fn main() {
     let mut b = s3s::service::S3ServiceBuilder::new(fs);
     b.set_auth(s3s::auth::SimpleAuth::from_single(ak.clone(), sk.clone()));
     let service = b.build();
-    let log = Arc::new(Mutex::new(std::fs::File::create(log).expect("create the log file")));
+    let log = Arc::new(Mutex::new(
+        std::fs::File::create(log).expect("create the log file"),
+    ));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().expect("port")))
         .await
         .expect("bind");
@@ -34,11 +36,17 @@ async fn main() {
         };
         let (service, log) = (service.clone(), log.clone());
         let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-            let line = format!("{} {}\n", req.method(), req.uri().path_and_query().map(|p| p.as_str()).unwrap_or(""));
+            let line = format!(
+                "{} {}\n",
+                req.method(),
+                req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("")
+            );
             let _ = log.lock().map(|mut f| f.write_all(line.as_bytes()));
             hyper::service::Service::call(&service, req)
         });
-        let conn = http.serve_connection(TokioIo::new(socket), svc).into_owned();
+        let conn = http
+            .serve_connection(TokioIo::new(socket), svc)
+            .into_owned();
         tokio::spawn(async move {
             let _ = conn.await;
         });

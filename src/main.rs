@@ -66,6 +66,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (quiet, verbose) {
         (true, _) => tracing::Level::ERROR,
         (false, 0) => tracing::Level::WARN,
@@ -73,11 +75,25 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, _) => tracing::Level::TRACE,
     };
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(colour)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
+    // -v/-vv apply to cdnpub's own events only: the SDKs' debug logs show signed request
+    // headers, which must never reach a CI log.
+    let filter = tracing_subscriber::filter::filter_fn(move |meta| {
+        let ours = meta.target().starts_with("cdnpub");
+        *meta.level()
+            <= if ours {
+                level
+            } else {
+                tracing::Level::WARN.min(level)
+            }
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(colour)
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .without_time()
+                .with_filter(filter),
+        )
         .init();
 }

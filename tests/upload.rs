@@ -518,3 +518,46 @@ async fn a_client_that_is_not_ours_sees_bodies_and_headers() {
         fs::read(dir.join(css)).unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_output_never_shows_credentials() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let prefix = server.unique_prefix("verbose");
+    for (secret, ok) in [
+        (server.secret_key.as_str(), true),
+        ("wrong-secret-0000000000000000000000", false),
+    ] {
+        let a = cdnpub(tmp.path())
+            .args([
+                "upload",
+                "-vv",
+                "--path-style",
+                "--endpoint",
+                &server.endpoint,
+            ])
+            .arg(&dir)
+            .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+            .env("AWS_ACCESS_KEY_ID", &server.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .env("AWS_REGION", "us-east-1")
+            .assert();
+        let out = a.get_output();
+        assert_eq!(out.status.success(), ok || !server.checks_auth());
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for needle in [
+            server.access_key.as_str(),
+            secret,
+            "Authorization",
+            "authorization",
+            "X-Amz-Signature",
+        ] {
+            assert!(!text.contains(needle), "{needle:?} appeared in -vv output");
+        }
+    }
+}
