@@ -31,6 +31,27 @@ const MAX_ATTEMPTS: u32 = 5;
 /// Region used with a custom endpoint when none is configured (MinIO and most S3 servers ignore it).
 const FALLBACK_REGION: &str = "us-east-1";
 
+/// Set Content-Type, Cache-Control, Content-Encoding and user metadata on a PutObject or
+/// CreateMultipartUpload builder (two types with the same setters).
+macro_rules! with_meta {
+    ($req:expr, $meta:expr) => {{
+        let mut req = $req;
+        if let Some(v) = &$meta.content_type {
+            req = req.content_type(v);
+        }
+        if let Some(v) = &$meta.cache_control {
+            req = req.cache_control(v);
+        }
+        if let Some(v) = &$meta.content_encoding {
+            req = req.content_encoding(v);
+        }
+        for (k, v) in &$meta.metadata {
+            req = req.metadata(k, v);
+        }
+        req
+    }};
+}
+
 /// How to reach a bucket.
 #[derive(Debug, Clone, Default)]
 pub struct S3Options {
@@ -286,18 +307,7 @@ impl ObjectStore for S3Store {
             .bucket(&self.opts.bucket)
             .key(&full)
             .body(ByteStream::from(body));
-        if let Some(v) = &meta.content_type {
-            req = req.content_type(v);
-        }
-        if let Some(v) = &meta.cache_control {
-            req = req.cache_control(v);
-        }
-        if let Some(v) = &meta.content_encoding {
-            req = req.content_encoding(v);
-        }
-        for (k, v) in &meta.metadata {
-            req = req.metadata(k, v);
-        }
+        req = with_meta!(req, meta);
         req.send().await.map_err(|e| self.error("put", &full, e))?;
         Ok(())
     }
@@ -321,18 +331,7 @@ impl ObjectStore for S3Store {
             .create_multipart_upload()
             .bucket(&self.opts.bucket)
             .key(&full);
-        if let Some(v) = &meta.content_type {
-            req = req.content_type(v);
-        }
-        if let Some(v) = &meta.cache_control {
-            req = req.cache_control(v);
-        }
-        if let Some(v) = &meta.content_encoding {
-            req = req.content_encoding(v);
-        }
-        for (k, v) in &meta.metadata {
-            req = req.metadata(k, v);
-        }
+        req = with_meta!(req, meta);
         let created = req
             .send()
             .await
