@@ -261,7 +261,7 @@ pub fn resolve_rewrite(
 }
 
 /// Resolve `upload`'s configuration from its flags.
-pub fn resolve_upload(args: &UploadArgs) -> crate::upload::UploadConfig {
+pub fn resolve_upload(global: &GlobalArgs, args: &UploadArgs) -> crate::upload::UploadConfig {
     crate::upload::UploadConfig {
         dir: args.dir.clone(),
         targets: args.to.clone(),
@@ -277,6 +277,7 @@ pub fn resolve_upload(args: &UploadArgs) -> crate::upload::UploadConfig {
         dry_run: args.dry_run,
         encoding: args.encoding,
         siblings: args.siblings,
+        progress: !global.quiet && !global.json && !args.dry_run,
     }
 }
 

@@ -147,8 +147,11 @@ pub fn upload(report: &UploadReport, out: Output) {
                     String::new()
                 }
             )?;
-            for k in &t.uploaded {
-                writeln!(w, "  put     {k}")?;
+            // The plan, key by key, on a dry run; a real run showed each object as it landed.
+            if report.dry_run {
+                for k in &t.uploaded {
+                    writeln!(w, "  put     {k}")?;
+                }
             }
             for k in &t.deleted {
                 writeln!(w, "  delete  {k}")?;

@@ -57,6 +57,8 @@ pub struct UploadConfig {
     pub encoding: Encoding,
     /// Also store .gz/.br siblings under their own keys.
     pub siblings: bool,
+    /// Show progress on stderr (a bar on a terminal, one line per object otherwise).
+    pub progress: bool,
 }
 
 /// One object to publish.
@@ -335,8 +337,13 @@ async fn upload_to(
         return Ok(());
     }
     // Assets first: no HTML goes out unless every asset it may name has landed.
+    let progress = Progress::new(
+        cfg.progress,
+        &report.target,
+        plan.assets.len() + plan.no_cache.len(),
+    );
     for phase in [&plan.assets, &plan.no_cache] {
-        let (sent, failed) = put_all(target, cfg.concurrency, objects, phase).await;
+        let (sent, failed) = put_all(target, cfg.concurrency, objects, phase, &progress).await;
         report.bytes += sent.iter().map(|&i| objects[i].object.size).sum::<u64>();
         report
             .uploaded
@@ -441,6 +448,7 @@ async fn put_all(
     concurrency: usize,
     objects: &Arc<Vec<LocalObject>>,
     indices: &[usize],
+    progress: &Progress,
 ) -> (Vec<usize>, Vec<(String, String)>) {
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -467,7 +475,10 @@ async fn put_all(
     let (mut sent, mut failed) = (Vec::new(), Vec::new());
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((i, Ok(()))) => sent.push(i),
+            Ok((i, Ok(()))) => {
+                progress.sent(&objects[i].key);
+                sent.push(i);
+            }
             Ok((i, Err(e))) => failed.push((objects[i].key.clone(), e.to_string())),
             Err(e) => failed.push(("?".into(), e.to_string())),
         }
@@ -476,6 +487,56 @@ async fn put_all(
     sent.sort_by_key(|i| rank[i]);
     failed.sort();
     (sent, failed)
+}
+
+/// Live progress of one target's uploads on stderr: a bar on a terminal, otherwise one plain
+/// line per object the store confirmed (CI logs).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    lines: bool,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn new(enabled: bool, target: &str, total: usize) -> Self {
+        use std::io::IsTerminal;
+        let tty = enabled && std::io::stderr().is_terminal();
+        let bar = (tty && total > 0).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} {wide_msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_prefix(target.to_string());
+            bar
+        });
+        Progress {
+            bar,
+            lines: enabled && !tty,
+            total,
+            done: Default::default(),
+        }
+    }
+
+    fn sent(&self, key: &str) {
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(bar) = &self.bar {
+            bar.set_message(key.to_string());
+            bar.inc(1);
+        } else if self.lines {
+            eprintln!("  put {key} ({n}/{})", self.total);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// SHA-256 of a file, read in chunks (large files are never held whole).

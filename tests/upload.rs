@@ -561,3 +561,55 @@ async fn verbose_output_never_shows_credentials() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_is_one_plain_line_per_object_outside_a_terminal() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let run = |prefix: &str, extra: &[&str]| {
+        let out = cdnpub(tmp.path())
+            .args(["upload", "--path-style", "--endpoint", &server.endpoint])
+            .arg(&dir)
+            .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", &server.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+            .env("AWS_REGION", "us-east-1")
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (stdout, stderr) = run(&server.unique_prefix("progress"), &[]);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  put ")).collect();
+    let total = lines.len();
+    assert!(total > 10, "{stderr}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("  put index.html (")),
+        "{stderr}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with(&format!("({total}/{total})"))),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!("uploaded {total} objects")),
+        "{stdout}"
+    );
+    for quiet in [&["--json"][..], &["-q"][..]] {
+        let (_, stderr) = run(&server.unique_prefix("progress-quiet"), quiet);
+        assert!(!stderr.contains("  put "), "{quiet:?}: {stderr}");
+    }
+    let (stdout, stderr) = run(&server.unique_prefix("progress-dry"), &["--dry-run"]);
+    assert!(
+        !stderr.contains("  put ") && stdout.contains("  put     index.html"),
+        "{stdout}"
+    );
+}
