@@ -101,6 +101,9 @@ pub struct UploadArgs {
     /// Also store .gz/.br siblings under their own keys (for nginx gzip_static origins).
     #[arg(long)]
     pub siblings: bool,
+    /// Do not list the target (keys that may write but not list): trust the latest release record.
+    #[arg(long)]
+    pub no_check_bucket: bool,
 }
 
 const BUILD_EXAMPLES: &str = "\

@@ -278,6 +278,7 @@ pub fn resolve_upload(global: &GlobalArgs, args: &UploadArgs) -> crate::upload::
         encoding: args.encoding,
         siblings: args.siblings,
         progress: !global.quiet && !global.json && !args.dry_run,
+        no_check_bucket: args.no_check_bucket,
     }
 }
 

@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 
 /// Where release records live, relative to the target's prefix.
 pub const RELEASES_DIR: &str = "_cdnpub/releases/";
+/// A small pointer to the latest release (`{"id": …}`), so keys that may not list a bucket can
+/// still find it.
+pub const LATEST_KEY: &str = "_cdnpub/latest.json";
 /// Release record format version.
 pub const VERSION: u32 = 1;
 
@@ -168,4 +171,20 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// The body of the latest-release pointer.
+pub fn latest_pointer(id: &str) -> Vec<u8> {
+    format!("{{\"id\":\"{id}\"}}\n").into_bytes()
+}
+
+/// The id in a latest-release pointer; errors name it.
+pub fn parse_pointer(bytes: &[u8]) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Pointer {
+        id: String,
+    }
+    serde_json::from_slice::<Pointer>(bytes)
+        .map(|p| p.id)
+        .map_err(|e| Error::Failed(format!("{LATEST_KEY} is damaged ({e}); upload once without --no-check-bucket to rewrite it")))
 }

@@ -59,6 +59,8 @@ pub struct UploadConfig {
     pub siblings: bool,
     /// Show progress on stderr (a bar on a terminal, one line per object otherwise).
     pub progress: bool,
+    /// Do not list the target (keys that may write but not list): trust the latest release record.
+    pub no_check_bucket: bool,
 }
 
 /// One object to publish.
@@ -140,6 +142,11 @@ impl UploadReport {
 
 /// Run an upload to every target. A failing target does not stop the others.
 pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
+    if cfg.no_check_bucket && cfg.delete {
+        return Err(Error::Usage(
+            "--delete needs a listing of the target, which --no-check-bucket forgoes; drop one of them".into(),
+        ));
+    }
     let locations = cfg
         .targets
         .iter()
@@ -295,11 +302,23 @@ async fn upload_to(
     objects: &Arc<Vec<LocalObject>>,
     report: &mut TargetReport,
 ) -> Result<()> {
-    let listing = target.list().await?;
+    let listing = if cfg.no_check_bucket {
+        Vec::new()
+    } else {
+        target.list().await?
+    };
     let listed: BTreeMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
-    let latest = match ids.last() {
-        Some(id) => fetch_release(target, id).await?,
+    let latest_id = match (cfg.no_check_bucket, ids.last()) {
+        (true, _) => target
+            .get(release::LATEST_KEY)
+            .await?
+            .map(|b| release::parse_pointer(&b))
+            .transpose()?,
+        (false, id) => id.cloned(),
+    };
+    let latest = match latest_id {
+        Some(id) => fetch_release(target, &id).await?,
         None => None,
     };
     let mut plan = Plan::default();
@@ -310,6 +329,8 @@ async fn upload_to(
             .is_some_and(|l| l.size == o.object.size);
         let same = match (in_record, size_matches) {
             (true, true) => true,
+            // Without a listing, the record is all there is.
+            (true, false) if cfg.no_check_bucket => true,
             (_, true) => {
                 // The listing and the record disagree: ask the object itself.
                 report.heads += 1;
@@ -378,6 +399,13 @@ async fn upload_to(
     let record = new_release(objects, &report.uploaded, &plan.deletes);
     target
         .put(&Release::key(&record.id), record.to_bytes(), &record_meta())
+        .await?;
+    target
+        .put(
+            release::LATEST_KEY,
+            release::latest_pointer(&record.id),
+            &record_meta(),
+        )
         .await?;
     report.release = Some(record.id);
     if !plan.deletes.is_empty() {

@@ -189,13 +189,17 @@ async fn first_upload_then_noop_then_one_change_in_order() {
     );
     assert_eq!(sent[3], "mobile-vue/citizen/index.html");
     if let Some(p) = puts(&server) {
-        assert_eq!(p.len(), 5, "{p:?}");
+        assert_eq!(p.len(), 6, "{p:?}");
         let html_at = p
             .iter()
             .position(|x| x.contains("citizen/index.html"))
             .unwrap();
         assert_eq!(html_at, 3, "HTML after every asset: {p:?}");
-        assert!(p[4].contains("_cdnpub/releases/"), "record last: {p:?}");
+        assert!(
+            p[4].contains("_cdnpub/releases/"),
+            "record after the HTML: {p:?}"
+        );
+        assert!(p[5].contains("_cdnpub/latest.json"), "pointer last: {p:?}");
     }
 }
 
@@ -612,4 +616,35 @@ async fn progress_is_one_plain_line_per_object_outside_a_terminal() {
         !stderr.contains("  put ") && stdout.contains("  put     index.html"),
         "{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_check_bucket_never_lists_and_trusts_the_latest_record() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let to = format!("s3://{}/{}", server.bucket, server.unique_prefix("nolist"));
+    let first = json(&upload(&server, &dir, &to, &["--no-check-bucket"]).success());
+    let n = first["targets"][0]["uploaded"].as_array().unwrap().len();
+    assert!(n > 10);
+    server.clear();
+    let again = json(&upload(&server, &dir, &to, &["--no-check-bucket"]).success());
+    assert_eq!(again["targets"][0]["uploaded"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        again["targets"][0]["release"],
+        first["targets"][0]["release"]
+    );
+    if let Some(seen) = server.requests() {
+        assert!(
+            !seen.iter().any(|(_, p)| p.contains("list-type")),
+            "no LIST: {seen:?}"
+        );
+        assert!(
+            seen.iter().all(|(m, _)| m == "GET"),
+            "only the pointer and the record: {seen:?}"
+        );
+    }
+    upload(&server, &dir, &to, &["--no-check-bucket", "--delete"])
+        .code(2)
+        .stderr(predicates::str::contains("--no-check-bucket"));
 }
