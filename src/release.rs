@@ -132,6 +132,22 @@ pub fn current_commit() -> Option<String> {
         .filter(|s| s.len() == 40)
 }
 
+/// The body of the latest-release pointer.
+pub fn latest_pointer(id: &str) -> Vec<u8> {
+    format!("{{\"id\":\"{id}\"}}\n").into_bytes()
+}
+
+/// The id in a latest-release pointer; errors name it.
+pub fn parse_pointer(bytes: &[u8]) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Pointer {
+        id: String,
+    }
+    serde_json::from_slice::<Pointer>(bytes)
+        .map(|p| p.id)
+        .map_err(|e| Error::Failed(format!("{LATEST_KEY} is damaged ({e}); upload once without --no-check-bucket to rewrite it")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,20 +187,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// The body of the latest-release pointer.
-pub fn latest_pointer(id: &str) -> Vec<u8> {
-    format!("{{\"id\":\"{id}\"}}\n").into_bytes()
-}
-
-/// The id in a latest-release pointer; errors name it.
-pub fn parse_pointer(bytes: &[u8]) -> Result<String> {
-    #[derive(Deserialize)]
-    struct Pointer {
-        id: String,
-    }
-    serde_json::from_slice::<Pointer>(bytes)
-        .map(|p| p.id)
-        .map_err(|e| Error::Failed(format!("{LATEST_KEY} is damaged ({e}); upload once without --no-check-bucket to rewrite it")))
 }
