@@ -20,7 +20,7 @@ use crate::compress;
 use crate::error::{Error, Result};
 use crate::fingerprint::{self, file_name, hashed_name, resolve::Index, sourcemap, Plan, Refs};
 use crate::manifest::{Encoding, FileRecord, Manifest, ViteEntry, MANIFEST_PATH, VERSION};
-use crate::state::sha256_hex;
+use crate::state::{hex, sha256_hex};
 
 /// Everything `cdnpub build` needs, resolved.
 #[derive(Debug, Clone)]
@@ -484,8 +484,7 @@ impl Job<'_> {
             if let Some((_, m)) = &map {
                 h.update(Sha256::digest(m));
             }
-            let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            hex[..self.cfg.hash_len].to_string()
+            hex(&h.finalize())[..self.cfg.hash_len].to_string()
         });
         let final_rel = rename_rel_opt(&input.rel, hash.as_deref());
         let _ = self.names[i].set(final_rel.clone());

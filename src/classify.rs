@@ -160,7 +160,7 @@ impl Naming {
 
     /// True when a bundler already put a content hash in the file name.
     pub fn bundler_hashed(&self, rel: &str) -> bool {
-        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let name = crate::fingerprint::file_name(rel);
         self.hashed.find(name).is_some_and(|m| {
             let tag = &name[m.start()..];
             // Vite's 8-character hashes: a run of only lower-case letters is a word, not a hash.

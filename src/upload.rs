@@ -13,7 +13,7 @@ use crate::classify::{self, Naming};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, MANIFEST_PATH};
 use crate::release::{self, Object, Release};
-use crate::state::sha256_hex;
+use crate::state::{hex, sha256_hex};
 use crate::store::target::{Endpoint, Location, Target};
 use crate::store::{Listed, Meta, ObjectStore};
 
@@ -485,18 +485,7 @@ async fn put_all(
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let o = &objects[i];
-            let result = async {
-                if file_sha256(&o.path).await? != o.object.sha256 {
-                    return Err(Error::Failed(format!(
-                        "{} changed since it was built; rebuild",
-                        o.path.display()
-                    )));
-                }
-                target
-                    .put_file(&o.key, &o.path, o.object.size, &meta_of(&o.object))
-                    .await
-            }
-            .await;
+            let result = put_checked(&target, o).await;
             (i, result)
         });
     }
@@ -567,6 +556,32 @@ impl Drop for Progress {
     }
 }
 
+/// Upload one object after checking its bytes are still the ones the manifest describes. A file
+/// that fits in one request is read once, for both the check and the body; a larger one is
+/// hashed in chunks and then streamed in parts.
+async fn put_checked(target: &Target, o: &LocalObject) -> Result<()> {
+    let meta = meta_of(&o.object);
+    let changed = || {
+        Error::Failed(format!(
+            "{} changed since it was built; rebuild",
+            o.path.display()
+        ))
+    };
+    if o.object.size < crate::store::s3::MULTIPART_THRESHOLD {
+        let body = tokio::fs::read(&o.path)
+            .await
+            .map_err(|e| Error::io("read", &o.path, e))?;
+        if sha256_hex(&body) != o.object.sha256 {
+            return Err(changed());
+        }
+        return target.put(&o.key, body, &meta).await;
+    }
+    if file_sha256(&o.path).await? != o.object.sha256 {
+        return Err(changed());
+    }
+    target.put_file(&o.key, &o.path, o.object.size, &meta).await
+}
+
 /// SHA-256 of a file, read in chunks (large files are never held whole).
 async fn file_sha256(path: &Path) -> Result<String> {
     use tokio::io::AsyncReadExt;
@@ -585,11 +600,7 @@ async fn file_sha256(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
 }
 
 fn meta_of(o: &Object) -> Meta {
@@ -615,8 +626,7 @@ fn new_release(objects: &[LocalObject], changed: &[String], deleted: &[String]) 
         .map(|o| (o.key.clone(), o.object.clone()))
         .collect();
     let digest = Sha256::digest(serde_json::to_vec(&objects).unwrap_or_default());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let (id, created) = release::new_id(&hex);
+    let (id, created) = release::new_id(&hex(&digest));
     Release {
         version: release::VERSION,
         id,

@@ -26,22 +26,23 @@ fn built(tmp: &Path, fixture: &str) -> PathBuf {
     out
 }
 
-fn upload(server: &S3Server, dir: &Path, to: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
-    cdnpub(dir.parent().unwrap())
-        .args([
-            "upload",
-            "--json",
-            "--path-style",
-            "--endpoint",
-            &server.endpoint,
-        ])
+/// `cdnpub upload DIR --to TO` against the server, with `secret` as the secret key (cwd beside DIR).
+fn upload_cmd(server: &S3Server, dir: &Path, to: &str, secret: &str) -> assert_cmd::Command {
+    let mut cmd = cdnpub(dir.parent().unwrap());
+    cmd.args(["upload", "--path-style", "--endpoint", &server.endpoint])
         .arg(dir)
         .args(["--to", to])
-        .args(extra)
         .env("AWS_ACCESS_KEY_ID", &server.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
         .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_PROFILE");
+    cmd
+}
+
+fn upload(server: &S3Server, dir: &Path, to: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    upload_cmd(server, dir, to, &server.secret_key)
+        .arg("--json")
+        .args(extra)
         .assert()
 }
 
@@ -288,13 +289,8 @@ async fn wrong_credentials_fail_clearly_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = built(tmp.path(), "forms");
     let prefix = server.unique_prefix("creds");
-    let a = cdnpub(tmp.path())
-        .args(["upload", "--path-style", "--endpoint", &server.endpoint])
-        .arg(&dir)
-        .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-        .env("AWS_ACCESS_KEY_ID", &server.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", "wrong-secret-value-1234")
-        .env("AWS_REGION", "us-east-1")
+    let to = format!("s3://{}/{prefix}", server.bucket);
+    let a = upload_cmd(&server, &dir, &to, "wrong-secret-value-1234")
         .assert()
         .code(1);
     let out = String::from_utf8_lossy(&a.get_output().stderr).to_string()
@@ -533,20 +529,14 @@ async fn verbose_output_never_shows_credentials() {
         (server.secret_key.as_str(), true),
         ("wrong-secret-0000000000000000000000", false),
     ] {
-        let a = cdnpub(tmp.path())
-            .args([
-                "upload",
-                "-vv",
-                "--path-style",
-                "--endpoint",
-                &server.endpoint,
-            ])
-            .arg(&dir)
-            .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-            .env("AWS_ACCESS_KEY_ID", &server.access_key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("AWS_REGION", "us-east-1")
-            .assert();
+        let a = upload_cmd(
+            &server,
+            &dir,
+            &format!("s3://{}/{prefix}", server.bucket),
+            secret,
+        )
+        .arg("-vv")
+        .assert();
         let out = a.get_output();
         assert_eq!(out.status.success(), ok || !server.checks_auth());
         let text = format!(
@@ -572,18 +562,17 @@ async fn progress_is_one_plain_line_per_object_outside_a_terminal() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = built(tmp.path(), "forms");
     let run = |prefix: &str, extra: &[&str]| {
-        let out = cdnpub(tmp.path())
-            .args(["upload", "--path-style", "--endpoint", &server.endpoint])
-            .arg(&dir)
-            .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-            .args(extra)
-            .env("AWS_ACCESS_KEY_ID", &server.access_key)
-            .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
-            .env("AWS_REGION", "us-east-1")
-            .assert()
-            .success()
-            .get_output()
-            .clone();
+        let out = upload_cmd(
+            &server,
+            &dir,
+            &format!("s3://{}/{prefix}", server.bucket),
+            &server.secret_key,
+        )
+        .args(extra)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
         (
             String::from_utf8_lossy(&out.stdout).to_string(),
             String::from_utf8_lossy(&out.stderr).to_string(),

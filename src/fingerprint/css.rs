@@ -93,7 +93,8 @@ fn is_ident(css: &[u8], i: usize) -> bool {
     i > 0 && (css[i - 1].is_ascii_alphanumeric() || css[i - 1] == b'-' || css[i - 1] == b'_')
 }
 
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+/// Index of `needle` in `hay` at or after `from`.
+pub(crate) fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay.get(from..)?, needle).map(|p| p + from)
 }
 

@@ -1,6 +1,7 @@
 //! URL references in HTML: `src`, `href`, `srcset`, `poster` and friends (quoted or not), inline
 //! `style` attributes and `<style>` blocks (as CSS), and inline `<script>` blocks (as JS).
 
+use super::css::find;
 use super::{css, js, Span};
 
 /// Attributes whose whole value is one URL.
@@ -153,10 +154,6 @@ fn srcset(html: &[u8], start: usize, end: usize, out: &mut Vec<Span>) {
             i += 1;
         }
     }
-}
-
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay.get(from..)?, needle).map(|p| p + from)
 }
 
 fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
