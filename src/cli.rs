@@ -68,30 +68,30 @@ pub struct UploadArgs {
     /// The built tree (`cdnpub build` output, or any directory).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Target: s3://bucket/prefix, file:///dir or a directory path (repeatable: each gets the full upload).
-    #[arg(long = "to", value_name = "URL", required = true)]
+    /// Target: s3://bucket/prefix, file:///dir or a directory path (repeatable: each gets the full upload) [default: the profile's targets].
+    #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
     /// S3 endpoint URL (OSS, MinIO, any S3-compatible server).
     #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Region [default: from the AWS configuration; us-east-1 with a custom endpoint].
-    #[arg(long, value_name = "REGION")]
+    /// Region [default: the profile's, else the AWS configuration's; us-east-1 with a custom endpoint].
+    #[arg(long, env = "CDNPUB_REGION", value_name = "REGION")]
     pub region: Option<String>,
     /// Path-style requests (MinIO, most self-hosted S3); OSS needs virtual-hosted (the default).
     #[arg(long)]
     pub path_style: bool,
-    /// Requests in flight per target.
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    /// Requests in flight per target (1-256) [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
     /// Delete objects that neither this tree nor the last --keep-releases releases reference.
     #[arg(long)]
     pub delete: bool,
-    /// Releases, this one included, whose objects --delete never removes (older HTML in browsers needs them).
-    #[arg(long, value_name = "N", default_value_t = 3)]
-    pub keep_releases: usize,
-    /// With --delete: more deletes than this is an error and nothing is deleted.
-    #[arg(long, value_name = "N", default_value_t = 256)]
-    pub max_deletes: usize,
+    /// Releases, this one included, whose objects --delete never removes (older HTML in browsers needs them) [default: 3].
+    #[arg(long, value_name = "N")]
+    pub keep_releases: Option<usize>,
+    /// With --delete: more deletes than this is an error and nothing is deleted [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_deletes: Option<usize>,
     /// Print the plan (uploads, unchanged, deletes, bytes); write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -49,6 +49,22 @@ pub struct Settings {
     pub max_compress_ratio: Option<f64>,
     /// `build`: write .gz/.br siblings at all.
     pub compress: Option<bool>,
+    /// `upload`: targets (`s3://bucket/prefix`, `file:///dir`, a directory), each gets the full upload.
+    pub targets: Option<Vec<String>>,
+    /// `upload`: S3 endpoint URL.
+    pub endpoint: Option<String>,
+    /// `upload`: region.
+    pub region: Option<String>,
+    /// `upload`: path-style addressing.
+    pub path_style: Option<bool>,
+    /// `upload`: requests in flight per target.
+    pub concurrency: Option<u16>,
+    /// `upload`: releases whose objects `--delete` keeps.
+    pub keep_releases: Option<usize>,
+    /// `upload`: most deletes allowed.
+    pub max_deletes: Option<usize>,
+    /// `upload`: Cache-Control / Content-Type overrides per glob (`[[headers]]`).
+    pub headers: Option<Vec<crate::headers::HeaderRule>>,
     /// Profiles (only at the top level).
     #[serde(default)]
     pub env: BTreeMap<String, Settings>,
@@ -260,26 +276,81 @@ pub fn resolve_rewrite(
     })
 }
 
-/// Resolve `upload`'s configuration from its flags.
-pub fn resolve_upload(global: &GlobalArgs, args: &UploadArgs) -> crate::upload::UploadConfig {
-    crate::upload::UploadConfig {
-        dir: args.dir.clone(),
-        targets: args.to.clone(),
-        endpoint: crate::store::target::Endpoint {
-            url: args.endpoint.clone(),
-            region: args.region.clone(),
-            path_style: args.path_style,
+/// Default of `--keep-releases`.
+pub const DEFAULT_KEEP_RELEASES: usize = 3;
+/// Default of `--max-deletes` (as in s3deploy and hugo deploy).
+pub const DEFAULT_MAX_DELETES: usize = 256;
+/// Default of `--concurrency`.
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
+/// Resolve `upload`'s configuration from flags/variables and the file.
+pub fn resolve_upload(
+    global: &GlobalArgs,
+    args: &UploadArgs,
+) -> Result<crate::upload::UploadConfig> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let targets = if args.to.is_empty() {
+        layers
+            .value("targets", |s| s.targets.clone())
+            .unwrap_or_default()
+    } else {
+        args.to.clone()
+    };
+    if targets.is_empty() {
+        return Err(Error::Usage(
+            "no target: give --to s3://bucket/prefix, file:///dir or a directory, or `targets = [...]` in the profile".into(),
+        ));
+    }
+    let concurrency = args
+        .concurrency
+        .or_else(|| layers.value("concurrency", |s| s.concurrency))
+        .unwrap_or(DEFAULT_CONCURRENCY);
+    check_range("concurrency", u32::from(concurrency), 1, 256, &file)?;
+    let rules = layers
+        .value("headers", |s| s.headers.clone())
+        .unwrap_or_default();
+    let headers = crate::headers::HeaderRules::new(&rules).map_err(|e| match &file {
+        Some(f) => Error::Config {
+            path: f.path.clone(),
+            message: e.to_string(),
         },
-        concurrency: usize::from(args.concurrency),
+        None => e,
+    })?;
+    Ok(crate::upload::UploadConfig {
+        dir: args.dir.clone(),
+        targets,
+        endpoint: crate::store::target::Endpoint {
+            url: args
+                .endpoint
+                .clone()
+                .or_else(|| layers.value("endpoint", |s| s.endpoint.clone())),
+            region: args
+                .region
+                .clone()
+                .or_else(|| layers.value("region", |s| s.region.clone())),
+            path_style: args.path_style
+                || layers
+                    .value("path_style", |s| s.path_style)
+                    .unwrap_or(false),
+        },
+        concurrency: usize::from(concurrency),
         delete: args.delete,
-        keep_releases: args.keep_releases,
-        max_deletes: args.max_deletes,
+        keep_releases: args
+            .keep_releases
+            .or_else(|| layers.value("keep_releases", |s| s.keep_releases))
+            .unwrap_or(DEFAULT_KEEP_RELEASES),
+        max_deletes: args
+            .max_deletes
+            .or_else(|| layers.value("max_deletes", |s| s.max_deletes))
+            .unwrap_or(DEFAULT_MAX_DELETES),
         dry_run: args.dry_run,
         encoding: args.encoding,
         siblings: args.siblings,
         progress: !global.quiet && !global.json && !args.dry_run,
         no_check_bucket: args.no_check_bucket,
-    }
+        headers,
+    })
 }
 
 /// gzip level and brotli quality for siblings: flag or variable, then the file, then defaults.
@@ -394,6 +465,13 @@ mod tests {
             Some("https://cdn.example.com")
         );
         assert_eq!(f.settings.hash_length, Some(10));
+        assert_eq!(f.settings.headers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            f.settings.env["prod"].targets.as_ref().map(Vec::len),
+            Some(2)
+        );
+        crate::headers::HeaderRules::new(f.settings.headers.as_deref().unwrap_or_default())
+            .unwrap();
     }
 
     #[test]

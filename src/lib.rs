@@ -12,6 +12,7 @@ pub mod compress;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
+pub mod headers;
 pub mod manifest;
 pub mod placeholder;
 pub mod release;

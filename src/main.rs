@@ -43,7 +43,7 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             result.outcome()
         }
         Command::Upload(args) => {
-            let cfg = config::resolve_upload(&cli.global, args);
+            let cfg = config::resolve_upload(&cli.global, args)?;
             let result = runtime()?.block_on(upload::run(&cfg))?;
             report::upload(&result, out);
             result.outcome()

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::classify::{self, Naming};
 use crate::error::{Error, Result};
+use crate::headers::{HeaderRules, Headers};
 use crate::manifest::{Manifest, MANIFEST_PATH};
 use crate::release::{self, Object, Release};
 use crate::state::{hex, sha256_hex};
@@ -61,6 +62,8 @@ pub struct UploadConfig {
     pub progress: bool,
     /// Do not list the target (keys that may write but not list): trust the latest release record.
     pub no_check_bucket: bool,
+    /// Cache-Control / Content-Type overrides per glob.
+    pub headers: HeaderRules,
 }
 
 /// One object to publish.
@@ -190,14 +193,21 @@ fn local_objects(cfg: &UploadConfig) -> Result<Vec<LocalObject>> {
     };
     let mut out = Vec::new();
     for f in &manifest.files {
-        let cache = if f.immutable { IMMUTABLE } else { NO_CACHE };
+        let headers = cfg.headers.apply(
+            &[f.path.as_str(), f.source.as_str()],
+            Headers {
+                content_type: f.content_type.clone(),
+                cache_control: if f.immutable { IMMUTABLE } else { NO_CACHE }.to_string(),
+            },
+        );
+        let cache = headers.cache_control.as_str();
         let mut obj = LocalObject {
             key: f.path.clone(),
             path: cfg.dir.join(&f.path),
             object: Object {
                 sha256: f.sha256.clone(),
                 size: f.size,
-                content_type: f.content_type.clone(),
+                content_type: headers.content_type.clone(),
                 cache_control: cache.to_string(),
                 content_encoding: None,
             },
@@ -226,7 +236,7 @@ fn local_objects(cfg: &UploadConfig) -> Result<Vec<LocalObject>> {
                     object: Object {
                         sha256: e.sha256.clone(),
                         size: e.size,
-                        content_type: f.content_type.clone(),
+                        content_type: headers.content_type.clone(),
                         cache_control: cache.to_string(),
                         content_encoding: Some(e.encoding.clone()),
                     },
@@ -430,6 +440,7 @@ async fn head_matches(target: &Target, o: &LocalObject) -> Result<bool> {
     let m = head.meta;
     Ok(head.size == o.object.size
         && m.metadata.get("sha256") == Some(&o.object.sha256)
+        && m.metadata.get(HEADERS_META) == Some(&headers_digest(&o.object))
         && m.content_type.as_deref() == Some(o.object.content_type.as_str())
         && m.cache_control.as_deref() == Some(o.object.cache_control.as_str())
         && m.content_encoding == o.object.content_encoding)
@@ -603,12 +614,30 @@ async fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
+/// Object metadata naming the digest of the headers an object was stored with.
+const HEADERS_META: &str = "cdnpub-headers";
+
+/// A short digest of the headers cdnpub sets (16 hex of SHA-256): a rule change shows as a
+/// different value even where a store normalises the headers themselves.
+fn headers_digest(o: &Object) -> String {
+    let text = format!(
+        "content-type:{}\ncache-control:{}\ncontent-encoding:{}\n",
+        o.content_type,
+        o.cache_control,
+        o.content_encoding.as_deref().unwrap_or("")
+    );
+    sha256_hex(text.as_bytes())[..16].to_string()
+}
+
 fn meta_of(o: &Object) -> Meta {
     Meta {
         content_type: Some(o.content_type.clone()),
         cache_control: Some(o.cache_control.clone()),
         content_encoding: o.content_encoding.clone(),
-        metadata: BTreeMap::from([("sha256".to_string(), o.sha256.clone())]),
+        metadata: BTreeMap::from([
+            ("sha256".to_string(), o.sha256.clone()),
+            (HEADERS_META.to_string(), headers_digest(o)),
+        ]),
     }
 }
 

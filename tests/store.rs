@@ -230,3 +230,27 @@ async fn missing_bucket_and_endpoint_down_are_named() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn virtual_hosted_by_default_path_style_on_request() {
+    // The addresses the configured client would send to (computed locally, no request made):
+    // OSS refuses path-style (SecondLevelDomainForbidden), MinIO usually needs it.
+    let opts = |path_style: bool| S3Options {
+        bucket: "my-site".into(),
+        prefix: "web/prod".into(),
+        endpoint: Some("https://oss-cn-hangzhou.aliyuncs.com".into()),
+        region: Some("cn-hangzhou".into()),
+        path_style,
+        keys: Some(("id".into(), "secret".into())),
+    };
+    let vhost = S3Store::connect(opts(false)).await.unwrap();
+    assert_eq!(
+        vhost.object_url("js/app.1234567890.js").await.unwrap(),
+        "https://my-site.oss-cn-hangzhou.aliyuncs.com/web/prod/js/app.1234567890.js"
+    );
+    let path = S3Store::connect(opts(true)).await.unwrap();
+    assert_eq!(
+        path.object_url("index.html").await.unwrap(),
+        "https://oss-cn-hangzhou.aliyuncs.com/my-site/web/prod/index.html"
+    );
+}

@@ -637,3 +637,160 @@ async fn no_check_bucket_never_lists_and_trusts_the_latest_record() {
         .code(2)
         .stderr(predicates::str::contains("--no-check-bucket"));
 }
+
+/// Write `<tmp>/cdnpub.toml` with a `prod` profile naming two targets on the server, the
+/// endpoint, path-style, and a Cache-Control rule for CSS.
+fn profile(server: &S3Server, tmp: &Path, prefixes: [&str; 2], css_cache: &str) {
+    let b = &server.bucket;
+    fs::write(
+        tmp.join("cdnpub.toml"),
+        format!(
+            r#"[env.prod]
+targets = ["s3://{b}/{}", "s3://{b}/{}"]
+endpoint = "{}"
+region = "us-east-1"
+path_style = true
+
+[[env.prod.headers]]
+glob = "**/*.css"
+cache_control = "{css_cache}"
+
+[[env.prod.headers]]
+glob = "robots.txt"
+content_type = "text/plain; charset=us-ascii"
+"#,
+            prefixes[0], prefixes[1], server.endpoint
+        ),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn profile_targets_and_header_rules_and_a_rule_change_resends_only_its_keys() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "vue-cli");
+    let prefixes = [
+        server.unique_prefix("prof-a"),
+        server.unique_prefix("prof-b"),
+    ];
+    let run = || {
+        let mut cmd = cdnpub(tmp.path());
+        cmd.args(["--env", "prod", "upload", "--json"])
+            .arg(&dir)
+            .env("AWS_ACCESS_KEY_ID", &server.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_PROFILE");
+        json(&cmd.assert().success())
+    };
+    profile(
+        &server,
+        tmp.path(),
+        [&prefixes[0], &prefixes[1]],
+        "public, max-age=600",
+    );
+    let first = run();
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(dir.join(".cdnpub/manifest.json")).unwrap()).unwrap();
+    let css: Vec<String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .filter(|p| p.ends_with(".css"))
+        .collect();
+    assert_eq!(css.len(), 2, "{css:?}");
+    for (i, prefix) in prefixes.iter().enumerate() {
+        let t = &first["targets"][i];
+        assert_eq!(
+            t["target"].as_str().unwrap(),
+            format!("s3://{}/{prefix}", server.bucket)
+        );
+        assert_eq!(
+            t["uploaded"].as_array().unwrap().len(),
+            manifest["files"].as_array().unwrap().len()
+        );
+        let s = store(&server, prefix).await;
+        let head = s.head(&css[0]).await.unwrap().unwrap();
+        assert_eq!(
+            head.meta.cache_control.as_deref(),
+            Some("public, max-age=600")
+        );
+        assert_eq!(
+            head.meta.content_type.as_deref(),
+            Some("text/css; charset=utf-8")
+        );
+        let robots = s.head("robots.txt").await.unwrap().unwrap();
+        assert_eq!(
+            robots.meta.content_type.as_deref(),
+            Some("text/plain; charset=us-ascii")
+        );
+        assert_eq!(robots.meta.cache_control.as_deref(), Some("no-cache"));
+    }
+
+    // Same rules: nothing sent. Changed CSS rule: exactly the CSS keys, on both targets.
+    let same = run();
+    assert_eq!(same["targets"][0]["uploaded"], serde_json::json!([]));
+    profile(
+        &server,
+        tmp.path(),
+        [&prefixes[0], &prefixes[1]],
+        "public, max-age=60",
+    );
+    let changed = run();
+    for (i, prefix) in prefixes.iter().enumerate() {
+        let mut sent: Vec<String> = changed["targets"][i]["uploaded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        sent.sort();
+        assert_eq!(sent, css);
+        let s = store(&server, prefix).await;
+        let head = s.head(&css[1]).await.unwrap().unwrap();
+        assert_eq!(
+            head.meta.cache_control.as_deref(),
+            Some("public, max-age=60")
+        );
+    }
+
+    // A flag beats the profile: --to sends to that target only.
+    let local = tmp.path().join("mirror");
+    let mut cmd = cdnpub(tmp.path());
+    let out = cmd
+        .args(["--env", "prod", "upload", "--json"])
+        .arg(&dir)
+        .arg("--to")
+        .arg(&local)
+        .assert()
+        .success();
+    assert_eq!(json(&out)["targets"].as_array().unwrap().len(), 1);
+    assert!(local.join("robots.txt").is_file());
+
+    // A bad rule is named with the file.
+    fs::write(
+        tmp.path().join("cdnpub.toml"),
+        "[[headers]]\nglob = \"*.js\"\ncache_control = \"max-age=1\\r\\nX-Evil: 1\"\n",
+    )
+    .unwrap();
+    let err = cdnpub(tmp.path())
+        .args(["upload"])
+        .arg(&dir)
+        .arg("--to")
+        .arg(&local)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&err.get_output().stderr).to_string();
+    assert!(
+        err.contains("cdnpub.toml")
+            && err.contains("[[headers]] #1")
+            && err.contains("cache_control"),
+        "{err}"
+    );
+    // No target anywhere: a usage error saying how to give one.
+    fs::remove_file(tmp.path().join("cdnpub.toml")).unwrap();
+    let err = cdnpub(tmp.path()).arg("upload").arg(&dir).assert().code(2);
+    assert!(String::from_utf8_lossy(&err.get_output().stderr).contains("--to"));
+}

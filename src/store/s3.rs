@@ -186,6 +186,29 @@ impl S3Store {
 }
 
 impl S3Store {
+    /// The URL a GET of `key` goes to, as this store is configured (virtual-hosted
+    /// `bucket.endpoint/key` or path-style `endpoint/bucket/key`), without the signature's query.
+    /// Computed locally: no request is made.
+    pub async fn object_url(&self, key: &str) -> Result<String> {
+        let presign = aws_sdk_s3::presigning::PresigningConfig::expires_in(
+            std::time::Duration::from_secs(60),
+        )
+        .map_err(|e| Error::Failed(format!("presigning: {e}")))?;
+        let full = self.full_key(key);
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.opts.bucket)
+            .key(&full)
+            .presigned(presign)
+            .await
+            .map_err(|e| self.error("address", key, e))?;
+        let uri = req.uri();
+        Ok(uri.split_once('?').map_or(uri, |(u, _)| u).to_string())
+    }
+}
+
+impl S3Store {
     /// True when `key` exists with `size` bytes and the `sha256` metadata of `meta`.
     async fn landed(&self, key: &str, size: u64, meta: &Meta) -> bool {
         match self.head(key).await {
