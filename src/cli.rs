@@ -49,6 +49,12 @@ pub enum Command {
     /// Make one or more buckets (or directories) match a built tree, sending only what changed.
     #[command(after_help = UPLOAD_EXAMPLES)]
     Upload(UploadArgs),
+    /// Purge (refresh) CDN caches: URLs, paths, directories, or what a release changed.
+    #[command(after_help = PURGE_EXAMPLES)]
+    Purge(PurgeArgs),
+    /// Prefetch (warm) URLs into the CDN's edge caches.
+    #[command(after_help = PREFETCH_EXAMPLES)]
+    Prefetch(PrefetchArgs),
 }
 
 const UPLOAD_EXAMPLES: &str = "\
@@ -71,15 +77,9 @@ pub struct UploadArgs {
     /// Target: s3://bucket/prefix, file:///dir or a directory path (repeatable: each gets the full upload) [default: the profile's targets].
     #[arg(long = "to", value_name = "URL")]
     pub to: Vec<String>,
-    /// S3 endpoint URL (OSS, MinIO, any S3-compatible server).
-    #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
-    pub endpoint: Option<String>,
-    /// Region [default: the profile's, else the AWS configuration's; us-east-1 with a custom endpoint].
-    #[arg(long, env = "CDNPUB_REGION", value_name = "REGION")]
-    pub region: Option<String>,
-    /// Path-style requests (MinIO, most self-hosted S3); OSS needs virtual-hosted (the default).
-    #[arg(long)]
-    pub path_style: bool,
+    /// How to reach S3-compatible targets.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Requests in flight per target (1-256) [default: 16].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
@@ -104,6 +104,118 @@ pub struct UploadArgs {
     /// Do not list the target (keys that may write but not list): trust the latest release record.
     #[arg(long)]
     pub no_check_bucket: bool,
+}
+
+/// How to reach S3-compatible targets (upload, and the release records purge reads).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// S3 endpoint URL (OSS, MinIO, any S3-compatible server) [default: the profile's, else AWS].
+    #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Region [default: the profile's, else the AWS configuration's; us-east-1 with a custom endpoint].
+    #[arg(long, env = "CDNPUB_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+    /// Path-style requests (MinIO, most self-hosted S3); OSS needs virtual-hosted (the default).
+    #[arg(long)]
+    pub path_style: bool,
+}
+
+const PURGE_EXAMPLES: &str = "\
+Examples:
+  # three files and a directory on Alibaba Cloud CDN (keys from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET)
+  cdnpub purge --provider aliyun --domain cdn.example.com /index.html /js/app.js https://cdn.example.com/css/app.css
+  cdnpub purge --provider aliyun --domain cdn.example.com --dir /assets/
+
+  # what the latest release changed, waiting until the CDN says done; look first with --dry-run
+  cdnpub --env prod purge --changed --wait --dry-run
+
+  # CloudFront, URLs from a file (one per line, - for stdin)
+  cdnpub purge --provider cloudfront --distribution-id E123ABC --domain d111.cloudfront.net --from-file urls.txt";
+
+const PREFETCH_EXAMPLES: &str = "\
+Examples:
+  # warm the entry page and what it references, after a release
+  cdnpub --env prod prefetch --changed
+
+  # explicit URLs, mainland China nodes only
+  cdnpub prefetch --provider aliyun --domain cdn.example.com --area domestic /index.html /js/app.js";
+
+/// Inputs and provider options shared by `purge` and `prefetch`.
+#[derive(Debug, Args)]
+pub struct CdnArgs {
+    /// URLs, or paths joined to the first --domain.
+    #[arg(value_name = "URL|PATH")]
+    pub urls: Vec<String>,
+    /// Read URLs or paths from a file, one per line (`-`: standard input; `#` starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// The keys the latest release changed (read from the target's release records).
+    #[arg(long, conflicts_with = "release")]
+    pub changed: bool,
+    /// The keys release ID changed.
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+    /// Where the release records are: s3://bucket/prefix, file:///dir or a directory [default: the profile's first target].
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Option<String>,
+    /// How to reach an S3 target.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// URL path under the CDN domain where the target's keys are served [default: the target's key prefix].
+    #[arg(long, value_name = "PATH")]
+    pub url_prefix: Option<String>,
+    /// CDN provider [default: the profile's cdn_provider].
+    #[arg(long, env = "CDNPUB_CDN_PROVIDER", value_enum)]
+    pub provider: Option<crate::purge::ProviderKind>,
+    /// A CDN domain this job may touch (repeatable; the first takes bare paths) [default: the profile's cdn_domains, else cdn_server's host].
+    #[arg(long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// CloudFront distribution id.
+    #[arg(long, env = "CDNPUB_DISTRIBUTION_ID", value_name = "ID")]
+    pub distribution_id: Option<String>,
+    /// The provider's API endpoint [default: cdn.aliyuncs.com / CloudFront's].
+    #[arg(long, env = "CDNPUB_CDN_ENDPOINT", value_name = "URL")]
+    pub cdn_endpoint: Option<String>,
+    /// Poll the tasks until the CDN reports them done (or --timeout).
+    #[arg(long)]
+    pub wait: bool,
+    /// Longest --wait.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Pause between status checks with --wait.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll_interval: std::time::Duration,
+    /// Print the exact calls and paths; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// CloudFront: more paths than this collapse to the deepest common directories with /* (1-3000) [default: 100].
+    #[arg(long, value_name = "N")]
+    pub max_paths: Option<usize>,
+}
+
+/// `cdnpub purge` options.
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Inputs and provider.
+    #[command(flatten)]
+    pub cdn: CdnArgs,
+    /// The inputs are directories: refresh everything under each.
+    #[arg(long)]
+    pub dir: bool,
+}
+
+/// `cdnpub prefetch` options.
+#[derive(Debug, Args)]
+pub struct PrefetchArgs {
+    /// Inputs and provider.
+    #[command(flatten)]
+    pub cdn: CdnArgs,
+    /// Alibaba: which nodes to warm (domestic, overseas, global) [default: the service's].
+    #[arg(long, value_name = "AREA", value_parser = ["domestic", "overseas", "global"])]
+    pub area: Option<String>,
+    /// Alibaba: warm L2 nodes only.
+    #[arg(long)]
+    pub l2_preload: bool,
 }
 
 const BUILD_EXAMPLES: &str = "\

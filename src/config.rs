@@ -65,6 +65,16 @@ pub struct Settings {
     pub max_deletes: Option<usize>,
     /// `upload`: Cache-Control / Content-Type overrides per glob (`[[headers]]`).
     pub headers: Option<Vec<crate::headers::HeaderRule>>,
+    /// `purge`/`prefetch`: `aliyun` or `cloudfront`.
+    pub cdn_provider: Option<String>,
+    /// `purge`/`prefetch`: the CDN domains jobs may touch (the first takes bare paths).
+    pub cdn_domains: Option<Vec<String>>,
+    /// `purge`: CloudFront distribution id.
+    pub cdn_distribution_id: Option<String>,
+    /// `purge`/`prefetch`: the provider's API endpoint.
+    pub cdn_endpoint: Option<String>,
+    /// `purge`/`prefetch`: URL path where the target's keys are served.
+    pub cdn_url_prefix: Option<String>,
     /// Profiles (only at the top level).
     #[serde(default)]
     pub env: BTreeMap<String, Settings>,
@@ -320,20 +330,7 @@ pub fn resolve_upload(
     Ok(crate::upload::UploadConfig {
         dir: args.dir.clone(),
         targets,
-        endpoint: crate::store::target::Endpoint {
-            url: args
-                .endpoint
-                .clone()
-                .or_else(|| layers.value("endpoint", |s| s.endpoint.clone())),
-            region: args
-                .region
-                .clone()
-                .or_else(|| layers.value("region", |s| s.region.clone())),
-            path_style: args.path_style
-                || layers
-                    .value("path_style", |s| s.path_style)
-                    .unwrap_or(false),
-        },
+        endpoint: endpoint(&args.store, &layers),
         concurrency: usize::from(concurrency),
         delete: args.delete,
         keep_releases: args
@@ -350,6 +347,110 @@ pub fn resolve_upload(
         progress: !global.quiet && !global.json && !args.dry_run,
         no_check_bucket: args.no_check_bucket,
         headers,
+    })
+}
+
+/// How to reach S3-compatible targets: flags, then the profile.
+fn endpoint(args: &crate::cli::StoreArgs, layers: &Layers) -> crate::store::target::Endpoint {
+    crate::store::target::Endpoint {
+        url: args
+            .endpoint
+            .clone()
+            .or_else(|| layers.value("endpoint", |s| s.endpoint.clone())),
+        region: args
+            .region
+            .clone()
+            .or_else(|| layers.value("region", |s| s.region.clone())),
+        path_style: args.path_style
+            || layers
+                .value("path_style", |s| s.path_style)
+                .unwrap_or(false),
+    }
+}
+
+/// Resolve `purge`/`prefetch` from flags/variables and the file.
+pub fn resolve_cdn(
+    global: &GlobalArgs,
+    args: &crate::cli::CdnArgs,
+    action: crate::cdn::Action,
+    kind: crate::cdn::ObjectKind,
+) -> Result<crate::purge::CdnConfig> {
+    use crate::purge::{ProviderKind, ReleaseChoice};
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let provider = match args.provider {
+        Some(p) => Some(p),
+        None => match layers.pick("cdn_provider", |s| s.cdn_provider.clone()) {
+            Some((name, origin)) => Some(ProviderKind::parse(&name).ok_or_else(|| {
+                Error::Usage(format!(
+                    "{origin} = {name:?}: use \"aliyun\" or \"cloudfront\""
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let mut domains = args.domains.clone();
+    if domains.is_empty() {
+        domains = layers
+            .value("cdn_domains", |s| s.cdn_domains.clone())
+            .unwrap_or_default();
+    }
+    if domains.is_empty() {
+        // The rewrite server is the CDN's address: its host is the natural domain.
+        if let Some(server) = layers.value("cdn_server", |s| s.cdn_server.clone()) {
+            if let Ok(u) = url::Url::parse(&server) {
+                if let Some(h) = u.host_str() {
+                    let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+                    domains.push(format!("{}://{h}{port}", u.scheme()));
+                }
+            }
+        }
+    }
+    let release = match (&args.release, args.changed) {
+        (Some(id), _) => ReleaseChoice::Id(id.clone()),
+        (None, true) => ReleaseChoice::Latest,
+        (None, false) => ReleaseChoice::None,
+    };
+    Ok(crate::purge::CdnConfig {
+        action,
+        kind,
+        inputs: args.urls.clone(),
+        from_file: args.from_file.clone(),
+        release,
+        target: args.to.clone().or_else(|| {
+            layers
+                .value("targets", |s| s.targets.clone())
+                .and_then(|t| t.into_iter().next())
+        }),
+        endpoint: endpoint(&args.store, &layers),
+        url_prefix: args
+            .url_prefix
+            .clone()
+            .or_else(|| layers.value("cdn_url_prefix", |s| s.cdn_url_prefix.clone())),
+        provider,
+        domains,
+        distribution_id: args
+            .distribution_id
+            .clone()
+            .or_else(|| layers.value("cdn_distribution_id", |s| s.cdn_distribution_id.clone())),
+        cdn_endpoint: args
+            .cdn_endpoint
+            .clone()
+            .or_else(|| layers.value("cdn_endpoint", |s| s.cdn_endpoint.clone())),
+        max_paths: args
+            .max_paths
+            .unwrap_or(crate::cdn::cloudfront::DEFAULT_MAX_PATHS),
+        area: None,
+        l2_preload: false,
+        job: crate::cdn::JobOptions {
+            dry_run: args.dry_run,
+            wait: args.wait,
+            timeout: args.timeout,
+            poll: args.poll_interval,
+            remainder_dir: PathBuf::from("."),
+            attempts: 8,
+            backoff: std::time::Duration::from_millis(200),
+        },
     })
 }
 

@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod build;
+pub mod cdn;
 pub mod classify;
 pub mod cli;
 pub mod compress;
@@ -15,6 +16,7 @@ pub mod fingerprint;
 pub mod headers;
 pub mod manifest;
 pub mod placeholder;
+pub mod purge;
 pub mod release;
 pub mod report;
 pub mod rewrite;

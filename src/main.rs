@@ -4,10 +4,11 @@ use std::io::IsTerminal;
 
 use clap::{CommandFactory, FromArgMatches};
 
+use cdnpub::cdn::{Action, ObjectKind};
 use cdnpub::cli::{Cli, Command};
 use cdnpub::error::{Error, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
-use cdnpub::{build, config, rewrite, upload};
+use cdnpub::{build, config, purge, rewrite, upload};
 
 fn main() {
     let matches = Cli::command().get_matches();
@@ -46,6 +47,26 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             let cfg = config::resolve_upload(&cli.global, args)?;
             let result = runtime()?.block_on(upload::run(&cfg))?;
             report::upload(&result, out);
+            result.outcome()
+        }
+        Command::Purge(args) => {
+            let kind = if args.dir {
+                ObjectKind::Directory
+            } else {
+                ObjectKind::File
+            };
+            let cfg = config::resolve_cdn(&cli.global, &args.cdn, Action::Purge, kind)?;
+            let result = runtime()?.block_on(purge::run(&cfg))?;
+            report::cdn(&result, out);
+            result.outcome()
+        }
+        Command::Prefetch(args) => {
+            let mut cfg =
+                config::resolve_cdn(&cli.global, &args.cdn, Action::Prefetch, ObjectKind::File)?;
+            cfg.area = args.area.clone();
+            cfg.l2_preload = args.l2_preload;
+            let result = runtime()?.block_on(purge::run(&cfg))?;
+            report::cdn(&result, out);
             result.outcome()
         }
         Command::Build(args) => {

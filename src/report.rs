@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::build::BuildReport;
+use crate::cdn::CdnReport;
 use crate::rewrite::RewriteReport;
 use crate::upload::UploadReport;
 
@@ -159,6 +160,72 @@ pub fn upload(report: &UploadReport, out: Output) {
             if let Some(e) = &t.error {
                 writeln!(w, "  FAILED  {e}")?;
             }
+        }
+        Ok(())
+    });
+}
+
+/// Print a `purge`/`prefetch` report: the calls (each path on a dry run), tasks, waiting.
+pub fn cdn(report: &CdnReport, out: Output) {
+    emit(&[], report, out, |w| {
+        let calls = report.batches.len();
+        writeln!(
+            w,
+            "{} {}: {} URLs in {calls} call{}{}",
+            report.provider,
+            report.command,
+            report.urls,
+            if calls == 1 { "" } else { "s" },
+            if report.dry_run {
+                " (dry run: nothing sent)"
+            } else {
+                ""
+            }
+        )?;
+        if let Some(q) = &report.quota {
+            let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+            writeln!(
+                w,
+                "  quota left today: {} URLs, {} directories, {} prefetches",
+                n(q.urls),
+                n(q.dirs),
+                n(q.prefetch)
+            )?;
+        }
+        for note in &report.notes {
+            writeln!(w, "  note: {note}")?;
+        }
+        for (i, b) in report.batches.iter().enumerate() {
+            writeln!(w, "  call {}: {} ({} paths)", i + 1, b.call, b.paths.len())?;
+            if report.dry_run {
+                for p in &b.paths {
+                    writeln!(w, "    {p}")?;
+                }
+            }
+        }
+        if !report.dry_run && calls > 0 {
+            writeln!(
+                w,
+                "  sent {} paths; {} task(s): {}; {} API requests, {} retried",
+                report.sent,
+                report.tasks.len(),
+                report.tasks.join(", "),
+                report.api_calls,
+                report.retries
+            )?;
+        }
+        if let Some(wr) = &report.wait {
+            writeln!(
+                w,
+                "  waited {:.1} s: {} done, {} failed, {} still running",
+                wr.seconds,
+                wr.done,
+                wr.failed.len(),
+                wr.pending.len()
+            )?;
+        }
+        if let Some(e) = &report.error {
+            writeln!(w, "  STOPPED  {e}")?;
         }
         Ok(())
     });

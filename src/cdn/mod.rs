@@ -1,0 +1,533 @@
+//! CDN purge and prefetch: one trait, a provider per file (Alibaba Cloud CDN, CloudFront), and
+//! the engine that batches to each provider's per-call limits, paces calls to its rate limits,
+//! checks the quota before sending anything, retries throttling with backoff, stops cleanly
+//! (naming what was not sent) when a quota runs out, and waits for tasks to finish.
+
+pub mod acs3;
+pub mod aliyun;
+pub mod cloudfront;
+pub mod urls;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// What a job asks of the CDN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Drop cached copies (refresh, invalidation).
+    Purge,
+    /// Fetch into the edge caches ahead of users (push, preload).
+    Prefetch,
+}
+
+impl Action {
+    /// The command's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Purge => "purge",
+            Action::Prefetch => "prefetch",
+        }
+    }
+}
+
+/// Whether the URLs name files or directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    /// Single URLs.
+    File,
+    /// Everything under each URL (which ends in `/`).
+    Directory,
+}
+
+/// One API call's worth of work, exactly as it will be sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct Batch {
+    /// The API call and its fixed parameters (`RefreshObjectCaches ObjectType=File`).
+    pub call: String,
+    /// Files or directories.
+    pub kind: ObjectKind,
+    /// URLs (Alibaba) or paths (CloudFront) sent in this call.
+    pub paths: Vec<String>,
+}
+
+/// A provider's plan for a job: batches plus what it changed on the way (path collapsing).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// Calls, in order.
+    pub batches: Vec<Batch>,
+    /// Things the user should know (collapsed paths…).
+    pub notes: Vec<String>,
+}
+
+/// Remaining daily quota as the provider reports it (None: not limited or unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Quota {
+    /// URL refreshes left today.
+    pub urls: Option<u64>,
+    /// Directory refreshes left today.
+    pub dirs: Option<u64>,
+    /// Prefetches left today.
+    pub prefetch: Option<u64>,
+}
+
+/// How the engine must pace a provider.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Submit calls per second.
+    pub calls_per_second: f64,
+    /// Task ids per status call.
+    pub status_ids_per_call: usize,
+    /// Status calls per second.
+    pub status_calls_per_second: f64,
+}
+
+/// What to do about a provider error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Throttling or a transient failure: back off and try again.
+    Retry,
+    /// A quota or queue is exhausted: stop, and say what was not sent.
+    Exhausted,
+    /// Anything else: stop.
+    Fatal,
+}
+
+/// An error a provider answered (or a transport failure), with its code.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// The provider's error code (`Throttling`, `QuotaExceeded.Refresh`…).
+    pub code: String,
+    /// The provider's message plus what to do.
+    pub message: String,
+    /// Retry, stop, or fail.
+    pub class: ErrorClass,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// A task's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskState {
+    /// Still running.
+    Pending,
+    /// Finished.
+    Done,
+    /// The provider gave up on it.
+    Failed,
+}
+
+/// A CDN provider.
+#[allow(async_fn_in_trait)]
+pub trait Cdn {
+    /// `aliyun`, `cloudfront`.
+    fn name(&self) -> &'static str;
+    /// Rate limits.
+    fn limits(&self) -> Limits;
+    /// Split URLs into calls within the provider's per-call limits.
+    fn plan(&self, action: Action, kind: ObjectKind, urls: &[String]) -> Result<Plan>;
+    /// The remaining quota, when the provider has one.
+    async fn quota(&self) -> Result<Option<Quota>, ApiError>;
+    /// Send one batch; returns the provider's task ids.
+    async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError>;
+    /// The state of up to `status_ids_per_call` tasks.
+    async fn status(&self, ids: &[String]) -> Result<Vec<(String, TaskState)>, ApiError>;
+}
+
+/// The configured provider.
+#[derive(Debug)]
+pub enum Provider {
+    /// Alibaba Cloud CDN.
+    Aliyun(aliyun::Aliyun),
+    /// AWS CloudFront.
+    CloudFront(cloudfront::CloudFront),
+}
+
+macro_rules! delegate {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            Provider::Aliyun($p) => $e,
+            Provider::CloudFront($p) => $e,
+        }
+    };
+}
+
+impl Cdn for Provider {
+    fn name(&self) -> &'static str {
+        delegate!(self, p => p.name())
+    }
+    fn limits(&self) -> Limits {
+        delegate!(self, p => p.limits())
+    }
+    fn plan(&self, action: Action, kind: ObjectKind, urls: &[String]) -> Result<Plan> {
+        delegate!(self, p => p.plan(action, kind, urls))
+    }
+    async fn quota(&self) -> Result<Option<Quota>, ApiError> {
+        delegate!(self, p => p.quota().await)
+    }
+    async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError> {
+        delegate!(self, p => p.submit(action, batch).await)
+    }
+    async fn status(&self, ids: &[String]) -> Result<Vec<(String, TaskState)>, ApiError> {
+        delegate!(self, p => p.status(ids).await)
+    }
+}
+
+/// How a job runs.
+#[derive(Debug, Clone)]
+pub struct JobOptions {
+    /// Print the plan; send nothing.
+    pub dry_run: bool,
+    /// Poll task status until done or `timeout`.
+    pub wait: bool,
+    /// Longest wait.
+    pub timeout: Duration,
+    /// Pause between status rounds.
+    pub poll: Duration,
+    /// Where a remainder file is written when a job stops early.
+    pub remainder_dir: PathBuf,
+    /// Attempts per call on throttling and transient errors.
+    pub attempts: u32,
+    /// First backoff delay (doubled per attempt, with jitter, up to 30 s).
+    pub backoff: Duration,
+}
+
+/// What waiting found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WaitReport {
+    /// Tasks finished.
+    pub done: usize,
+    /// Tasks the provider reports failed.
+    pub failed: Vec<String>,
+    /// Tasks still running at the timeout.
+    pub pending: Vec<String>,
+    /// Seconds waited.
+    pub seconds: f64,
+}
+
+/// The result of a purge or prefetch.
+#[derive(Debug, Clone, Serialize)]
+pub struct CdnReport {
+    /// `purge` or `prefetch`.
+    pub command: &'static str,
+    /// Provider name.
+    pub provider: &'static str,
+    /// Nothing was sent.
+    pub dry_run: bool,
+    /// URLs asked for (after de-duplication).
+    pub urls: usize,
+    /// The calls, as planned (on a dry run) or as sent.
+    pub batches: Vec<Batch>,
+    /// Notes from planning (collapsed paths…).
+    pub notes: Vec<String>,
+    /// The quota before the job, when checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
+    /// Task ids returned.
+    pub tasks: Vec<String>,
+    /// API requests made (quota, submits, retries, status).
+    pub api_calls: usize,
+    /// Throttling/transient answers retried.
+    pub retries: usize,
+    /// Paths sent and accepted.
+    pub sent: usize,
+    /// Paths not sent because the job stopped.
+    pub not_sent: usize,
+    /// File listing what was not sent (for `--from-file`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remainder_file: Option<PathBuf>,
+    /// Waiting, with `--wait`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitReport>,
+    /// Why the job stopped, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CdnReport {
+    /// Exit status: a stopped job or unfinished wait is an error saying what to do.
+    pub fn outcome(&self) -> Result<()> {
+        if let Some(e) = &self.error {
+            return Err(Error::Failed(e.clone()));
+        }
+        if let Some(w) = &self.wait {
+            if !w.failed.is_empty() || !w.pending.is_empty() {
+                return Err(Error::Failed(format!(
+                    "{} task(s) failed ({}), {} still running after {:.0} s ({})",
+                    w.failed.len(),
+                    w.failed.join(", "),
+                    w.pending.len(),
+                    w.seconds,
+                    w.pending.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Spaces calls so no more than `per_second` start in any second.
+struct Pacer {
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl Pacer {
+    fn new(per_second: f64) -> Self {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / per_second.max(0.001)),
+            last: None,
+        }
+    }
+
+    async fn tick(&mut self) {
+        if let Some(last) = self.last {
+            let next = last + self.interval;
+            let now = Instant::now();
+            if next > now {
+                tokio::time::sleep(next - now).await;
+            }
+        }
+        self.last = Some(Instant::now());
+    }
+}
+
+/// A backoff delay for `attempt` (0-based): `base * 2^attempt`, capped at 30 s, with ±50% jitter.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1 << attempt.min(16));
+    let capped = exp.min(Duration::from_secs(30));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
+    capped.mul_f64(factor)
+}
+
+/// Run one job: plan, check the quota, send with pacing and retries, wait if asked.
+pub async fn run(
+    cdn: &Provider,
+    action: Action,
+    kind: ObjectKind,
+    urls: &[String],
+    opts: &JobOptions,
+) -> Result<CdnReport> {
+    let plan = cdn.plan(action, kind, urls)?;
+    let mut report = CdnReport {
+        command: action.name(),
+        provider: cdn.name(),
+        dry_run: opts.dry_run,
+        urls: urls.len(),
+        batches: plan.batches.clone(),
+        notes: plan.notes,
+        quota: None,
+        tasks: Vec::new(),
+        api_calls: 0,
+        retries: 0,
+        sent: 0,
+        not_sent: 0,
+        remainder_file: None,
+        wait: None,
+        error: None,
+    };
+    if opts.dry_run || plan.batches.is_empty() {
+        return Ok(report);
+    }
+    check_quota(cdn, action, kind, &plan.batches, &mut report, opts).await?;
+    let limits = cdn.limits();
+    let mut pacer = Pacer::new(limits.calls_per_second);
+    for (i, batch) in plan.batches.iter().enumerate() {
+        match call_with_retry(opts, &mut pacer, &mut report, || cdn.submit(action, batch)).await {
+            Ok(ids) => {
+                report.sent += batch.paths.len();
+                report.tasks.extend(ids);
+            }
+            Err(e) => {
+                stop_with_remainder(&mut report, &plan.batches[i..], action, kind, opts, &e);
+                return Ok(report);
+            }
+        }
+    }
+    if opts.wait {
+        wait_for(cdn, &mut report, opts).await;
+    }
+    Ok(report)
+}
+
+/// Refuse a job the remaining quota cannot hold, before sending anything.
+async fn check_quota(
+    cdn: &Provider,
+    action: Action,
+    kind: ObjectKind,
+    batches: &[Batch],
+    report: &mut CdnReport,
+    opts: &JobOptions,
+) -> Result<()> {
+    let mut pacer = Pacer::new(cdn.limits().calls_per_second);
+    let quota = call_with_retry(opts, &mut pacer, report, || cdn.quota())
+        .await
+        .map_err(|e| Error::Failed(format!("{} quota check failed: {e}", cdn.name())))?;
+    let Some(q) = quota else {
+        return Ok(());
+    };
+    report.quota = Some(q);
+    let asked: u64 = batches.iter().map(|b| b.paths.len() as u64).sum();
+    let (left, what) = match (action, kind) {
+        (Action::Purge, ObjectKind::File) => (q.urls, "URL refreshes"),
+        (Action::Purge, ObjectKind::Directory) => (q.dirs, "directory refreshes"),
+        (Action::Prefetch, _) => (q.prefetch, "prefetches"),
+    };
+    match left {
+        Some(left) if asked > left => Err(Error::Failed(format!(
+            "refused: this job needs {asked} {what} but today's quota has {left} left \
+             (DescribeRefreshQuota); nothing was sent. Split the job, use --dir for whole \
+             directories, or wait for the quota to reset"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// One API call, paced, retried with backoff on throttling and transient errors.
+async fn call_with_retry<T, F, Fut>(
+    opts: &JobOptions,
+    pacer: &mut Pacer,
+    report: &mut CdnReport,
+    mut call: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut attempt = 0;
+    loop {
+        pacer.tick().await;
+        report.api_calls += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) if e.class == ErrorClass::Retry && attempt + 1 < opts.attempts => {
+                tracing::debug!("{e}; retrying");
+                report.retries += 1;
+                tokio::time::sleep(backoff(opts.backoff, attempt)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Record why the job stopped and write what was not sent to a file `--from-file` can resume from.
+fn stop_with_remainder(
+    report: &mut CdnReport,
+    rest: &[Batch],
+    action: Action,
+    kind: ObjectKind,
+    opts: &JobOptions,
+    e: &ApiError,
+) {
+    let paths: Vec<&str> = rest
+        .iter()
+        .flat_map(|b| b.paths.iter().map(String::as_str))
+        .collect();
+    report.not_sent = paths.len();
+    let file = remainder_path(&opts.remainder_dir, action);
+    let mut body = paths.join("\n");
+    body.push('\n');
+    let resume = match crate::atomic::replace(&file, body.as_bytes(), Default::default()) {
+        Ok(_) => {
+            report.remainder_file = Some(file.clone());
+            format!(
+                "; resume with: cdnpub {}{} --from-file {}",
+                action.name(),
+                if kind == ObjectKind::Directory {
+                    " --dir"
+                } else {
+                    ""
+                },
+                file.display()
+            )
+        }
+        Err(err) => format!("; the list of what was not sent could not be written: {err}"),
+    };
+    report.error = Some(format!(
+        "{} stopped after {} of {} paths: {e}. {} paths were not {}{resume}",
+        action.name(),
+        report.sent,
+        report.sent + report.not_sent,
+        report.not_sent,
+        match action {
+            Action::Purge => "purged",
+            Action::Prefetch => "prefetched",
+        }
+    ));
+}
+
+fn remainder_path(dir: &Path, action: Action) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "");
+    dir.join(format!("cdnpub-{}-remaining-{stamp}.txt", action.name()))
+}
+
+/// Poll task status until every task is done or failed, or the timeout passes.
+async fn wait_for(cdn: &Provider, report: &mut CdnReport, opts: &JobOptions) {
+    let started = Instant::now();
+    let limits = cdn.limits();
+    let mut pacer = Pacer::new(limits.status_calls_per_second);
+    let mut pending: Vec<String> = report.tasks.clone();
+    let mut wait = WaitReport::default();
+    loop {
+        let mut still = Vec::new();
+        for chunk in pending.chunks(limits.status_ids_per_call.max(1)) {
+            match call_with_retry(opts, &mut pacer, report, || cdn.status(chunk)).await {
+                Ok(states) => {
+                    for id in chunk {
+                        match states.iter().find(|(t, _)| t == id).map(|(_, s)| *s) {
+                            Some(TaskState::Done) => wait.done += 1,
+                            Some(TaskState::Failed) => wait.failed.push(id.clone()),
+                            _ => still.push(id.clone()),
+                        }
+                    }
+                }
+                Err(e) => {
+                    report.error = Some(format!("checking task status: {e}"));
+                    still.extend(chunk.iter().cloned());
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() || report.error.is_some() || started.elapsed() >= opts.timeout {
+            break;
+        }
+        tokio::time::sleep(
+            opts.poll
+                .min(opts.timeout.saturating_sub(started.elapsed())),
+        )
+        .await;
+    }
+    wait.pending = pending;
+    wait.seconds = started.elapsed().as_secs_f64();
+    report.wait = Some(wait);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b = Duration::from_millis(100);
+        assert!(backoff(b, 0) <= Duration::from_millis(150));
+        assert!(backoff(b, 3) >= Duration::from_millis(400));
+        assert!(backoff(b, 30) <= Duration::from_secs(45));
+    }
+}
