@@ -99,7 +99,8 @@ pub async fn run(cfg: &CdnConfig) -> Result<CdnReport> {
                 u.push('/');
             }
         }
-        urls.dedup();
+        let mut seen = std::collections::BTreeSet::new();
+        urls.retain(|u| seen.insert(u.clone()));
     }
     let provider = open_provider(cfg, reference).await?;
     cdn::run(&provider, cfg.action, cfg.kind, &urls, &cfg.job).await

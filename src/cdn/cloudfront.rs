@@ -125,7 +125,7 @@ pub fn collapse(paths: &[String], max_paths: usize, max_wildcards: usize) -> (Ve
         let set: BTreeSet<String> = split
             .iter()
             .map(|(dirs, p)| {
-                if dirs.len() > depth {
+                if dirs.len() >= depth {
                     format!(
                         "/{}*",
                         dirs[..depth]

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod aliyun;
 pub mod nginx;
 pub mod s3;
 
 /// Variables cdnpub reads; cleared so the developer's environment never leaks into a test.
-const VARS: [&str; 10] = [
+const VARS: [&str; 23] = [
     "CDN_REPLACE_FILES",
     "CDN_SERVER",
     "CDN_PREFIX",
@@ -23,6 +24,19 @@ const VARS: [&str; 10] = [
     "CDNPUB_GZIP_LEVEL",
     "CDNPUB_BROTLI_QUALITY",
     "NO_COLOR",
+    "CDNPUB_ENDPOINT",
+    "CDNPUB_REGION",
+    "CDNPUB_CDN_PROVIDER",
+    "CDNPUB_DISTRIBUTION_ID",
+    "CDNPUB_CDN_ENDPOINT",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "ALICLOUD_ACCESS_KEY",
+    "ALICLOUD_SECRET_KEY",
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "AWS_PROFILE",
 ];
 
 /// The cdnpub binary, run in `cwd`, with none of its variables set.
