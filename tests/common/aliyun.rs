@@ -551,10 +551,8 @@ fn act(
                 return Err(throttled());
             }
         }
-        "DescribeRefreshTaskById" => {
-            if window_full(&mut s.statuses, cfg.status_per_second) {
-                return Err(throttled());
-            }
+        "DescribeRefreshTaskById" if window_full(&mut s.statuses, cfg.status_per_second) => {
+            return Err(throttled());
         }
         _ => {}
     }
