@@ -311,6 +311,10 @@ impl Cdn for Aliyun {
         })
     }
 
+    fn has_quota(&self) -> bool {
+        true
+    }
+
     async fn quota(&self) -> Result<Option<Quota>, ApiError> {
         let v = self.call("DescribeRefreshQuota", &[]).await?;
         Ok(Some(Quota {

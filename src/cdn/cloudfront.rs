@@ -212,6 +212,10 @@ impl Cdn for CloudFront {
         })
     }
 
+    fn has_quota(&self) -> bool {
+        false
+    }
+
     async fn quota(&self) -> Result<Option<Quota>, ApiError> {
         Ok(None)
     }

@@ -136,6 +136,8 @@ pub trait Cdn {
     fn limits(&self) -> Limits;
     /// Split URLs into calls within the provider's per-call limits.
     fn plan(&self, action: Action, kind: ObjectKind, urls: &[String]) -> Result<Plan>;
+    /// True when the provider has a quota API worth a request before each job.
+    fn has_quota(&self) -> bool;
     /// The remaining quota, when the provider has one.
     async fn quota(&self) -> Result<Option<Quota>, ApiError>;
     /// Send one batch; returns the provider's task ids.
@@ -171,6 +173,9 @@ impl Cdn for Provider {
     }
     fn plan(&self, action: Action, kind: ObjectKind, urls: &[String]) -> Result<Plan> {
         delegate!(self, p => p.plan(action, kind, urls))
+    }
+    fn has_quota(&self) -> bool {
+        delegate!(self, p => p.has_quota())
     }
     async fn quota(&self) -> Result<Option<Quota>, ApiError> {
         delegate!(self, p => p.quota().await)
@@ -373,6 +378,9 @@ async fn check_quota(
     report: &mut CdnReport,
     opts: &JobOptions,
 ) -> Result<()> {
+    if !cdn.has_quota() {
+        return Ok(());
+    }
     let mut pacer = Pacer::new(cdn.limits().calls_per_second);
     let quota = call_with_retry(opts, &mut pacer, report, || cdn.quota())
         .await
