@@ -122,6 +122,11 @@ impl Drop for AliyunServer {
 impl AliyunServer {
     /// Start on 127.0.0.1 with a random port.
     pub fn start(config: AliyunConfig) -> AliyunServer {
+        Self::start_on(0, config)
+    }
+
+    /// Start on 127.0.0.1:`port` (0: a random one).
+    pub fn start_on(port: u16, config: AliyunConfig) -> AliyunServer {
         let state: Arc<Mutex<State>> = Arc::default();
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (port_tx, port_rx) = std::sync::mpsc::channel();
@@ -133,7 +138,7 @@ impl AliyunServer {
                 .build()
                 .unwrap();
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
                 port_tx.send(listener.local_addr().unwrap().port()).unwrap();
                 let http = ConnBuilder::new(TokioExecutor::new());
                 loop {
