@@ -470,3 +470,52 @@ fn changed_keys_of_a_release_are_purged_and_its_entry_points_prefetched() {
         .code(1);
     assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("20990101T000000Z-deadbeef"));
 }
+
+#[test]
+fn provider_domain_and_target_come_from_the_profile() {
+    let server = AliyunServer::start(AliyunConfig::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let site = released(tmp.path());
+    fs::write(
+        tmp.path().join("cdnpub.toml"),
+        format!(
+            "[env.prod]\ncdn_server = \"https://cdn.example.com\"\ncdn_provider = \"aliyun\"\n\
+             cdn_endpoint = \"{}\"\ntargets = [\"{}\"]\n\n[env.typo]\ncdn_provider = \"akamai\"\n",
+            server.endpoint,
+            site.display()
+        ),
+    )
+    .unwrap();
+    let mut c = cdnpub(tmp.path());
+    for (k, v) in server.env() {
+        c.env(k, v);
+    }
+    let out = json(
+        &c.args(["--env", "prod", "purge", "--changed", "--json"])
+            .assert()
+            .success(),
+    );
+    assert_eq!(out["provider"], "aliyun");
+    let purged = server.paths("RefreshObjectCaches");
+    assert!(
+        purged.contains(&"https://cdn.example.com/index.html".to_string())
+            && purged.contains(&"https://cdn.example.com/".to_string()),
+        "{purged:?}"
+    );
+    let a = cdnpub(tmp.path())
+        .args([
+            "--env",
+            "typo",
+            "purge",
+            "/x",
+            "--domain",
+            "cdn.example.com",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("cdn_provider") && err.contains("akamai"),
+        "{err}"
+    );
+}
