@@ -47,6 +47,39 @@ pub struct BuildConfig {
     pub max_ratio: f64,
     /// Write .gz/.br siblings at all.
     pub compress: bool,
+    /// Render placeholders in matching files before they are hashed (publish), so a file
+    /// whose content depends on the CDN server has a name that does too.
+    pub render: Option<Render>,
+}
+
+/// Build-time placeholder rendering: which files, and into what.
+#[derive(Debug, Clone)]
+pub struct Render {
+    /// The placeholder → server replacement.
+    pub renderer: crate::placeholder::Renderer,
+    /// Files (relative to SRC) to render.
+    pub globs: globset::GlobSet,
+}
+
+impl Render {
+    /// A renderer for `server` in files matching `globs`; errors name the bad value.
+    pub fn new(prefix: &str, server: &crate::placeholder::Server, globs: &[String]) -> Result<Self> {
+        let mut b = globset::GlobSetBuilder::new();
+        for g in globs {
+            b.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|e| Error::Usage(format!("render glob {g:?}: {e}")))?,
+            );
+        }
+        Ok(Render {
+            renderer: crate::placeholder::Renderer::new(prefix, server),
+            globs: b
+                .build()
+                .map_err(|e| Error::Usage(format!("render globs: {e}")))?,
+        })
+    }
 }
 
 /// What a build did.
@@ -64,6 +97,8 @@ pub struct BuildReport {
     pub immutable: usize,
     /// Files whose content had references rewritten.
     pub rewritten: usize,
+    /// Files whose placeholders were rendered (publish).
+    pub rendered: usize,
     /// Bytes of all output files.
     pub bytes: u64,
     /// Bytes a brotli-capable client downloads for the whole tree (per file the smallest variant).
@@ -93,9 +128,12 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     let inputs = scan_tree(&src)?;
     let rels: Vec<String> = inputs.iter().map(|i| i.rel.clone()).collect();
     let index = Index::new(&rels, &cfg.prefix);
-    let refs = analyze_all(&inputs, &index)?;
+    let (refs, rendered): (Vec<Refs>, Vec<bool>) =
+        analyze_all(&inputs, &index, cfg.render.as_ref())?
+            .into_iter()
+            .unzip();
     let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
-    let plan = fingerprint::plan(&rels, &refs, &naming);
+    let plan = fingerprint::plan(&rels, &refs, &naming, &rendered);
     let parent = out.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
@@ -113,6 +151,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         records: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
         rewritten: AtomicUsize::new(0),
+        rendered: &rendered,
     };
     job.run_all();
     if let Some(e) = job.failure.into_inner().unwrap_or(None) {
@@ -148,6 +187,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         job.rewritten.into_inner(),
         started,
     );
+    report.rendered = rendered.iter().filter(|&&r| r).count();
     report
         .warnings
         .extend(unreferenced_warning(&plan, &refs, &rels));
@@ -217,6 +257,7 @@ fn summarize(
         fingerprinted: m.renamed.len(),
         immutable: m.files.iter().filter(|f| f.immutable).count(),
         rewritten,
+        rendered: 0,
         bytes: m.files.iter().map(|f| f.size).sum(),
         bytes_smallest: m
             .files
@@ -357,16 +398,23 @@ fn scan_tree(src: &Path) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
-fn analyze_all(inputs: &[Input], index: &Index) -> Result<Vec<Refs>> {
+/// References of every file, and whether rendering placeholders changes it.
+fn analyze_all(
+    inputs: &[Input],
+    index: &Index,
+    render: Option<&Render>,
+) -> Result<Vec<(Refs, bool)>> {
     use rayon::prelude::*;
     inputs
         .par_iter()
         .map(|i| {
-            if classify::kind(&i.rel) == classify::Kind::Other {
-                return Ok(Refs::default());
+            let renders = render.filter(|r| r.globs.is_match(&i.rel));
+            if classify::kind(&i.rel) == classify::Kind::Other && renders.is_none() {
+                return Ok((Refs::default(), false));
             }
             let bytes = fs::read(&i.path).map_err(|e| Error::io("read", &i.path, e))?;
-            Ok(fingerprint::analyze(&i.rel, &bytes, index))
+            let changes = renders.is_some_and(|r| r.renderer.count(&bytes) > 0);
+            Ok((fingerprint::analyze(&i.rel, &bytes, index), changes))
         })
         .collect()
 }
@@ -383,6 +431,7 @@ struct Job<'a> {
     records: Mutex<Vec<FileRecord>>,
     failure: Mutex<Option<Error>>,
     rewritten: AtomicUsize,
+    rendered: &'a [bool],
 }
 
 impl Job<'_> {
@@ -469,7 +518,7 @@ impl Job<'_> {
         let names = |t: usize| self.final_name(t);
         // The hash covers the content with its references rewritten (the map comment left as
         // it is: the map's name follows this file's) and the rewritten map.
-        let hashed_content = fingerprint::rewrite(&bytes, links, self.rels, &names);
+        let hashed_content = self.render(i, fingerprint::rewrite(&bytes, links, self.rels, &names), &bytes);
         // Only the file a map follows writes it; another file naming the same map leaves its
         // comment as it is.
         let map = match self.refs[i].source_map {
@@ -497,7 +546,9 @@ impl Job<'_> {
             let mut all = links.clone();
             all.push(link);
             all.sort_by_key(|l| l.span.start);
-            content = fingerprint::rewrite(&bytes, &all, self.rels, &names).or(content);
+            content = self
+                .render(i, fingerprint::rewrite(&bytes, &all, self.rels, &names), &bytes)
+                .or(content);
             outputs.push((
                 self.rels[link.target].clone(),
                 map_rel,
@@ -509,6 +560,19 @@ impl Job<'_> {
         }
         outputs.push((input.rel.clone(), final_rel, content.unwrap_or(bytes)));
         Ok(outputs)
+    }
+
+    /// Render placeholders in file `i`'s content (`content`, or the original `bytes` when the
+    /// content was not rewritten), when the build renders and the file has any.
+    fn render(&self, i: usize, content: Option<Vec<u8>>, bytes: &[u8]) -> Option<Vec<u8>> {
+        match (&self.cfg.render, self.rendered[i]) {
+            (Some(r), true) => Some(
+                r.renderer
+                    .render(content.as_deref().unwrap_or(bytes))
+                    .bytes,
+            ),
+            _ => content,
+        }
     }
 
     /// A map's bytes with its `sources` rewritten.

@@ -533,6 +533,7 @@ pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfi
             && layers
                 .pick("compress", |s| s.compress)
                 .is_none_or(|(v, _)| v),
+        render: None,
     })
 }
 

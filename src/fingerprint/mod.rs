@@ -188,7 +188,10 @@ pub struct Plan {
 /// A file is hashed unless it keeps its name or a bundler already hashed it; a bundler-hashed
 /// file is hashed again when its content names a renamed file (otherwise its name would lie about
 /// its content). Files in a cycle of renamed files keep their names and are not immutable.
-pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming) -> Plan {
+///
+/// `rendered[i]` says the file's content changes when placeholders are rendered at build time
+/// (publish): a bundler-hashed file whose content changes is hashed too.
+pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) -> Plan {
     let n = rels.len();
     let mut map_owner = vec![None; n];
     for (i, r) in refs.iter().enumerate() {
@@ -212,7 +215,11 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming) -> Plan {
     let keeps: Vec<bool> = rels.iter().map(|r| naming.keeps_name(r)).collect();
     let bundler: Vec<bool> = rels.iter().map(|r| naming.bundler_hashed(r)).collect();
     let mut hashed: Vec<bool> = (0..n)
-        .map(|i| !keeps[i] && !bundler[i] && map_owner[i].is_none())
+        .map(|i| {
+            !keeps[i]
+                && (!bundler[i] || rendered.get(i).copied().unwrap_or(false))
+                && map_owner[i].is_none()
+        })
         .collect();
     loop {
         let mut grew = false;
