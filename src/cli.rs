@@ -161,6 +161,17 @@ pub struct CdnArgs {
     /// How to reach an S3 target.
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The CDN and how to talk to it.
+    #[command(flatten)]
+    pub cdn: CdnProviderArgs,
+    /// Print the exact calls and paths; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The CDN provider and job options (purge, prefetch, publish).
+#[derive(Debug, Args)]
+pub struct CdnProviderArgs {
     /// URL path under the CDN domain where the target's keys are served [default: the target's key prefix].
     #[arg(long, value_name = "PATH")]
     pub url_prefix: Option<String>,
@@ -185,9 +196,6 @@ pub struct CdnArgs {
     /// Pause between status checks with --wait.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub poll_interval: std::time::Duration,
-    /// Print the exact calls and paths; send nothing.
-    #[arg(long)]
-    pub dry_run: bool,
     /// CloudFront: more paths than this collapse to the deepest common directories with /* (1-3000) [default: 100].
     #[arg(long, value_name = "N")]
     pub max_paths: Option<usize>,

@@ -368,17 +368,13 @@ fn endpoint(args: &crate::cli::StoreArgs, layers: &Layers) -> crate::store::targ
     }
 }
 
-/// Resolve `purge`/`prefetch` from flags/variables and the file.
-pub fn resolve_cdn(
-    global: &GlobalArgs,
-    args: &crate::cli::CdnArgs,
-    action: crate::cdn::Action,
-    kind: crate::cdn::ObjectKind,
-) -> Result<crate::purge::CdnConfig> {
-    use crate::purge::{ProviderKind, ReleaseChoice};
-    let file = ConfigFile::load(global.config.as_deref())?;
-    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let provider = match args.provider {
+/// The CDN provider settings: flags, then the profile (domains default to cdn_server's host).
+fn provider_settings(
+    args: &crate::cli::CdnProviderArgs,
+    layers: &Layers,
+) -> Result<crate::purge::ProviderSettings> {
+    use crate::purge::ProviderKind;
+    let kind = match args.provider {
         Some(p) => Some(p),
         None => match layers.pick("cdn_provider", |s| s.cdn_provider.clone()) {
             Some((name, origin)) => Some(ProviderKind::parse(&name).ok_or_else(|| {
@@ -406,6 +402,52 @@ pub fn resolve_cdn(
             }
         }
     }
+    Ok(crate::purge::ProviderSettings {
+        kind,
+        domains,
+        distribution_id: args
+            .distribution_id
+            .clone()
+            .or_else(|| layers.value("cdn_distribution_id", |s| s.cdn_distribution_id.clone())),
+        cdn_endpoint: args
+            .cdn_endpoint
+            .clone()
+            .or_else(|| layers.value("cdn_endpoint", |s| s.cdn_endpoint.clone())),
+        url_prefix: args
+            .url_prefix
+            .clone()
+            .or_else(|| layers.value("cdn_url_prefix", |s| s.cdn_url_prefix.clone())),
+        max_paths: args
+            .max_paths
+            .unwrap_or(crate::cdn::cloudfront::DEFAULT_MAX_PATHS),
+        area: None,
+        l2_preload: false,
+    })
+}
+
+/// Job options of a CDN job.
+fn job_options(args: &crate::cli::CdnProviderArgs, dry_run: bool) -> crate::cdn::JobOptions {
+    crate::cdn::JobOptions {
+        dry_run,
+        wait: args.wait,
+        timeout: args.timeout,
+        poll: args.poll_interval,
+        remainder_dir: PathBuf::from("."),
+        attempts: 8,
+        backoff: std::time::Duration::from_millis(200),
+    }
+}
+
+/// Resolve `purge`/`prefetch` from flags/variables and the file.
+pub fn resolve_cdn(
+    global: &GlobalArgs,
+    args: &crate::cli::CdnArgs,
+    action: crate::cdn::Action,
+    kind: crate::cdn::ObjectKind,
+) -> Result<crate::purge::CdnConfig> {
+    use crate::purge::ReleaseChoice;
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     let release = match (&args.release, args.changed) {
         (Some(id), _) => ReleaseChoice::Id(id.clone()),
         (None, true) => ReleaseChoice::Latest,
@@ -423,34 +465,8 @@ pub fn resolve_cdn(
                 .and_then(|t| t.into_iter().next())
         }),
         endpoint: endpoint(&args.store, &layers),
-        url_prefix: args
-            .url_prefix
-            .clone()
-            .or_else(|| layers.value("cdn_url_prefix", |s| s.cdn_url_prefix.clone())),
-        provider,
-        domains,
-        distribution_id: args
-            .distribution_id
-            .clone()
-            .or_else(|| layers.value("cdn_distribution_id", |s| s.cdn_distribution_id.clone())),
-        cdn_endpoint: args
-            .cdn_endpoint
-            .clone()
-            .or_else(|| layers.value("cdn_endpoint", |s| s.cdn_endpoint.clone())),
-        max_paths: args
-            .max_paths
-            .unwrap_or(crate::cdn::cloudfront::DEFAULT_MAX_PATHS),
-        area: None,
-        l2_preload: false,
-        job: crate::cdn::JobOptions {
-            dry_run: args.dry_run,
-            wait: args.wait,
-            timeout: args.timeout,
-            poll: args.poll_interval,
-            remainder_dir: PathBuf::from("."),
-            attempts: 8,
-            backoff: std::time::Duration::from_millis(200),
-        },
+        settings: provider_settings(&args.cdn, &layers)?,
+        job: job_options(&args.cdn, args.dry_run),
     })
 }
 

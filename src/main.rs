@@ -63,8 +63,8 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
         Command::Prefetch(args) => {
             let mut cfg =
                 config::resolve_cdn(&cli.global, &args.cdn, Action::Prefetch, ObjectKind::File)?;
-            cfg.area = args.area.clone();
-            cfg.l2_preload = args.l2_preload;
+            cfg.settings.area = args.area.clone();
+            cfg.settings.l2_preload = args.l2_preload;
             let result = runtime()?.block_on(purge::run(&cfg))?;
             report::cdn(&result, out);
             result.outcome()

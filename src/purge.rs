@@ -42,6 +42,27 @@ pub enum ReleaseChoice {
     Id(String),
 }
 
+/// The CDN provider and how to reach it, resolved from flags and the profile.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    /// Provider (None: CDN stages are skipped by publish, an error for purge).
+    pub kind: Option<ProviderKind>,
+    /// Domains jobs may touch.
+    pub domains: Vec<String>,
+    /// CloudFront distribution.
+    pub distribution_id: Option<String>,
+    /// Provider API endpoint override.
+    pub cdn_endpoint: Option<String>,
+    /// URL path where the target's keys are served (None: the target's prefix).
+    pub url_prefix: Option<String>,
+    /// CloudFront collapse threshold.
+    pub max_paths: usize,
+    /// Alibaba prefetch area.
+    pub area: Option<String>,
+    /// Alibaba L2 prefetch.
+    pub l2_preload: bool,
+}
+
 /// Everything `purge`/`prefetch` needs, resolved.
 #[derive(Debug, Clone)]
 pub struct CdnConfig {
@@ -59,29 +80,15 @@ pub struct CdnConfig {
     pub target: Option<String>,
     /// How to reach it.
     pub endpoint: Endpoint,
-    /// URL path where the target's keys are served (None: the target's prefix).
-    pub url_prefix: Option<String>,
-    /// Provider (None: an error unless nothing is to be done).
-    pub provider: Option<ProviderKind>,
-    /// Domains this job may touch.
-    pub domains: Vec<String>,
-    /// CloudFront distribution.
-    pub distribution_id: Option<String>,
-    /// Provider API endpoint override.
-    pub cdn_endpoint: Option<String>,
-    /// CloudFront collapse threshold.
-    pub max_paths: usize,
-    /// Alibaba prefetch area.
-    pub area: Option<String>,
-    /// Alibaba L2 prefetch.
-    pub l2_preload: bool,
+    /// The provider and its options.
+    pub settings: ProviderSettings,
     /// Dry run, wait, pacing.
     pub job: JobOptions,
 }
 
 /// Run a purge or prefetch job.
 pub async fn run(cfg: &CdnConfig) -> Result<CdnReport> {
-    let domains = Domains::parse(&cfg.domains)?;
+    let domains = Domains::parse(&cfg.settings.domains)?;
     let mut inputs = cfg.inputs.clone();
     if let Some(f) = &cfg.from_file {
         inputs.extend(read_list(f)?);
@@ -102,7 +109,7 @@ pub async fn run(cfg: &CdnConfig) -> Result<CdnReport> {
         let mut seen = std::collections::BTreeSet::new();
         urls.retain(|u| seen.insert(u.clone()));
     }
-    let provider = open_provider(cfg, reference).await?;
+    let provider = open_provider(&cfg.settings, cfg.job.dry_run, reference).await?;
     cdn::run(&provider, cfg.action, cfg.kind, &urls, &cfg.job).await
 }
 
@@ -125,8 +132,13 @@ fn read_list(path: &PathBuf) -> Result<Vec<String>> {
         .collect())
 }
 
-async fn open_provider(cfg: &CdnConfig, reference: Option<String>) -> Result<Provider> {
-    let kind = cfg.provider.ok_or_else(|| {
+/// Open the configured provider; `reference` seeds CloudFront caller references (a release id).
+pub async fn open_provider(
+    cfg: &ProviderSettings,
+    dry_run: bool,
+    reference: Option<String>,
+) -> Result<Provider> {
+    let kind = cfg.kind.ok_or_else(|| {
         Error::Usage(
             "no CDN provider: give --provider aliyun|cloudfront (or cdn_provider in cdnpub.toml)"
                 .into(),
@@ -137,7 +149,7 @@ async fn open_provider(cfg: &CdnConfig, reference: Option<String>) -> Result<Pro
             let creds = match cdn::aliyun::Credentials::from_env() {
                 Ok(c) => c,
                 // A dry run sends nothing, so it needs no key.
-                Err(_) if cfg.job.dry_run => cdn::aliyun::Credentials {
+                Err(_) if dry_run => cdn::aliyun::Credentials {
                     id: String::new(),
                     secret: String::new(),
                     token: None,
@@ -202,7 +214,7 @@ async fn release_paths(cfg: &CdnConfig, domains: &Domains) -> Result<(String, Ve
             )))
         }
     };
-    let prefix = cfg.url_prefix.clone().unwrap_or_else(|| match &loc {
+    let prefix = cfg.settings.url_prefix.clone().unwrap_or_else(|| match &loc {
         Location::S3 { prefix, .. } => prefix.clone(),
         Location::Dir(_) => String::new(),
     });
@@ -223,46 +235,53 @@ async fn release_paths(cfg: &CdnConfig, domains: &Domains) -> Result<(String, Ve
     Ok((id, paths))
 }
 
-/// What to warm after a release: the HTML it changed and the assets that HTML names directly
-/// (resolved against the release's keys); with no HTML changed, the changed keys themselves.
-/// Returns keys, and the absolute URLs on the job's domains the HTML names (rendered pages).
+/// What to warm after a release, read from the target: see [`entry_points`].
 async fn entry_set(
     target: &Target,
     record: &Release,
     domains: &Domains,
 ) -> Result<(Vec<String>, Vec<String>)> {
-    use crate::classify::{kind, Kind};
-    let html: Vec<&String> = record
-        .changed
-        .iter()
-        .filter(|k| kind(k) == Kind::Html)
-        .collect();
-    if html.is_empty() {
-        return Ok((record.changed.clone(), Vec::new()));
+    let mut html = std::collections::BTreeMap::new();
+    for k in record.changed.iter().filter(|k| is_html(k)) {
+        if let Some(bytes) = target.get(k).await? {
+            html.insert(k.clone(), bytes);
+        }
     }
     let keys: Vec<String> = record.objects.keys().cloned().collect();
-    let index = crate::fingerprint::resolve::Index::new(&keys, crate::placeholder::DEFAULT_PREFIX);
+    Ok(entry_points(&record.changed, &keys, &html, domains))
+}
+
+fn is_html(key: &str) -> bool {
+    crate::classify::kind(key) == crate::classify::Kind::Html
+}
+
+/// What to warm after a release: the HTML it changed and the assets that HTML names directly
+/// (resolved against the release's `keys`); with no HTML changed, the changed keys themselves.
+/// `html` holds the changed pages' bytes. Returns keys, and the absolute URLs on the job's
+/// domains the pages name (pages rendered for the CDN hold those).
+pub fn entry_points(
+    changed: &[String],
+    keys: &[String],
+    html: &std::collections::BTreeMap<String, Vec<u8>>,
+    domains: &Domains,
+) -> (Vec<String>, Vec<String>) {
+    let pages: Vec<&String> = changed.iter().filter(|k| is_html(k)).collect();
+    if pages.is_empty() {
+        return (changed.to_vec(), Vec::new());
+    }
+    let index = crate::fingerprint::resolve::Index::new(keys, crate::placeholder::DEFAULT_PREFIX);
     let (mut out, mut urls) = (Vec::new(), Vec::new());
-    for h in html {
-        out.push(h.clone());
-        let Some(bytes) = target.get(h).await? else {
+    for page in pages {
+        out.push(page.clone());
+        let Some(bytes) = html.get(page) else {
             continue;
         };
-        for span in crate::fingerprint::html::refs(&bytes) {
+        for span in crate::fingerprint::html::refs(bytes) {
             let raw = &bytes[span.start..span.end];
-            if let Some((id, _)) = index.resolve(h, raw, false) {
+            if let Some((id, _)) = index.resolve(page, raw, false) {
                 out.push(keys[id].clone());
             } else if let Ok(s) = std::str::from_utf8(raw) {
-                let on_domain = url::Url::parse(s).ok().is_some_and(|u| {
-                    u.host_str().is_some_and(|host| {
-                        let hp = match u.port() {
-                            Some(p) => format!("{host}:{p}"),
-                            None => host.to_string(),
-                        };
-                        domains.hosts().iter().any(|d| d.eq_ignore_ascii_case(&hp))
-                    })
-                });
-                if on_domain {
+                if on_domains(s, domains) {
                     urls.push(s.to_string());
                 }
             }
@@ -270,5 +289,18 @@ async fn entry_set(
     }
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|k| seen.insert(k.clone()));
-    Ok((out, urls))
+    (out, urls)
+}
+
+/// True for an absolute URL on one of the job's domains.
+fn on_domains(s: &str, domains: &Domains) -> bool {
+    url::Url::parse(s).ok().is_some_and(|u| {
+        u.host_str().is_some_and(|host| {
+            let hp = match u.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
+            domains.hosts().iter().any(|d| d.eq_ignore_ascii_case(&hp))
+        })
+    })
 }
