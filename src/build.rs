@@ -63,7 +63,11 @@ pub struct Render {
 
 impl Render {
     /// A renderer for `server` in files matching `globs`; errors name the bad value.
-    pub fn new(prefix: &str, server: &crate::placeholder::Server, globs: &[String]) -> Result<Self> {
+    pub fn new(
+        prefix: &str,
+        server: &crate::placeholder::Server,
+        globs: &[String],
+    ) -> Result<Self> {
         let mut b = globset::GlobSetBuilder::new();
         for g in globs {
             b.add(
@@ -518,7 +522,11 @@ impl Job<'_> {
         let names = |t: usize| self.final_name(t);
         // The hash covers the content with its references rewritten (the map comment left as
         // it is: the map's name follows this file's) and the rewritten map.
-        let hashed_content = self.render(i, fingerprint::rewrite(&bytes, links, self.rels, &names), &bytes);
+        let hashed_content = self.render(
+            i,
+            fingerprint::rewrite(&bytes, links, self.rels, &names),
+            &bytes,
+        );
         // Only the file a map follows writes it; another file naming the same map leaves its
         // comment as it is.
         let map = match self.refs[i].source_map {
@@ -547,7 +555,11 @@ impl Job<'_> {
             all.push(link);
             all.sort_by_key(|l| l.span.start);
             content = self
-                .render(i, fingerprint::rewrite(&bytes, &all, self.rels, &names), &bytes)
+                .render(
+                    i,
+                    fingerprint::rewrite(&bytes, &all, self.rels, &names),
+                    &bytes,
+                )
                 .or(content);
             outputs.push((
                 self.rels[link.target].clone(),
@@ -566,11 +578,7 @@ impl Job<'_> {
     /// content was not rewritten), when the build renders and the file has any.
     fn render(&self, i: usize, content: Option<Vec<u8>>, bytes: &[u8]) -> Option<Vec<u8>> {
         match (&self.cfg.render, self.rendered[i]) {
-            (Some(r), true) => Some(
-                r.renderer
-                    .render(content.as_deref().unwrap_or(bytes))
-                    .bytes,
-            ),
+            (Some(r), true) => Some(r.renderer.render(content.as_deref().unwrap_or(bytes)).bytes),
             _ => content,
         }
     }

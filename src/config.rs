@@ -347,6 +347,7 @@ pub fn resolve_upload(
         progress: !global.quiet && !global.json && !args.dry_run,
         no_check_bucket: args.no_check_bucket,
         headers,
+        stage: false,
     })
 }
 

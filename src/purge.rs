@@ -214,10 +214,14 @@ async fn release_paths(cfg: &CdnConfig, domains: &Domains) -> Result<(String, Ve
             )))
         }
     };
-    let prefix = cfg.settings.url_prefix.clone().unwrap_or_else(|| match &loc {
-        Location::S3 { prefix, .. } => prefix.clone(),
-        Location::Dir(_) => String::new(),
-    });
+    let prefix = cfg
+        .settings
+        .url_prefix
+        .clone()
+        .unwrap_or_else(|| match &loc {
+            Location::S3 { prefix, .. } => prefix.clone(),
+            Location::Dir(_) => String::new(),
+        });
     let (keys, urls) = match cfg.action {
         Action::Purge => {
             let mut k = record.changed.clone();

@@ -13,6 +13,15 @@ pub const RELEASES_DIR: &str = "_cdnpub/releases/";
 /// A small pointer to the latest release (`{"id": …}`), so keys that may not list a bucket can
 /// still find it.
 pub const LATEST_KEY: &str = "_cdnpub/latest.json";
+/// Content-addressed copies of HTML and other no-cache objects (`<dir><sha256>`), which a
+/// rollback restores (their live keys are overwritten by later releases).
+pub const SNAPSHOTS_DIR: &str = "_cdnpub/objects/";
+
+/// The snapshot key of a no-cache object's bytes.
+pub fn snapshot_key(sha256: &str) -> String {
+    format!("{SNAPSHOTS_DIR}{sha256}")
+}
+
 /// Release record format version.
 pub const VERSION: u32 = 1;
 
@@ -52,6 +61,13 @@ pub struct Release {
     pub changed: Vec<String>,
     /// Keys this release deleted.
     pub deleted: Vec<String>,
+    /// Set when this release made an earlier one live again: that release's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<String>,
+    /// Set for a staged release: its HTML and other no-cache objects are stored under this
+    /// key prefix (`releases/<id>/`) instead of replacing the live ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
 }
 
 impl Release {
@@ -177,6 +193,8 @@ mod tests {
             objects: BTreeMap::new(),
             changed: vec![],
             deleted: vec![],
+            rollback_of: None,
+            stage: None,
         };
         assert_eq!(Release::parse("k", &r.to_bytes()).unwrap(), r);
         let err = Release::parse("_cdnpub/releases/x.json", b"{\"version\":1")

@@ -64,6 +64,9 @@ pub struct UploadConfig {
     pub no_check_bucket: bool,
     /// Cache-Control / Content-Type overrides per glob.
     pub headers: HeaderRules,
+    /// Staged release: HTML and other no-cache objects go under `releases/<id>/`, the live
+    /// ones stay as they are (a gateway routes a share of users to the new entry pages).
+    pub stage: bool,
 }
 
 /// One object to publish.
@@ -90,6 +93,8 @@ pub struct TargetReport {
     pub unchanged: usize,
     /// HEAD requests made where the listing disagreed with the release record.
     pub heads: usize,
+    /// Rollback copies of no-cache objects stored (`_cdnpub/objects/<sha256>`).
+    pub snapshots: usize,
     /// Keys deleted (or that would be).
     pub deleted: Vec<String>,
     /// Keys that failed, with the error.
@@ -160,7 +165,16 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
             "no target: give --to s3://bucket/prefix, file:///dir or a directory".into(),
         ));
     }
-    let objects = Arc::new(local_objects(cfg)?);
+    let mut objects = local_objects(cfg)?;
+    // One id for every target: the two data centres hold the same release.
+    let id = release_id(&objects);
+    if cfg.stage {
+        for o in objects.iter_mut().filter(|o| !o.immutable) {
+            o.key = format!("{}{}", stage_prefix(&id.0), o.key);
+        }
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    let objects = Arc::new(objects);
     let mut reports = Vec::new();
     for loc in &locations {
         let target = Target::open(loc, &cfg.endpoint).await?;
@@ -168,7 +182,7 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
             target: target.describe(),
             ..TargetReport::default()
         };
-        if let Err(e) = upload_to(&target, cfg, &objects, &mut report).await {
+        if let Err(e) = upload_to(&target, cfg, &objects, &id, &mut report).await {
             report.error = Some(e.to_string());
         }
         reports.push(report);
@@ -310,6 +324,7 @@ async fn upload_to(
     target: &Target,
     cfg: &UploadConfig,
     objects: &Arc<Vec<LocalObject>>,
+    id: &(String, String),
     report: &mut TargetReport,
 ) -> Result<()> {
     let listing = if cfg.no_check_bucket {
@@ -373,7 +388,11 @@ async fn upload_to(
         &report.target,
         plan.assets.len() + plan.no_cache.len(),
     );
-    for phase in [&plan.assets, &plan.no_cache] {
+    for (n, phase) in [&plan.assets, &plan.no_cache].into_iter().enumerate() {
+        if n == 1 {
+            // Rollback copies of the pages, before the pages themselves go live.
+            report.snapshots = put_snapshots(target, cfg, objects, &listed, &plan).await?;
+        }
         let (sent, failed) = put_all(target, cfg.concurrency, objects, phase, &progress).await;
         report.bytes += sent.iter().map(|&i| objects[i].object.size).sum::<u64>();
         report
@@ -395,7 +414,7 @@ async fn upload_to(
         .collect();
     if let Some(r) = latest
         .as_ref()
-        .filter(|_| report.uploaded.is_empty() && plan.deletes.is_empty())
+        .filter(|_| report.uploaded.is_empty() && plan.deletes.is_empty() && !cfg.stage)
     {
         if r.objects
             .iter()
@@ -406,17 +425,23 @@ async fn upload_to(
             return Ok(());
         }
     }
-    let record = new_release(objects, &report.uploaded, &plan.deletes);
+    let mut record = new_release(objects, id, &report.uploaded, &plan.deletes);
+    if cfg.stage {
+        record.stage = Some(stage_prefix(&record.id));
+    }
     target
         .put(&Release::key(&record.id), record.to_bytes(), &record_meta())
         .await?;
-    target
-        .put(
-            release::LATEST_KEY,
-            release::latest_pointer(&record.id),
-            &record_meta(),
-        )
-        .await?;
+    // A staged release is not live: the pointer keeps naming the live one.
+    if !cfg.stage {
+        target
+            .put(
+                release::LATEST_KEY,
+                release::latest_pointer(&record.id),
+                &record_meta(),
+            )
+            .await?;
+    }
     report.release = Some(record.id);
     if !plan.deletes.is_empty() {
         target.delete(&plan.deletes).await?;
@@ -455,29 +480,128 @@ async fn deletable(
     ids: &[String],
 ) -> Result<Vec<String>> {
     let mut keep: BTreeSet<String> = objects.iter().map(|o| o.key.clone()).collect();
+    keep.extend(
+        objects
+            .iter()
+            .map(|o| release::snapshot_key(&o.object.sha256)),
+    );
     // The release being made counts as one of the last `keep_releases`.
-    let recent = ids
-        .len()
-        .saturating_sub(cfg.keep_releases.saturating_sub(1));
-    for id in &ids[recent..] {
+    let recent = cfg.keep_releases.saturating_sub(1);
+    unreferenced(target, keep, listing, ids, recent, cfg.max_deletes).await
+}
+
+/// Keys of `listing` that neither `keep` nor the last `recent` releases of `ids` name (release
+/// records themselves are kept; snapshots only while a kept release names their content).
+/// More than `max_deletes`: an error, nothing to delete.
+async fn unreferenced(
+    target: &Target,
+    mut keep: BTreeSet<String>,
+    listing: &[Listed],
+    ids: &[String],
+    recent: usize,
+    max_deletes: usize,
+) -> Result<Vec<String>> {
+    for id in &ids[ids.len().saturating_sub(recent)..] {
         if let Some(r) = fetch_release(target, id).await? {
-            keep.extend(r.objects.into_keys());
+            let stage = r.stage.clone().unwrap_or_default();
+            for (k, o) in r.objects {
+                keep.insert(release::snapshot_key(&o.sha256));
+                // A staged record names its pages by live key; keep both.
+                if let Some(live) = k.strip_prefix(&stage).filter(|_| !stage.is_empty()) {
+                    keep.insert(live.to_string());
+                }
+                keep.insert(k);
+            }
         }
     }
     let deletes: Vec<String> = listing
         .iter()
         .map(|l| l.key.clone())
-        .filter(|k| !k.starts_with("_cdnpub/") && !keep.contains(k))
+        .filter(|k| {
+            (!k.starts_with("_cdnpub/") || k.starts_with(release::SNAPSHOTS_DIR))
+                && !keep.contains(k)
+        })
         .collect();
-    if deletes.len() > cfg.max_deletes {
+    if deletes.len() > max_deletes {
         return Err(Error::Failed(format!(
             "{} objects would be deleted, more than --max-deletes {}; nothing was deleted or uploaded. \
              Check the target and prefix, then raise --max-deletes if this is intended",
             deletes.len(),
-            cfg.max_deletes
+            max_deletes
         )));
     }
     Ok(deletes)
+}
+
+/// Delete what none of the last `keep_releases` releases names (publish's last stage).
+/// Returns the keys deleted (or, with `dry_run`, that would be).
+pub async fn prune(
+    target: &Target,
+    keep_releases: usize,
+    max_deletes: usize,
+    dry_run: bool,
+) -> Result<Vec<String>> {
+    let listing = target.list().await?;
+    let ids = release::ids_in(listing.iter().map(|l| &l.key));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deletes = unreferenced(
+        target,
+        BTreeSet::new(),
+        &listing,
+        &ids,
+        keep_releases.max(1),
+        max_deletes,
+    )
+    .await?;
+    if !dry_run && !deletes.is_empty() {
+        target.delete(&deletes).await?;
+    }
+    Ok(deletes)
+}
+
+/// Store a rollback copy of every no-cache object whose content has none yet; returns how
+/// many were stored.
+async fn put_snapshots(
+    target: &Target,
+    cfg: &UploadConfig,
+    objects: &Arc<Vec<LocalObject>>,
+    listed: &BTreeMap<&str, &Listed>,
+    plan: &Plan,
+) -> Result<usize> {
+    let mut seen = BTreeSet::new();
+    let candidates: Vec<&LocalObject> = if cfg.no_check_bucket {
+        plan.no_cache.iter().map(|&i| &objects[i]).collect()
+    } else {
+        objects.iter().filter(|o| !o.immutable).collect()
+    };
+    let snaps: Vec<LocalObject> = candidates
+        .into_iter()
+        .filter(|o| seen.insert(o.object.sha256.clone()))
+        .map(|o| LocalObject {
+            key: release::snapshot_key(&o.object.sha256),
+            path: o.path.clone(),
+            object: Object {
+                content_type: "application/octet-stream".into(),
+                cache_control: NO_CACHE.into(),
+                content_encoding: None,
+                ..o.object.clone()
+            },
+            immutable: false,
+        })
+        .filter(|s| !listed.contains_key(s.key.as_str()))
+        .collect();
+    let all: Vec<usize> = (0..snaps.len()).collect();
+    let snaps = Arc::new(snaps);
+    let quiet = Progress::new(false, "", 0);
+    let (sent, failed) = put_all(target, cfg.concurrency, &snaps, &all, &quiet).await;
+    if let Some((key, e)) = failed.first() {
+        return Err(Error::Failed(format!(
+            "storing rollback copies failed ({key}: {e}); no HTML was sent"
+        )));
+    }
+    Ok(sent.len())
 }
 
 /// PUT the objects at `indices`, `concurrency` at a time; returns the objects the store
@@ -649,20 +773,40 @@ fn record_meta() -> Meta {
     }
 }
 
-fn new_release(objects: &[LocalObject], changed: &[String], deleted: &[String]) -> Release {
+/// The key prefix of a staged release's pages.
+pub fn stage_prefix(id: &str) -> String {
+    format!("releases/{id}/")
+}
+
+/// A new release id and time from the tree's objects.
+fn release_id(objects: &[LocalObject]) -> (String, String) {
+    let all: BTreeMap<&str, &Object> = objects
+        .iter()
+        .map(|o| (o.key.as_str(), &o.object))
+        .collect();
+    let digest = Sha256::digest(serde_json::to_vec(&all).unwrap_or_default());
+    release::new_id(&hex(&digest))
+}
+
+fn new_release(
+    objects: &[LocalObject],
+    id: &(String, String),
+    changed: &[String],
+    deleted: &[String],
+) -> Release {
     let objects: BTreeMap<String, Object> = objects
         .iter()
         .map(|o| (o.key.clone(), o.object.clone()))
         .collect();
-    let digest = Sha256::digest(serde_json::to_vec(&objects).unwrap_or_default());
-    let (id, created) = release::new_id(&hex(&digest));
     Release {
         version: release::VERSION,
-        id,
-        created,
+        id: id.0.clone(),
+        created: id.1.clone(),
         commit: release::current_commit(),
         objects,
         changed: changed.to_vec(),
         deleted: deleted.to_vec(),
+        rollback_of: None,
+        stage: None,
     }
 }

@@ -190,17 +190,21 @@ async fn first_upload_then_noop_then_one_change_in_order() {
     );
     assert_eq!(sent[3], "mobile-vue/citizen/index.html");
     if let Some(p) = puts(&server) {
-        assert_eq!(p.len(), 6, "{p:?}");
+        assert_eq!(p.len(), 7, "{p:?}");
         let html_at = p
             .iter()
             .position(|x| x.contains("citizen/index.html"))
             .unwrap();
-        assert_eq!(html_at, 3, "HTML after every asset: {p:?}");
+        assert_eq!(html_at, 4, "HTML after every asset: {p:?}");
         assert!(
-            p[4].contains("_cdnpub/releases/"),
+            p[3].contains("_cdnpub/objects/"),
+            "the page's rollback copy before the page: {p:?}"
+        );
+        assert!(
+            p[5].contains("_cdnpub/releases/"),
             "record after the HTML: {p:?}"
         );
-        assert!(p[5].contains("_cdnpub/latest.json"), "pointer last: {p:?}");
+        assert!(p[6].contains("_cdnpub/latest.json"), "pointer last: {p:?}");
     }
 }
 
