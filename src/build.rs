@@ -62,6 +62,16 @@ pub struct Render {
 }
 
 impl Render {
+    /// The name part of files named after the rendered server (`hash_len` hex of SHA-256 of
+    /// the placeholder and the server).
+    pub fn env_hash(&self, prefix: &str, hash_len: usize) -> String {
+        let mut h = Sha256::new();
+        h.update(prefix.as_bytes());
+        h.update(b"\n");
+        h.update(self.renderer.server());
+        hex(&h.finalize())[..hash_len].to_string()
+    }
+
     /// A renderer for `server` in files matching `globs`; errors name the bad value.
     pub fn new(
         prefix: &str,
@@ -138,6 +148,10 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
             .unzip();
     let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
     let plan = fingerprint::plan(&rels, &refs, &naming, &rendered);
+    let env_hash = cfg
+        .render
+        .as_ref()
+        .map(|r| r.env_hash(&cfg.prefix, cfg.hash_len));
     let parent = out.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
@@ -151,7 +165,17 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         plan: &plan,
         rels: &rels,
         staging: staging.path(),
-        names: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
+        names: (0..inputs.len())
+            .map(|i| {
+                let n = OnceLock::new();
+                // Named after the rendered server, known before any content is processed.
+                if let (true, Some(h)) = (plan.env_named[i], env_hash.as_deref()) {
+                    let _ = n.set(rename_rel(&rels[i], h));
+                }
+                n
+            })
+            .collect(),
+        env_hash: env_hash.clone(),
         records: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
         rewritten: AtomicUsize::new(0),
@@ -245,13 +269,22 @@ fn summarize(
         .iter()
         .map(|c| c.iter().map(|&i| rels[i].clone()).collect())
         .collect();
-    let warnings = cycles
+    let warnings = plan
+        .cycles
         .iter()
-        .map(|c| {
-            format!(
-                "reference cycle, these files keep their names and are not cached as immutable: {}",
-                c.join(" → ")
-            )
+        .zip(&cycles)
+        .map(|(ids, c)| {
+            if ids.iter().all(|&i| plan.env_named[i]) {
+                format!(
+                    "reference cycle: these files are named after the rendered CDN server instead of their content: {}",
+                    c.join(" → ")
+                )
+            } else {
+                format!(
+                    "reference cycle, these files keep their names and are not cached as immutable: {}",
+                    c.join(" → ")
+                )
+            }
         })
         .collect();
     BuildReport {
@@ -436,6 +469,7 @@ struct Job<'a> {
     failure: Mutex<Option<Error>>,
     rewritten: AtomicUsize,
     rendered: &'a [bool],
+    env_hash: Option<String>,
 }
 
 impl Job<'_> {
@@ -542,6 +576,11 @@ impl Job<'_> {
                 h.update(Sha256::digest(m));
             }
             hex(&h.finalize())[..self.cfg.hash_len].to_string()
+        });
+        let hash = hash.or_else(|| {
+            self.plan.env_named[i]
+                .then(|| self.env_hash.clone())
+                .flatten()
         });
         let final_rel = rename_rel_opt(&input.rel, hash.as_deref());
         let _ = self.names[i].set(final_rel.clone());

@@ -55,6 +55,175 @@ pub enum Command {
     /// Prefetch (warm) URLs into the CDN's edge caches.
     #[command(after_help = PREFETCH_EXAMPLES)]
     Prefetch(PrefetchArgs),
+    /// Build, render for the environment, upload to every target, purge, prefetch, prune: a release in one step.
+    #[command(after_help = PUBLISH_EXAMPLES)]
+    Publish(PublishArgs),
+    /// List a target's releases (id, time, commit, files, bytes, what changed).
+    #[command(after_help = RELEASES_EXAMPLES)]
+    Releases(ReleasesArgs),
+    /// Make an earlier (or a staged) release live again and purge its pages.
+    #[command(after_help = ROLLBACK_EXAMPLES)]
+    Rollback(RollbackArgs),
+    /// Check cdnpub.toml, or show the resolved configuration (secrets masked).
+    #[command(after_help = CONFIG_EXAMPLES)]
+    Config(ConfigArgs),
+    /// Print a shell completion script.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+}
+
+const PUBLISH_EXAMPLES: &str = "\
+Examples:
+  # the bundled example into a local directory (no configuration needed)
+  cdnpub publish fixtures/vite-vue/dist --to ./public
+
+  # a profile of cdnpub.toml: its cdn_server, targets, CDN provider and domain; look first
+  cdnpub --env prod publish dist --dry-run
+  cdnpub --env prod publish dist
+
+  # staged rollout: pages go to releases/<id>/ for a gateway to route a share of users there
+  cdnpub --env prod publish dist --stage";
+
+const RELEASES_EXAMPLES: &str = "\
+Examples:
+  cdnpub releases --to s3://site/web --endpoint https://oss-cn-hangzhou.aliyuncs.com
+  cdnpub --env prod releases --json";
+
+const ROLLBACK_EXAMPLES: &str = "\
+Examples:
+  # back to the release before the live one, on every target of the profile; look first
+  cdnpub --env prod rollback --dry-run
+  cdnpub --env prod rollback
+
+  # a given release (or promote a staged one to everyone)
+  cdnpub --env prod rollback 20261124T101500Z-3f9a1c2b";
+
+const CONFIG_EXAMPLES: &str = "\
+Examples:
+  cdnpub config check
+  cdnpub --config deploy/cdnpub.toml config show --env prod";
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  cdnpub completions bash > /etc/bash_completion.d/cdnpub
+  cdnpub completions zsh > \"${fpath[1]}/_cdnpub\"
+  cdnpub completions fish > ~/.config/fish/completions/cdnpub.fish";
+
+/// `cdnpub publish` options.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The bundler's output directory.
+    #[arg(value_name = "SRC")]
+    pub src: PathBuf,
+    /// Keep the built tree here [default: a temporary directory, removed afterwards].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Target: s3://bucket/prefix, file:///dir or a directory (repeatable) [default: the profile's targets].
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Vec<String>,
+    /// How to reach S3-compatible targets.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Concurrency, retention and encodings.
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+    /// CDN server the placeholder becomes [default: the profile's cdn_server; none: "." (the local environment)].
+    #[arg(
+        long,
+        env = "CDN_SERVER",
+        value_name = "URL",
+        allow_hyphen_values = true
+    )]
+    pub server: Option<String>,
+    /// The placeholder token [default: EGOVA_CDN].
+    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
+    pub prefix: Option<String>,
+    /// Files whose placeholders are rendered (glob, repeatable) [default: the profile's replace_files, else **/*.html **/*.js **/*.css].
+    #[arg(long = "render", value_name = "GLOB")]
+    pub render: Vec<String>,
+    /// Write no .gz/.br siblings.
+    #[arg(long)]
+    pub no_compress: bool,
+    /// brotli quality for .br siblings (0-11) [default: 11].
+    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
+    pub brotli_quality: Option<u32>,
+    /// The CDN and how to talk to it.
+    #[command(flatten)]
+    pub cdn: CdnProviderArgs,
+    /// Do not purge what changed.
+    #[arg(long)]
+    pub no_purge: bool,
+    /// Do not prefetch the entry points.
+    #[arg(long)]
+    pub no_prefetch: bool,
+    /// Do not delete what the last --keep-releases releases no longer need.
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Staged release: pages go under releases/<id>/, the live ones stay (promote with `cdnpub rollback ID`).
+    #[arg(long)]
+    pub stage: bool,
+    /// Plan every stage; write nothing (the build goes to a temporary directory).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `cdnpub releases` options.
+#[derive(Debug, Args)]
+pub struct ReleasesArgs {
+    /// Target (repeatable) [default: the profile's targets].
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Vec<String>,
+    /// How to reach S3-compatible targets.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `cdnpub rollback` options.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The release to make live [default: the one before the live release].
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Target (repeatable) [default: the profile's targets].
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Vec<String>,
+    /// How to reach S3-compatible targets.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The CDN and how to talk to it.
+    #[command(flatten)]
+    pub cdn: CdnProviderArgs,
+    /// Do not purge the restored pages.
+    #[arg(long)]
+    pub no_purge: bool,
+    /// Say what would be restored; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `cdnpub config` options.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+/// `cdnpub config` actions.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate cdnpub.toml and every profile (unknown keys, values, globs, targets).
+    Check,
+    /// Print the resolved configuration of a profile (--env), secrets masked.
+    Show,
+}
+
+/// `cdnpub completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 const UPLOAD_EXAMPLES: &str = "\
@@ -80,34 +249,42 @@ pub struct UploadArgs {
     /// How to reach S3-compatible targets.
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Requests in flight per target (1-256) [default: 16].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: Option<u16>,
+    /// Concurrency, retention and encodings.
+    #[command(flatten)]
+    pub transfer: TransferArgs,
     /// Delete objects that neither this tree nor the last --keep-releases releases reference.
     #[arg(long)]
     pub delete: bool,
+    /// Print the plan (uploads, unchanged, deletes, bytes); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not list the target (keys that may write but not list): trust the latest release record.
+    #[arg(long)]
+    pub no_check_bucket: bool,
+}
+
+/// Upload options shared by `upload` and `publish`.
+#[derive(Debug, Clone, Args)]
+pub struct TransferArgs {
+    /// Requests in flight per target (1-256) [default: 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
     /// Releases, this one included, whose objects --delete never removes (older HTML in browsers needs them) [default: 3].
     #[arg(long, value_name = "N")]
     pub keep_releases: Option<usize>,
     /// With --delete: more deletes than this is an error and nothing is deleted [default: 256].
     #[arg(long, value_name = "N")]
     pub max_deletes: Option<usize>,
-    /// Print the plan (uploads, unchanged, deletes, bytes); write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
     /// Store this variant of compressible files under their plain keys, with Content-Encoding.
     #[arg(long, value_enum, default_value = "identity")]
     pub encoding: crate::upload::Encoding,
     /// Also store .gz/.br siblings under their own keys (for nginx gzip_static origins).
     #[arg(long)]
     pub siblings: bool,
-    /// Do not list the target (keys that may write but not list): trust the latest release record.
-    #[arg(long)]
-    pub no_check_bucket: bool,
 }
 
 /// How to reach S3-compatible targets (upload, and the release records purge reads).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// S3 endpoint URL (OSS, MinIO, any S3-compatible server) [default: the profile's, else AWS].
     #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
@@ -170,7 +347,7 @@ pub struct CdnArgs {
 }
 
 /// The CDN provider and job options (purge, prefetch, publish).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CdnProviderArgs {
     /// URL path under the CDN domain where the target's keys are served [default: the target's key prefix].
     #[arg(long, value_name = "PATH")]

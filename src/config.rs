@@ -20,7 +20,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "cdnpub.toml";
 pub const DEFAULT_ROOT: &str = "/usr/share/nginx/html";
 
 /// Settings a cdnpub.toml may hold at its top level and in each `[env.NAME]` profile.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// CDN server URL placeholders become.
@@ -76,7 +76,7 @@ pub struct Settings {
     /// `purge`/`prefetch`: URL path where the target's keys are served.
     pub cdn_url_prefix: Option<String>,
     /// Profiles (only at the top level).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, Settings>,
 }
 
@@ -313,6 +313,7 @@ pub fn resolve_upload(
         ));
     }
     let concurrency = args
+        .transfer
         .concurrency
         .or_else(|| layers.value("concurrency", |s| s.concurrency))
         .unwrap_or(DEFAULT_CONCURRENCY);
@@ -334,16 +335,18 @@ pub fn resolve_upload(
         concurrency: usize::from(concurrency),
         delete: args.delete,
         keep_releases: args
+            .transfer
             .keep_releases
             .or_else(|| layers.value("keep_releases", |s| s.keep_releases))
             .unwrap_or(DEFAULT_KEEP_RELEASES),
         max_deletes: args
+            .transfer
             .max_deletes
             .or_else(|| layers.value("max_deletes", |s| s.max_deletes))
             .unwrap_or(DEFAULT_MAX_DELETES),
         dry_run: args.dry_run,
-        encoding: args.encoding,
-        siblings: args.siblings,
+        encoding: args.transfer.encoding,
+        siblings: args.transfer.siblings,
         progress: !global.quiet && !global.json && !args.dry_run,
         no_check_bucket: args.no_check_bucket,
         headers,
@@ -469,6 +472,117 @@ pub fn resolve_cdn(
         settings: provider_settings(&args.cdn, &layers)?,
         job: job_options(&args.cdn, args.dry_run),
     })
+}
+
+/// Resolve `publish`: the build (rendering for the profile's server), the upload, the CDN.
+pub fn resolve_publish(
+    global: &GlobalArgs,
+    args: &crate::cli::PublishArgs,
+) -> Result<crate::publish::PublishConfig> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let build_args = BuildArgs {
+        src: args.src.clone(),
+        out: args.out.clone().unwrap_or_default(),
+        hash_length: None,
+        keep: Vec::new(),
+        hashed_pattern: None,
+        prefix: args.prefix.clone(),
+        gzip_level: None,
+        brotli_quality: args.brotli_quality,
+        min_size: None,
+        max_ratio: None,
+        no_compress: args.no_compress,
+    };
+    let mut build = resolve_build(global, &build_args)?;
+    crate::placeholder::check_prefix(&build.prefix)
+        .map_err(|e| Error::Usage(format!("--prefix / CDN_PREFIX / cdn_prefix: {e}")))?;
+    let (raw_server, origin) = match &args.server {
+        Some(s) => (s.clone(), "--server / CDN_SERVER".to_string()),
+        None => layers
+            .pick("cdn_server", |s| s.cdn_server.clone())
+            .unwrap_or_else(|| {
+                (
+                    String::new(),
+                    "no cdn_server (the local environment)".into(),
+                )
+            }),
+    };
+    let server = crate::placeholder::resolve_server(&raw_server)
+        .map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
+    let globs = if !args.render.is_empty() {
+        args.render.clone()
+    } else {
+        layers
+            .value("replace_files", |s| s.replace_files.clone())
+            .unwrap_or_else(|| {
+                crate::publish::DEFAULT_RENDER
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect()
+            })
+    };
+    build.render = Some(crate::build::Render::new(&build.prefix, &server, &globs)?);
+    let upload_args = UploadArgs {
+        dir: PathBuf::new(),
+        to: args.to.clone(),
+        store: args.store.clone(),
+        transfer: args.transfer.clone(),
+        delete: false,
+        dry_run: args.dry_run,
+        no_check_bucket: false,
+    };
+    let mut upload = resolve_upload(global, &upload_args)?;
+    upload.stage = args.stage;
+    Ok(crate::publish::PublishConfig {
+        keep_out: args.out.is_some(),
+        build,
+        upload,
+        cdn: provider_settings(&args.cdn, &layers)?,
+        job: job_options(&args.cdn, args.dry_run),
+        purge: !args.no_purge,
+        prefetch: !args.no_prefetch,
+        prune: !args.no_prune,
+        server: server.value,
+        env: global.env.clone(),
+    })
+}
+
+/// Targets from `--to`, else the profile's, with how to reach them.
+pub fn resolve_targets(
+    global: &GlobalArgs,
+    to: &[String],
+    store: &crate::cli::StoreArgs,
+) -> Result<(Vec<String>, crate::store::target::Endpoint)> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let targets = if to.is_empty() {
+        layers
+            .value("targets", |s| s.targets.clone())
+            .unwrap_or_default()
+    } else {
+        to.to_vec()
+    };
+    if targets.is_empty() {
+        return Err(Error::Usage(
+            "no target: give --to s3://bucket/prefix, file:///dir or a directory, or `targets = [...]` in the profile".into(),
+        ));
+    }
+    Ok((targets, endpoint(store, &layers)))
+}
+
+/// Resolve the CDN settings and job options of `rollback`.
+pub fn resolve_rollback_cdn(
+    global: &GlobalArgs,
+    args: &crate::cli::CdnProviderArgs,
+    dry_run: bool,
+) -> Result<(crate::purge::ProviderSettings, crate::cdn::JobOptions)> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    Ok((
+        provider_settings(args, &layers)?,
+        job_options(args, dry_run),
+    ))
 }
 
 /// gzip level and brotli quality for siblings: flag or variable, then the file, then defaults.

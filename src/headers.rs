@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 
 /// One `[[headers]]` entry of cdnpub.toml.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderRule {
     /// Glob on the key (the fingerprinted name) or on the file's name before the build.

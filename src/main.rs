@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 use clap::{CommandFactory, FromArgMatches};
 
 use cdnpub::cdn::{Action, ObjectKind};
-use cdnpub::cli::{Cli, Command};
+use cdnpub::cli::{Cli, Command, ConfigAction};
 use cdnpub::error::{Error, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
-use cdnpub::{build, config, purge, rewrite, upload};
+use cdnpub::{build, config, config_cmd, publish, purge, releases, rewrite, upload};
 
 fn main() {
     let matches = Cli::command().get_matches();
@@ -68,6 +68,62 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             let result = runtime()?.block_on(purge::run(&cfg))?;
             report::cdn(&result, out);
             result.outcome()
+        }
+        Command::Publish(args) => {
+            let cfg = config::resolve_publish(&cli.global, args)?;
+            let result = runtime()?.block_on(publish::run(&cfg))?;
+            report::publish(&result, out);
+            result.outcome()
+        }
+        Command::Releases(args) => {
+            let (targets, endpoint) = config::resolve_targets(&cli.global, &args.to, &args.store)?;
+            let result = runtime()?.block_on(async {
+                let mut all = Vec::new();
+                for t in &targets {
+                    let loc = cdnpub::store::target::Location::parse(t)?;
+                    let target = cdnpub::store::target::Target::open(&loc, &endpoint).await?;
+                    all.push(releases::list(&target).await?);
+                }
+                Ok::<_, cdnpub::Error>(all)
+            })?;
+            report::releases(&result, out);
+            Ok(())
+        }
+        Command::Rollback(args) => {
+            let (targets, endpoint) = config::resolve_targets(&cli.global, &args.to, &args.store)?;
+            let (cdn, job) = config::resolve_rollback_cdn(&cli.global, &args.cdn, args.dry_run)?;
+            let result = runtime()?.block_on(releases::rollback_all(
+                &targets,
+                &endpoint,
+                args.id.as_deref(),
+                &cdn,
+                &job,
+                !args.no_purge,
+            ))?;
+            report::rollback(&result, out);
+            result.outcome()
+        }
+        Command::Config(args) => match args.action {
+            ConfigAction::Check => {
+                let result = config_cmd::check(cli.global.config.as_deref())?;
+                report::config_check(&result, out);
+                Ok(())
+            }
+            ConfigAction::Show => {
+                let result =
+                    config_cmd::show(cli.global.config.as_deref(), cli.global.env.as_deref())?;
+                report::config_show(&result, out);
+                Ok(())
+            }
+        },
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "cdnpub",
+                &mut std::io::stdout(),
+            );
+            Ok(())
         }
         Command::Build(args) => {
             let cfg = config::resolve_build(&cli.global, args)?;

@@ -54,7 +54,7 @@ pub struct ViteEntry {
 }
 
 /// The whole manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Format version.
@@ -68,6 +68,26 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Read the manifest of a built tree; None when `dir` has none (cdnpub did not build it).
+    /// A damaged manifest is an error naming it.
+    pub fn read(dir: &std::path::Path) -> crate::Result<Option<Manifest>> {
+        let path = dir.join(MANIFEST_PATH);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| crate::Error::Config {
+                        path: path.clone(),
+                        message: format!(
+                            "the build manifest is damaged ({e}); rebuild with `cdnpub build`"
+                        ),
+                    })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(crate::Error::io("read", path, e)),
+        }
+    }
+
     /// Serialise deterministically (sorted records, pretty JSON, trailing newline).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut m = self.clone();

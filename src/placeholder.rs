@@ -224,6 +224,11 @@ impl Renderer {
         }
     }
 
+    /// The bytes placeholders become.
+    pub fn server(&self) -> &[u8] {
+        &self.server
+    }
+
     /// Number of placeholders in `input`.
     pub fn count(&self, input: &[u8]) -> usize {
         self.finder.find_iter(input).count()

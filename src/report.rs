@@ -5,6 +5,9 @@ use std::io::Write;
 
 use crate::build::BuildReport;
 use crate::cdn::CdnReport;
+use crate::config_cmd::{CheckReport, ShowReport};
+use crate::publish::{PublishReport, Stage};
+use crate::releases::{ReleasesReport, RollbackReport};
 use crate::rewrite::RewriteReport;
 use crate::upload::UploadReport;
 
@@ -123,109 +126,295 @@ pub fn build(report: &BuildReport, out: Output) {
 
 /// Print an `upload` report: per target, what was sent, kept and deleted.
 pub fn upload(report: &UploadReport, out: Output) {
-    emit(&[], report, out, |w| {
-        let verb = if report.dry_run {
-            "would upload"
+    emit(&[], report, out, |w| upload_text(w, report));
+}
+
+fn upload_text(w: &mut dyn Write, report: &UploadReport) -> std::io::Result<()> {
+    let verb = if report.dry_run {
+        "would upload"
+    } else {
+        "uploaded"
+    };
+    for t in &report.targets {
+        writeln!(
+            w,
+            "{}: {verb} {} objects ({} bytes), {} unchanged, {} deleted{}{}",
+            t.target,
+            t.uploaded.len(),
+            t.bytes,
+            t.unchanged,
+            t.deleted.len(),
+            t.release
+                .as_ref()
+                .map(|r| format!(", release {r}"))
+                .unwrap_or_default(),
+            if t.heads > 0 {
+                format!(", {} checked by HEAD", t.heads)
+            } else {
+                String::new()
+            }
+        )?;
+        // The plan, key by key, on a dry run; a real run showed each object as it landed.
+        if report.dry_run {
+            for k in &t.uploaded {
+                writeln!(w, "  put     {k}")?;
+            }
+        }
+        for k in &t.deleted {
+            writeln!(w, "  delete  {k}")?;
+        }
+        if let Some(e) = &t.error {
+            writeln!(w, "  FAILED  {e}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Print a `purge`/`prefetch` report: the calls (each path on a dry run), tasks, waiting.
+pub fn cdn(report: &CdnReport, out: Output) {
+    emit(&[], report, out, |w| cdn_text(w, report));
+}
+
+fn cdn_text(w: &mut dyn Write, report: &CdnReport) -> std::io::Result<()> {
+    let calls = report.batches.len();
+    writeln!(
+        w,
+        "{} {}: {} URLs in {calls} call{}{}",
+        report.provider,
+        report.command,
+        report.urls,
+        if calls == 1 { "" } else { "s" },
+        if report.dry_run {
+            " (dry run: nothing sent)"
         } else {
-            "uploaded"
-        };
-        for t in &report.targets {
-            writeln!(
-                w,
-                "{}: {verb} {} objects ({} bytes), {} unchanged, {} deleted{}{}",
-                t.target,
-                t.uploaded.len(),
-                t.bytes,
-                t.unchanged,
-                t.deleted.len(),
-                t.release
-                    .as_ref()
-                    .map(|r| format!(", release {r}"))
-                    .unwrap_or_default(),
-                if t.heads > 0 {
-                    format!(", {} checked by HEAD", t.heads)
-                } else {
-                    String::new()
-                }
-            )?;
-            // The plan, key by key, on a dry run; a real run showed each object as it landed.
+            ""
+        }
+    )?;
+    if let Some(q) = &report.quota {
+        let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+        writeln!(
+            w,
+            "  quota left today: {} URLs, {} directories, {} prefetches",
+            n(q.urls),
+            n(q.dirs),
+            n(q.prefetch)
+        )?;
+    }
+    for note in &report.notes {
+        writeln!(w, "  note: {note}")?;
+    }
+    for (i, b) in report.batches.iter().enumerate() {
+        writeln!(w, "  call {}: {} ({} paths)", i + 1, b.call, b.paths.len())?;
+        if report.dry_run {
+            for p in &b.paths {
+                writeln!(w, "    {p}")?;
+            }
+        }
+    }
+    if !report.dry_run && calls > 0 {
+        writeln!(
+            w,
+            "  sent {} paths; {} task(s): {}; {} API requests, {} retried",
+            report.sent,
+            report.tasks.len(),
+            report.tasks.join(", "),
+            report.api_calls,
+            report.retries
+        )?;
+    }
+    if let Some(wr) = &report.wait {
+        writeln!(
+            w,
+            "  waited {:.1} s: {} done, {} failed, {} still running",
+            wr.seconds,
+            wr.done,
+            wr.failed.len(),
+            wr.pending.len()
+        )?;
+    }
+    if let Some(e) = &report.error {
+        writeln!(w, "  STOPPED  {e}")?;
+    }
+    Ok(())
+}
+
+/// Print a `publish` report: one block per stage.
+pub fn publish(report: &PublishReport, out: Output) {
+    emit(&report.build.warnings, report, out, |w| {
+        let b = &report.build;
+        writeln!(
+            w,
+            "publish{}{}: placeholders → {}",
+            report
+                .env
+                .as_ref()
+                .map(|e| format!(" --env {e}"))
+                .unwrap_or_default(),
             if report.dry_run {
-                for k in &t.uploaded {
-                    writeln!(w, "  put     {k}")?;
+                " (dry run: nothing written)"
+            } else {
+                ""
+            },
+            report.server
+        )?;
+        writeln!(
+            w,
+            "build     {} files, {} fingerprinted, {} rendered, {} siblings, {} bytes ({} ms)",
+            b.files, b.fingerprinted, b.rendered, b.siblings, b.bytes, b.elapsed_ms
+        )?;
+        write!(w, "upload    ")?;
+        upload_text(w, &report.upload)?;
+        for (name, stage) in [("purge", &report.purge), ("prefetch", &report.prefetch)] {
+            match stage {
+                Stage::Skipped { skipped } => writeln!(w, "{name:<9} skipped: {skipped}")?,
+                Stage::Ran(r) => {
+                    write!(w, "{name:<9} ")?;
+                    cdn_text(w, r)?;
                 }
             }
-            for k in &t.deleted {
-                writeln!(w, "  delete  {k}")?;
+        }
+        match &report.prune {
+            Stage::Skipped { skipped } => writeln!(w, "prune     skipped: {skipped}")?,
+            Stage::Ran(all) => {
+                for p in all {
+                    writeln!(
+                        w,
+                        "prune     {}: {} {} deleted{}",
+                        p.target,
+                        p.deleted.len(),
+                        if report.dry_run { "would be" } else { "" },
+                        p.error
+                            .as_ref()
+                            .map(|e| format!(" FAILED {e}"))
+                            .unwrap_or_default()
+                    )?;
+                    for k in &p.deleted {
+                        writeln!(w, "  delete  {k}")?;
+                    }
+                }
             }
-            if let Some(e) = &t.error {
-                writeln!(w, "  FAILED  {e}")?;
+        }
+        if let Some(r) = &report.release {
+            writeln!(w, "release   {r}")?;
+        }
+        Ok(())
+    });
+}
+
+/// Print `releases`: newest first, per target.
+pub fn releases(reports: &[ReleasesReport], out: Output) {
+    emit(&[], &reports, out, |w| {
+        for r in reports {
+            writeln!(w, "{} ({} releases)", r.target, r.releases.len())?;
+            for x in &r.releases {
+                let mut notes = Vec::new();
+                if x.live {
+                    notes.push("LIVE".to_string());
+                }
+                if let Some(of) = &x.rollback_of {
+                    notes.push(format!("rollback of {of}"));
+                }
+                if let Some(st) = &x.stage {
+                    notes.push(format!("staged at {st}"));
+                }
+                writeln!(
+                    w,
+                    "  {}  {}  {:<12}  {:>5} files {:>12} bytes  {} changed, {} deleted  {}",
+                    x.id,
+                    x.created,
+                    x.commit
+                        .as_deref()
+                        .map(|c| &c[..c.len().min(12)])
+                        .unwrap_or("-"),
+                    x.files,
+                    x.bytes,
+                    x.changed,
+                    x.deleted,
+                    notes.join(", ")
+                )?;
             }
         }
         Ok(())
     });
 }
 
-/// Print a `purge`/`prefetch` report: the calls (each path on a dry run), tasks, waiting.
-pub fn cdn(report: &CdnReport, out: Output) {
+/// Print a `rollback` report.
+pub fn rollback(report: &RollbackReport, out: Output) {
     emit(&[], report, out, |w| {
-        let calls = report.batches.len();
+        for t in &report.targets {
+            writeln!(
+                w,
+                "{}: {} {} → {}: {} page(s) {}{}",
+                t.target,
+                if report.dry_run {
+                    "would roll back"
+                } else {
+                    "rolled back"
+                },
+                t.from.as_deref().unwrap_or("-"),
+                t.to,
+                t.restored.len(),
+                if report.dry_run {
+                    "to restore"
+                } else {
+                    "restored"
+                },
+                t.release
+                    .as_ref()
+                    .map(|r| format!(", release {r}"))
+                    .unwrap_or_default()
+            )?;
+            for k in &t.restored {
+                writeln!(w, "  restore {k}")?;
+            }
+        }
+        for (t, e) in &report.failed {
+            writeln!(w, "{t}: FAILED {e}")?;
+        }
+        match &report.purge {
+            Stage::Skipped { skipped } => writeln!(w, "purge: skipped: {skipped}"),
+            Stage::Ran(r) => cdn_text(w, r),
+        }
+    });
+}
+
+/// Print a `config check` result.
+pub fn config_check(report: &CheckReport, out: Output) {
+    emit(&[], report, out, |w| {
         writeln!(
             w,
-            "{} {}: {} URLs in {calls} call{}{}",
-            report.provider,
-            report.command,
-            report.urls,
-            if calls == 1 { "" } else { "s" },
-            if report.dry_run {
-                " (dry run: nothing sent)"
+            "{}: OK (profiles: {})",
+            report.file,
+            if report.profiles.is_empty() {
+                "none".to_string()
             } else {
-                ""
+                report.profiles.join(", ")
             }
+        )
+    });
+}
+
+/// Print `config show`: the resolved settings as TOML, then the credential variables.
+pub fn config_show(report: &ShowReport, out: Output) {
+    emit(&[], report, out, |w| {
+        writeln!(
+            w,
+            "# {}{}",
+            report
+                .file
+                .as_deref()
+                .unwrap_or("no configuration file (built-in defaults)"),
+            report
+                .env
+                .as_ref()
+                .map(|e| format!(", profile [env.{e}]"))
+                .unwrap_or_default()
         )?;
-        if let Some(q) = &report.quota {
-            let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
-            writeln!(
-                w,
-                "  quota left today: {} URLs, {} directories, {} prefetches",
-                n(q.urls),
-                n(q.dirs),
-                n(q.prefetch)
-            )?;
-        }
-        for note in &report.notes {
-            writeln!(w, "  note: {note}")?;
-        }
-        for (i, b) in report.batches.iter().enumerate() {
-            writeln!(w, "  call {}: {} ({} paths)", i + 1, b.call, b.paths.len())?;
-            if report.dry_run {
-                for p in &b.paths {
-                    writeln!(w, "    {p}")?;
-                }
-            }
-        }
-        if !report.dry_run && calls > 0 {
-            writeln!(
-                w,
-                "  sent {} paths; {} task(s): {}; {} API requests, {} retried",
-                report.sent,
-                report.tasks.len(),
-                report.tasks.join(", "),
-                report.api_calls,
-                report.retries
-            )?;
-        }
-        if let Some(wr) = &report.wait {
-            writeln!(
-                w,
-                "  waited {:.1} s: {} done, {} failed, {} still running",
-                wr.seconds,
-                wr.done,
-                wr.failed.len(),
-                wr.pending.len()
-            )?;
-        }
-        if let Some(e) = &report.error {
-            writeln!(w, "  STOPPED  {e}")?;
+        let text = toml::to_string(&report.settings).unwrap_or_default();
+        write!(w, "{text}")?;
+        writeln!(w, "\n# credentials (values never shown)")?;
+        for (k, v) in &report.credentials {
+            writeln!(w, "# {k}: {}", v.as_str().unwrap_or(""))?;
         }
         Ok(())
     });

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::classify::{self, Naming};
 use crate::error::{Error, Result};
 use crate::headers::{HeaderRules, Headers};
-use crate::manifest::{Manifest, MANIFEST_PATH};
+use crate::manifest::Manifest;
 use crate::release::{self, Object, Release};
 use crate::state::{hex, sha256_hex};
 use crate::store::target::{Endpoint, Location, Target};
@@ -196,14 +196,9 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
 
 /// The objects of the tree: from its manifest, or by scanning a directory cdnpub did not build.
 fn local_objects(cfg: &UploadConfig) -> Result<Vec<LocalObject>> {
-    let manifest_path = cfg.dir.join(MANIFEST_PATH);
-    let manifest = match std::fs::read(&manifest_path) {
-        Ok(bytes) => serde_json::from_slice::<Manifest>(&bytes).map_err(|e| Error::Config {
-            path: manifest_path.clone(),
-            message: format!("the build manifest is damaged ({e}); rebuild with `cdnpub build`"),
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => scan_manifest(&cfg.dir)?,
-        Err(e) => return Err(Error::io("read", manifest_path, e)),
+    let manifest = match Manifest::read(&cfg.dir)? {
+        Some(m) => m,
+        None => scan_manifest(&cfg.dir)?,
     };
     let mut out = Vec::new();
     for f in &manifest.files {
@@ -449,7 +444,8 @@ async fn upload_to(
     Ok(())
 }
 
-async fn fetch_release(target: &Target, id: &str) -> Result<Option<Release>> {
+/// A release record of the target, or None when it does not exist.
+pub async fn fetch_release(target: &Target, id: &str) -> Result<Option<Release>> {
     let key = Release::key(id);
     match target.get(&key).await? {
         Some(bytes) => Release::parse(&key, &bytes).map(Some),
@@ -753,7 +749,8 @@ fn headers_digest(o: &Object) -> String {
     sha256_hex(text.as_bytes())[..16].to_string()
 }
 
-fn meta_of(o: &Object) -> Meta {
+/// Headers and metadata an object is stored with.
+pub fn meta_of(o: &Object) -> Meta {
     Meta {
         content_type: Some(o.content_type.clone()),
         cache_control: Some(o.cache_control.clone()),
@@ -765,7 +762,8 @@ fn meta_of(o: &Object) -> Meta {
     }
 }
 
-fn record_meta() -> Meta {
+/// Headers of release records and pointers.
+pub fn record_meta() -> Meta {
     Meta {
         content_type: Some("application/json; charset=utf-8".into()),
         cache_control: Some(NO_CACHE.into()),

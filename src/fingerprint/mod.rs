@@ -181,6 +181,10 @@ pub struct Plan {
     pub map_owner: Vec<Option<usize>>,
     /// Cycles among assets that would be renamed, each sorted; their members keep their names.
     pub cycles: Vec<Vec<usize>>,
+    /// Cycle members whose content changes with the rendered server: named after the server
+    /// instead of their content (a name known before any content is processed), so two
+    /// environments never share a key with different content.
+    pub env_named: Vec<bool>,
 }
 
 /// Decide names: who gets hashed, who is immutable, who waits for whom.
@@ -221,39 +225,60 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
                 && map_owner[i].is_none()
         })
         .collect();
+    let rendered_at = |i: usize| rendered.get(i).copied().unwrap_or(false);
+    let (mut frozen, mut env_named) = (vec![false; n], vec![false; n]);
+    let mut cycles = Vec::new();
     loop {
-        let mut grew = false;
-        for i in 0..n {
-            if !hashed[i]
-                && !keeps[i]
-                && map_owner[i].is_none()
-                && deps[i].iter().any(|&d| hashed[d])
-            {
-                hashed[i] = true;
-                grew = true;
+        loop {
+            let mut grew = false;
+            for i in 0..n {
+                if !hashed[i]
+                    && !keeps[i]
+                    && !frozen[i]
+                    && !env_named[i]
+                    && map_owner[i].is_none()
+                    && deps[i].iter().any(|&d| hashed[d] || env_named[d])
+                {
+                    hashed[i] = true;
+                    grew = true;
+                }
+            }
+            if !grew {
+                break;
             }
         }
-        if !grew {
+        let found = cycles_among(&hashed, &deps);
+        if found.is_empty() {
             break;
         }
-    }
-    let cycles = cycles_among(&hashed, &deps);
-    for c in &cycles {
-        for &m in c {
-            hashed[m] = false;
+        for c in &found {
+            for &m in c {
+                hashed[m] = false;
+                frozen[m] = true;
+                env_named[m] = rendered_at(m) && !keeps[m];
+            }
         }
+        cycles.extend(found);
     }
+    cycles.sort();
     let waits_for: Vec<Vec<usize>> = deps
         .iter()
         .map(|d| d.iter().copied().filter(|&t| hashed[t]).collect())
         .collect();
     let mut immutable: Vec<bool> = (0..n)
-        .map(|i| hashed[i] || (bundler[i] && !keeps[i] && waits_for[i].is_empty()))
+        .map(|i| {
+            hashed[i]
+                || (bundler[i]
+                    && !keeps[i]
+                    && waits_for[i].is_empty()
+                    && !(frozen[i] && deps[i].iter().any(|&d| hashed[d])))
+        })
         .collect();
     for i in 0..n {
         if let Some(owner) = map_owner[i] {
             hashed[i] = hashed[owner];
             immutable[i] = immutable[owner];
+            env_named[i] = env_named[owner];
         }
     }
     Plan {
@@ -262,6 +287,7 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
         waits_for,
         map_owner,
         cycles,
+        env_named,
     }
 }
 
