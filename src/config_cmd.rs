@@ -119,10 +119,12 @@ pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
     let file = ConfigFile::load(explicit)?;
     let mut settings = match &file {
         Some(f) => merged(f, env)?,
-        None if env.is_some() => return Err(Error::Usage(format!(
+        None if env.is_some() => {
+            return Err(Error::Usage(format!(
             "--env {} needs a configuration file: none given with --config and no cdnpub.toml here",
             env.unwrap_or_default()
-        ))),
+        )))
+        }
         None => Value::Object(Map::new()),
     };
     if let (Some(s), Value::Object(d)) = (settings.as_object_mut(), defaults()) {
