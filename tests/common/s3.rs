@@ -10,6 +10,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 
+/// A public-read bucket, as a CDN origin is: anonymous GET and HEAD of objects are allowed,
+/// everything else needs a valid signature.
+struct PublicRead;
+
+#[async_trait::async_trait]
+impl s3s::access::S3Access for PublicRead {
+    async fn check(&self, cx: &mut s3s::access::S3AccessContext<'_>) -> s3s::S3Result<()> {
+        match (cx.credentials(), cx.s3_op().name()) {
+            (Some(_), _) | (None, "GetObject" | "HeadObject") => Ok(()),
+            _ => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
+        }
+    }
+}
+
 /// One request the in-process server saw: method and path with query.
 pub type Seen = (String, String);
 
@@ -87,6 +101,7 @@ impl S3Server {
                 let fs = s3s_fs::FileSystem::new(fs_root).unwrap();
                 let mut b = s3s::service::S3ServiceBuilder::new(fs);
                 b.set_auth(s3s::auth::SimpleAuth::from_single(ak, sk));
+                b.set_access(PublicRead);
                 let service = b.build();
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 port_tx.send(listener.local_addr().unwrap().port()).unwrap();
