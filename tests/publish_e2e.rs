@@ -239,3 +239,81 @@ fn two_profiles_served_through_nginx_then_a_change_and_a_rollback() {
         .unwrap()
         .contains("v2"));
 }
+
+#[test]
+fn the_staged_rollout_example_routes_a_share_of_users_to_the_staged_pages() {
+    let Some(bin) = nginx::binary() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let site = tmp.path().join("site");
+    let publish = |extra: &[&str]| {
+        let a = cdnpub(tmp.path())
+            .args(["--json", "publish"])
+            .arg(&src)
+            .arg("--to")
+            .arg(&site)
+            .args(["--server", "https://cdn.example.com"])
+            .args(extra)
+            .assert()
+            .success();
+        serde_json::from_slice::<Value>(&a.get_output().stdout).unwrap()
+    };
+    publish(&[]);
+    let p = src.join("index.html");
+    fs::write(
+        &p,
+        fs::read_to_string(&p)
+            .unwrap()
+            .replace("<title>", "<title>staged "),
+    )
+    .unwrap();
+    let id = publish(&["--stage"])["release"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // contrib/nginx-staged-rollout.conf, as documented, with the staged release's id.
+    let conf = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/nginx-staged-rollout.conf"),
+    )
+    .unwrap()
+    .replace("STAGED_RELEASE_ID", &id);
+    let start = conf.find("split_clients").unwrap();
+    let split = &conf[start..start + conf[start..].find("\n}\n").unwrap() + 2];
+    let locations: String = conf
+        .lines()
+        .filter(|l| l.trim_start().starts_with("location"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let web = Nginx::start_with(bin, &site, split, &locations);
+    let client = reqwest::blocking::Client::new();
+    let mut staged = 0;
+    for uid in 0..400 {
+        for path in ["/", "/index.html"] {
+            let resp = client
+                .get(web.url(path))
+                .header("Cookie", format!("uid=user{uid}"))
+                .send()
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 200);
+            let body = resp.text().unwrap();
+            if path == "/" && body.contains("<title>staged ") {
+                staged += 1;
+            }
+        }
+    }
+    // 10% of 400 users, give or take.
+    assert!(
+        (20..=65).contains(&staged),
+        "{staged} of 400 users got the staged page"
+    );
+    assert_eq!(
+        client
+            .get(web.url("/_cdnpub/latest.json"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+}

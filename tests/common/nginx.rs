@@ -40,6 +40,11 @@ pub fn binary() -> Option<&'static str> {
 impl Nginx {
     /// Serve `root` with `server_body` (directives inside `server { }` besides listen and root).
     pub fn start(bin: &str, root: &Path, server_body: &str) -> Nginx {
+        Self::start_with(bin, root, "", server_body)
+    }
+
+    /// Like [`Nginx::start`], with `http_body` added at the `http { }` level.
+    pub fn start_with(bin: &str, root: &Path, http_body: &str, server_body: &str) -> Nginx {
         for _attempt in 0..5 {
             let port = free_port();
             let dir = tempfile::tempdir().unwrap();
@@ -50,7 +55,7 @@ impl Nginx {
                  http {{\n  access_log off;\n  client_body_temp_path {p}/cb;\n  proxy_temp_path {p}/px;\n  \
                  fastcgi_temp_path {p}/fc;\n  uwsgi_temp_path {p}/uw;\n  scgi_temp_path {p}/sc;\n  \
                  include /etc/nginx/mime.types;\n  default_type application/octet-stream;\n  \
-                 server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    {server_body}\n  }}\n}}\n",
+                 {http_body}\n  server {{\n    listen 127.0.0.1:{port};\n    root {root};\n    {server_body}\n  }}\n}}\n",
                 root = root.display()
             );
             fs::write(dir.path().join("nginx.conf"), conf).unwrap();
