@@ -388,7 +388,7 @@ async fn upload_to(
             // Rollback copies of the pages, before the pages themselves go live.
             report.snapshots = put_snapshots(target, cfg, objects, &listed, &plan).await?;
         }
-        let (sent, failed) = put_all(target, cfg.concurrency, objects, phase, &progress).await;
+        let (sent, failed) = put_phase(target, cfg.concurrency, objects, phase, &progress).await;
         report.bytes += sent.iter().map(|&i| objects[i].object.size).sum::<u64>();
         report
             .uploaded
@@ -598,6 +598,31 @@ async fn put_snapshots(
         )));
     }
     Ok(sent.len())
+}
+
+/// PUT the objects of a phase; those that failed after the SDK's own retries get one more pass
+/// once the others are done (a store that hiccuped for a few seconds recovers).
+async fn put_phase(
+    target: &Target,
+    concurrency: usize,
+    objects: &Arc<Vec<LocalObject>>,
+    indices: &[usize],
+    progress: &Progress,
+) -> (Vec<usize>, Vec<(String, String)>) {
+    let (mut sent, failed) = put_all(target, concurrency, objects, indices, progress).await;
+    if failed.is_empty() {
+        return (sent, failed);
+    }
+    let again: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| failed.iter().any(|(k, _)| *k == objects[i].key))
+        .collect();
+    tracing::debug!("{} objects failed; one more pass", again.len());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (more, failed) = put_all(target, concurrency, objects, &again, progress).await;
+    sent.extend(more);
+    (sent, failed)
 }
 
 /// PUT the objects at `indices`, `concurrency` at a time; returns the objects the store

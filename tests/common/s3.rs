@@ -158,6 +158,14 @@ impl S3Server {
         self.log.is_some() || !declared_off
     }
 
+    /// Where the in-process server keeps an object's bytes (None for an external endpoint):
+    /// reading them is a check that does not go through any S3 client.
+    pub fn stored_file(&self, key: &str) -> Option<std::path::PathBuf> {
+        self._root
+            .as_ref()
+            .map(|r| r.path().join(&self.bucket).join(key))
+    }
+
     /// Requests served so far (None for an external endpoint, which cannot be observed).
     pub fn requests(&self) -> Option<Vec<Seen>> {
         self.log.as_ref().map(|l| l.lock().unwrap().clone())

@@ -1,0 +1,246 @@
+//! A fault-injecting HTTP proxy for tests, between cdnpub and a real S3 server on loopback.
+//! Each request's fate comes from a seeded hash of its sequence number, so a run is
+//! reproducible: answered with an S3 error (500 InternalError / 503 SlowDown) without reaching
+//! the server, the connection dropped after part of the request body, delayed, or forwarded
+//! untouched (the Host header is kept, so SigV4 still verifies upstream). `set_down(true)`
+//! makes the store "go down": every request is answered 503 until `set_down(false)`.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+
+/// What to inject, in percent of requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Faults {
+    /// Answer 500 InternalError or 503 SlowDown (alternately) without forwarding.
+    pub error_pct: u64,
+    /// Drop the connection after reading part of the request body.
+    pub reset_pct: u64,
+    /// Forward after `delay`.
+    pub delay_pct: u64,
+    /// The delay.
+    pub delay: Duration,
+    /// Seed of the fates.
+    pub seed: u64,
+    /// Go down (as `set_down(true)`) once this many requests were forwarded.
+    pub down_after: Option<usize>,
+}
+
+impl Faults {
+    /// No faults: a transparent proxy.
+    pub fn none() -> Self {
+        Faults {
+            error_pct: 0,
+            reset_pct: 0,
+            delay_pct: 0,
+            delay: Duration::ZERO,
+            seed: 0,
+            down_after: None,
+        }
+    }
+}
+
+/// Counts of what the proxy did.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests answered with an injected error.
+    pub errors: AtomicUsize,
+    /// Connections dropped mid-body.
+    pub resets: AtomicUsize,
+    /// Requests delayed.
+    pub delays: AtomicUsize,
+    /// Requests forwarded to the server.
+    pub forwarded: AtomicUsize,
+    /// Requests refused while down.
+    pub refused: AtomicUsize,
+}
+
+/// A running proxy; stopped when dropped.
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// What it did.
+    pub stats: Arc<Stats>,
+    down: Arc<AtomicBool>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// splitmix64: a well-mixed hash of (seed, n).
+fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed.wrapping_add(n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn s3_error(status: u16, code: &str) -> hyper::Response<Full<Bytes>> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected by the test proxy</Message></Error>"
+    );
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/xml")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+impl FaultProxy {
+    /// Proxy to `upstream` (`http://127.0.0.1:PORT`) with `faults`.
+    pub fn start(upstream: &str, faults: Faults) -> FaultProxy {
+        let stats = Arc::new(Stats::default());
+        let down = Arc::new(AtomicBool::new(false));
+        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (st, dn, up) = (stats.clone(), down.clone(), upstream.to_string());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let client: Client<_, Full<Bytes>> =
+                    Client::builder(TokioExecutor::new()).build_http();
+                let seq = Arc::new(AtomicUsize::new(0));
+                let http = ConnBuilder::new(TokioExecutor::new());
+                loop {
+                    let (socket, _) = tokio::select! {
+                        r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
+                        _ = &mut stop_rx => break,
+                    };
+                    let (client, st, dn, up, seq) = (
+                        client.clone(),
+                        st.clone(),
+                        dn.clone(),
+                        up.clone(),
+                        seq.clone(),
+                    );
+                    let svc = hyper::service::service_fn(
+                        move |req: hyper::Request<hyper::body::Incoming>| {
+                            let (client, st, dn, up) =
+                                (client.clone(), st.clone(), dn.clone(), up.clone());
+                            let n = seq.fetch_add(1, Ordering::Relaxed) as u64;
+                            handle(req, n, faults, client, st, dn, up)
+                        },
+                    );
+                    let conn = http
+                        .serve_connection(TokioIo::new(socket), svc)
+                        .into_owned();
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+            });
+        });
+        let port = port_rx.recv().unwrap();
+        FaultProxy {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            stats,
+            down,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Take the store down (every request answered 503) or bring it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Injected faults so far (errors + resets + delays).
+    pub fn injected(&self) -> usize {
+        self.stats.errors.load(Ordering::Relaxed)
+            + self.stats.resets.load(Ordering::Relaxed)
+            + self.stats.delays.load(Ordering::Relaxed)
+    }
+}
+
+type Reply = Result<hyper::Response<Full<Bytes>>, std::io::Error>;
+
+fn io(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+async fn handle(
+    req: hyper::Request<hyper::body::Incoming>,
+    n: u64,
+    f: Faults,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    st: Arc<Stats>,
+    down: Arc<AtomicBool>,
+    upstream: String,
+) -> Reply {
+    let (parts, mut body) = req.into_parts();
+    let roll = mix(f.seed, n) % 100;
+    if f.down_after
+        .is_some_and(|k| st.forwarded.load(Ordering::SeqCst) >= k)
+    {
+        down.store(true, Ordering::SeqCst);
+    }
+    if down.load(Ordering::SeqCst) {
+        let _ = body.collect().await;
+        st.refused.fetch_add(1, Ordering::Relaxed);
+        return Ok(s3_error(503, "ServiceUnavailable"));
+    }
+    if roll < f.reset_pct {
+        // Read a little of the body, then drop the connection.
+        let _ = body.frame().await;
+        st.resets.fetch_add(1, Ordering::Relaxed);
+        return Err(io("connection dropped by the fault proxy"));
+    }
+    let bytes = body.collect().await.map_err(io)?.to_bytes();
+    if roll < f.reset_pct + f.error_pct {
+        st.errors.fetch_add(1, Ordering::Relaxed);
+        return Ok(if n % 2 == 0 {
+            s3_error(503, "SlowDown")
+        } else {
+            s3_error(500, "InternalError")
+        });
+    }
+    if roll < f.reset_pct + f.error_pct + f.delay_pct {
+        st.delays.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(f.delay).await;
+    }
+    let uri = format!(
+        "{upstream}{}",
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let mut fwd = hyper::Request::builder().method(parts.method).uri(uri);
+    for (k, v) in &parts.headers {
+        fwd = fwd.header(k, v);
+    }
+    let resp = client
+        .request(fwd.body(Full::new(bytes)).map_err(io)?)
+        .await
+        .map_err(io)?;
+    st.forwarded.fetch_add(1, Ordering::Relaxed);
+    let (rp, rb) = resp.into_parts();
+    let data = rb.collect().await.map_err(io)?.to_bytes();
+    Ok(hyper::Response::from_parts(rp, Full::new(data)))
+}
