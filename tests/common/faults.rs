@@ -213,7 +213,7 @@ async fn handle(
     let bytes = body.collect().await.map_err(io)?.to_bytes();
     if roll < f.reset_pct + f.error_pct {
         st.errors.fetch_add(1, Ordering::Relaxed);
-        return Ok(if n % 2 == 0 {
+        return Ok(if n.is_multiple_of(2) {
             s3_error(503, "SlowDown")
         } else {
             s3_error(500, "InternalError")
