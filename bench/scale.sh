@@ -16,7 +16,6 @@ for tool in python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench/scale.sh: $tool is required" >&2; exit 2; }
 done
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --example s3_server
 bin="$repo/target/release/cdnpub"
 work=${BENCH_WORK:-$(mktemp -d)}
 rm -rf "$work/src" "$work/built" "$work/s3root" && mkdir -p "$work/s3root/bench"
@@ -44,17 +43,9 @@ with open(os.path.join(root, "index.html"), "w") as f:
 PY
 echo "corpus: $small small files + $large x $large_mb MB ($(du -sh "$work/src" | cut -f1))"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export AWS_ACCESS_KEY_ID=BENCHKEY0000000000001 AWS_SECRET_ACCESS_KEY=bench/secret/0123456789abcdefghijklmn
-export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-"$repo/target/release/examples/s3_server" "$work/s3root" "$port" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/requests.log" &
-server_pid=$!
+. "$repo/bench/lib/s3.sh"
+start_s3_server "$work"
 trap 'kill "$server_pid" 2>/dev/null || true; [ -n "${BENCH_WORK:-}" ] || rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-    sleep 0.1
-done
-endpoint="http://127.0.0.1:$port"
 
 measure() { # measure NAME CMD...: wall seconds and peak RSS (MB)
     local name=$1; shift

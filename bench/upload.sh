@@ -13,7 +13,6 @@ for tool in npm hyperfine rclone aws python3; do
     command -v "$tool" >/dev/null || { echo "bench/upload.sh: $tool is required" >&2; exit 2; }
 done
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --example s3_server
 bin="$repo/target/release/cdnpub"
 server="$repo/target/release/examples/s3_server"
 work=${BENCH_WORK:-$(mktemp -d)}
@@ -24,17 +23,9 @@ rm -rf "$work/built" "$work/s3root" && mkdir -p "$work/s3root/bench"
 objects=$(find "$work/built" -type f ! -path '*/.cdnpub/*' | wc -l)
 echo "tree: $objects objects, $(du -sb --exclude=.cdnpub "$work/built" | cut -f1) bytes"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export AWS_ACCESS_KEY_ID=BENCHKEY0000000000001 AWS_SECRET_ACCESS_KEY=bench/secret/0123456789abcdefghijklmn
-export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-"$server" "$work/s3root" "$port" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/requests.log" &
-server_pid=$!
+. "$repo/bench/lib/s3.sh"
+start_s3_server "$work"
 trap 'kill "$server_pid" 2>/dev/null || true; [ -n "${BENCH_WORK:-}" ] || rm -rf "$work"' EXIT
-for _ in $(seq 50); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
-    sleep 0.1
-done
-endpoint="http://127.0.0.1:$port"
 unset AWS_CA_BUNDLE  # rclone 1.60 fails on it
 export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT="$endpoint" \
     RCLONE_CONFIG_BENCH_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \

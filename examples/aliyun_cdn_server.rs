@@ -8,6 +8,8 @@
 
 #[path = "../tests/common/aliyun.rs"]
 mod aliyun;
+#[path = "../tests/common/serve.rs"]
+mod serve;
 
 use std::io::Write;
 

@@ -591,7 +591,7 @@ async fn put_snapshots(
     let all: Vec<usize> = (0..snaps.len()).collect();
     let snaps = Arc::new(snaps);
     let quiet = Progress::new(false, "", 0);
-    let (sent, failed) = put_all(target, cfg.concurrency, &snaps, &all, &quiet).await;
+    let (sent, failed) = put_phase(target, cfg.concurrency, &snaps, &all, &quiet).await;
     if let Some((key, e)) = failed.first() {
         return Err(Error::Failed(format!(
             "storing rollback copies failed ({key}: {e}); no HTML was sent"

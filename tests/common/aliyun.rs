@@ -13,15 +13,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use sha2::{Digest, Sha256};
+
+use super::serve::{serve, Served};
 
 /// How the stand-in behaves.
 #[derive(Debug, Clone)]
@@ -104,19 +103,7 @@ pub struct AliyunServer {
     /// Its configuration.
     pub config: AliyunConfig,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for AliyunServer {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    _served: Served,
 }
 
 impl AliyunServer {
@@ -128,45 +115,18 @@ impl AliyunServer {
     /// Start on 127.0.0.1:`port` (0: a random one).
     pub fn start_on(port: u16, config: AliyunConfig) -> AliyunServer {
         let state: Arc<Mutex<State>> = Arc::default();
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (cfg, st) = (config.clone(), state.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                let http = ConnBuilder::new(TokioExecutor::new());
-                loop {
-                    let (socket, _) = tokio::select! {
-                        r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
-                        _ = &mut stop_rx => break,
-                    };
-                    let (cfg, st) = (cfg.clone(), st.clone());
-                    let svc = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (cfg, st) = (cfg.clone(), st.clone());
-                            async move { Ok::<_, std::convert::Infallible>(serve(req, &cfg, &st).await) }
-                        },
-                    );
-                    let conn = http.serve_connection(TokioIo::new(socket), svc).into_owned();
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                }
-            });
+        let served = serve(port, move || {
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let (cfg, st) = (cfg.clone(), st.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(req, &cfg, &st).await) }
+            }
         });
-        let port = port_rx.recv().unwrap();
         AliyunServer {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("http://127.0.0.1:{}", served.port),
             config,
             state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _served: served,
         }
     }
 
@@ -228,7 +188,7 @@ fn error(status: u16, code: &str, message: &str) -> Response {
     )
 }
 
-async fn serve(
+async fn handle(
     req: hyper::Request<hyper::body::Incoming>,
     cfg: &AliyunConfig,
     st: &Mutex<State>,
@@ -418,16 +378,15 @@ pub fn parse_authorization(v: &str) -> Option<Authorization> {
     })
 }
 
-/// The signature the documented algorithm gives, computed independently of cdnpub's signer:
-/// headers in SignedHeaders order with trimmed values, the query re-encoded and sorted, the
-/// body digest from x-acs-content-sha256.
-pub fn server_signature(
+/// The canonical request of the documented algorithm, computed independently of cdnpub's
+/// signer: headers in SignedHeaders order with trimmed values, the query re-encoded and sorted,
+/// the body digest from x-acs-content-sha256.
+pub fn canonical_request(
     method: &str,
     path: &str,
     query: &str,
     h: &BTreeMap<String, String>,
     signed: &[String],
-    secret: &str,
 ) -> String {
     let mut pairs: Vec<(String, String)> = form_decode(query)
         .into_iter()
@@ -439,24 +398,45 @@ pub fn server_signature(
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let mut canonical_headers = String::new();
-    for name in signed {
-        let value = h.get(name).map(|v| v.trim()).unwrap_or("");
-        canonical_headers.push_str(&format!("{name}:{value}\n"));
-    }
-    let canonical = [
-        method.to_string(),
-        if path.is_empty() {
-            "/".to_string()
-        } else {
-            path.to_string()
-        },
-        canonical_query,
-        canonical_headers,
-        signed.join(";"),
-        h.get("x-acs-content-sha256").cloned().unwrap_or_default(),
+    let canonical_headers: String = signed
+        .iter()
+        .map(|name| format!("{name}:{}\n", h.get(name).map(|v| v.trim()).unwrap_or("")))
+        .collect();
+    [
+        method,
+        if path.is_empty() { "/" } else { path },
+        &canonical_query,
+        &canonical_headers,
+        &signed.join(";"),
+        h.get("x-acs-content-sha256")
+            .map(String::as_str)
+            .unwrap_or(""),
     ]
-    .join("\n");
+    .join("\n")
+}
+
+/// The hashed canonical request (what the published example states).
+pub fn hashed_canonical_request(
+    method: &str,
+    query: &str,
+    h: &BTreeMap<String, String>,
+    signed: &[String],
+) -> String {
+    hex(&Sha256::digest(
+        canonical_request(method, "/", query, h, signed).as_bytes(),
+    ))
+}
+
+/// The signature the documented algorithm gives for a request.
+pub fn server_signature(
+    method: &str,
+    path: &str,
+    query: &str,
+    h: &BTreeMap<String, String>,
+    signed: &[String],
+    secret: &str,
+) -> String {
+    let canonical = canonical_request(method, path, query, h, signed);
     let string_to_sign = format!(
         "ACS3-HMAC-SHA256\n{}",
         hex(&Sha256::digest(canonical.as_bytes()))
@@ -464,35 +444,6 @@ pub fn server_signature(
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(string_to_sign.as_bytes());
     hex(&mac.finalize().into_bytes())
-}
-
-/// The hashed canonical request, for checking against the published example.
-pub fn hashed_canonical_request(
-    method: &str,
-    query: &str,
-    h: &BTreeMap<String, String>,
-    signed: &[String],
-) -> String {
-    let mut pairs: Vec<(String, String)> = form_decode(query)
-        .into_iter()
-        .map(|(k, v)| (rfc3986(&k), rfc3986(&v)))
-        .collect();
-    pairs.sort();
-    let q = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let headers: String = signed
-        .iter()
-        .map(|n| format!("{n}:{}\n", h[n].trim()))
-        .collect();
-    let canonical = format!(
-        "{method}\n/\n{q}\n{headers}\n{}\n{}",
-        signed.join(";"),
-        h["x-acs-content-sha256"]
-    );
-    hex(&Sha256::digest(canonical.as_bytes()))
 }
 
 fn hex(bytes: &[u8]) -> String {

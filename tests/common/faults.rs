@@ -8,14 +8,14 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::rt::TokioExecutor;
+
+use super::serve::{serve, Served};
 
 /// What to inject, in percent of requests.
 #[derive(Debug, Clone, Copy)]
@@ -70,19 +70,7 @@ pub struct FaultProxy {
     /// What it did.
     pub stats: Arc<Stats>,
     down: Arc<AtomicBool>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    _served: Served,
 }
 
 /// splitmix64: a well-mixed hash of (seed, n).
@@ -109,58 +97,28 @@ impl FaultProxy {
     pub fn start(upstream: &str, faults: Faults) -> FaultProxy {
         let stats = Arc::new(Stats::default());
         let down = Arc::new(AtomicBool::new(false));
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (st, dn, up) = (stats.clone(), down.clone(), upstream.to_string());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                let client: Client<_, Full<Bytes>> =
-                    Client::builder(TokioExecutor::new()).build_http();
-                let seq = Arc::new(AtomicUsize::new(0));
-                let http = ConnBuilder::new(TokioExecutor::new());
-                loop {
-                    let (socket, _) = tokio::select! {
-                        r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
-                        _ = &mut stop_rx => break,
-                    };
-                    let (client, st, dn, up, seq) = (
-                        client.clone(),
-                        st.clone(),
-                        dn.clone(),
-                        up.clone(),
-                        seq.clone(),
-                    );
-                    let svc = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let (client, st, dn, up) =
-                                (client.clone(), st.clone(), dn.clone(), up.clone());
-                            let n = seq.fetch_add(1, Ordering::Relaxed) as u64;
-                            handle(req, n, faults, client, st, dn, up)
-                        },
-                    );
-                    let conn = http
-                        .serve_connection(TokioIo::new(socket), svc)
-                        .into_owned();
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                }
-            });
+        let served = serve(0, move || {
+            let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+            let seq = Arc::new(AtomicUsize::new(0));
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let n = seq.fetch_add(1, Ordering::Relaxed) as u64;
+                handle(
+                    req,
+                    n,
+                    faults,
+                    client.clone(),
+                    st.clone(),
+                    dn.clone(),
+                    up.clone(),
+                )
+            }
         });
-        let port = port_rx.recv().unwrap();
         FaultProxy {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("http://127.0.0.1:{}", served.port),
             stats,
             down,
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _served: served,
         }
     }
 

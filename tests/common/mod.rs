@@ -13,6 +13,7 @@ pub mod faults;
 pub mod moto;
 pub mod nginx;
 pub mod s3;
+pub mod serve;
 
 /// Variables cdnpub reads; cleared so the developer's environment never leaks into a test.
 const VARS: [&str; 23] = [

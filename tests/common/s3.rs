@@ -4,11 +4,9 @@
 //! CDNPUB_TEST_S3_SECRET_KEY, CDNPUB_TEST_S3_BUCKET). Stopped when the guard drops.
 
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use super::serve::{serve, Served};
 
 /// A public-read bucket, as a CDN origin is: anonymous GET and HEAD of objects are allowed,
 /// everything else needs a valid signature.
@@ -38,20 +36,8 @@ pub struct S3Server {
     /// A bucket that exists.
     pub bucket: String,
     log: Option<Arc<Mutex<Vec<Seen>>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    _served: Option<Served>,
     _root: Option<tempfile::TempDir>,
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 impl S3Server {
@@ -69,8 +55,7 @@ impl S3Server {
                     secret_key: var("CDNPUB_TEST_S3_SECRET_KEY"),
                     bucket: var("CDNPUB_TEST_S3_BUCKET"),
                     log: None,
-                    stop: None,
-                    thread: None,
+                    _served: None,
                     _root: None,
                 }
             }
@@ -87,60 +72,35 @@ impl S3Server {
             "cdnpub/test/secret/0123456789abcdefghijkl".to_string(),
         );
         let log: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
         let fs_root = root.path().to_path_buf();
         let (ak, sk, thread_log) = (access_key.clone(), secret_key.clone(), log.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let fs = s3s_fs::FileSystem::new(fs_root).unwrap();
-                let mut b = s3s::service::S3ServiceBuilder::new(fs);
-                b.set_auth(s3s::auth::SimpleAuth::from_single(ak, sk));
-                b.set_access(PublicRead);
-                let service = b.build();
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
-                let http = ConnBuilder::new(TokioExecutor::new());
-                loop {
-                    let (socket, _) = tokio::select! {
-                        r = listener.accept() => match r { Ok(c) => c, Err(_) => continue },
-                        _ = &mut stop_rx => break,
-                    };
-                    let (service, log) = (service.clone(), thread_log.clone());
-                    let svc = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let path = req
-                                .uri()
-                                .path_and_query()
-                                .map(|p| p.to_string())
-                                .unwrap_or_default();
-                            log.lock().unwrap().push((req.method().to_string(), path));
-                            hyper::service::Service::call(&service, req)
-                        },
-                    );
-                    let conn = http
-                        .serve_connection(TokioIo::new(socket), svc)
-                        .into_owned();
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
-                }
-            });
+        let served = serve(0, move || {
+            let fs = s3s_fs::FileSystem::new(fs_root).unwrap();
+            let mut b = s3s::service::S3ServiceBuilder::new(fs);
+            b.set_auth(s3s::auth::SimpleAuth::from_single(ak, sk));
+            b.set_access(PublicRead);
+            let service = b.build();
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let path = req
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                thread_log
+                    .lock()
+                    .unwrap()
+                    .push((req.method().to_string(), path));
+                hyper::service::Service::call(&service, req)
+            }
         });
-        let port = port_rx.recv().unwrap();
+        let port = served.port;
         S3Server {
             endpoint: format!("http://127.0.0.1:{port}"),
             access_key,
             secret_key,
             bucket,
             log: Some(log),
-            stop: Some(stop_tx),
-            thread: Some(thread),
+            _served: Some(served),
             _root: Some(root),
         }
     }
