@@ -62,7 +62,7 @@ where
                     _ = &mut stop_rx => break,
                 };
                 let h = handler.clone();
-                let svc = hyper::service::service_fn(move |req| h(req));
+                let svc = hyper::service::service_fn(h);
                 let conn = http
                     .serve_connection(TokioIo::new(socket), svc)
                     .into_owned();
