@@ -65,10 +65,16 @@ parts=$(grep -c 'partNumber=' "$work/requests.log" || true)
 measure "upload (nothing changed)" "$bin" upload -q "$work/built" --to s3://bench/scale --endpoint "$endpoint" --path-style
 puts=$(grep -c '^PUT ' "$work/requests.log" || true)
 lists=$(grep -c 'list-type=2' "$work/requests.log" || true)
-objects=$(find "$work/built" -type f ! -path '*/.cdnpub/*' | wc -l)
+# The same without a LIST (the latest release record is the index): cdnpub's own cost.
+measure "upload (nothing changed, --no-check-bucket)" "$bin" upload -q "$work/built" --to s3://bench/scale --endpoint "$endpoint" --path-style --no-check-bucket
+objects=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["files"]))' "$work/built/.cdnpub/manifest.json")
 echo
 echo "objects: $objects; multipart part uploads in the first upload: $parts (expected $((large * ((large_mb + 7) / 8))) for $large files of $large_mb MB in 8 MiB parts)"
 echo "nothing changed: $puts PUT, $lists LIST requests"
 if [ -n "${REFERENCE:-}" ] && command -v aws >/dev/null; then
-    measure "aws s3 sync (first, reference)" aws --endpoint-url "$endpoint" s3 sync --only-show-errors --exclude '.cdnpub/*' "$work/built" s3://bench/aws
+    echo
+    echo "| step | wall (m:ss) | peak RSS (MB) |"
+    echo "|---|---:|---:|"
+    measure "aws s3 sync (nothing changed, reference)" aws --endpoint-url "$endpoint" s3 sync --only-show-errors \
+        --exclude '.cdnpub/*' --exclude '*.gz' --exclude '*.br' "$work/built" s3://bench/scale
 fi

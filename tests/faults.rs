@@ -339,8 +339,15 @@ fn kill_9_during_upload_always_converges() {
             if !finished {
                 landed_mid_run += 1;
             }
-            // Whatever moment the kill hit, no release record names what is not there.
+            // Whatever moment the kill hit, no release record names what is not there, and
+            // no object is partial: each key is absent or holds exactly the tree's bytes.
             records_are_whole(&server, &prefix);
+            for (key, (sha, _)) in manifest(&dir) {
+                let path = server.stored_file(&format!("{prefix}/{key}")).unwrap();
+                if let Ok(bytes) = fs::read(&path) {
+                    assert_eq!(cdnpub::state::sha256_hex(&bytes), sha, "partial {key}");
+                }
+            }
         }
         // A re-run converges to exactly the tree.
         upload(&proxy.endpoint, &server, &dir, &prefix)
