@@ -385,24 +385,7 @@ fn dry_run_and_url_hygiene_send_nothing() {
 
 /// Build fixtures/vite-vue/dist and upload it to a local-directory target; returns the target.
 fn released(tmp: &Path) -> std::path::PathBuf {
-    let out = tmp.join("public");
-    cdnpub(tmp)
-        .arg("build")
-        .arg(fixtures().join("vite-vue/dist"))
-        .arg("--out")
-        .arg(&out)
-        .args(["-q", "--no-compress"])
-        .assert()
-        .success();
-    let site = tmp.join("site");
-    cdnpub(tmp)
-        .args(["upload", "-q"])
-        .arg(&out)
-        .arg("--to")
-        .arg(&site)
-        .assert()
-        .success();
-    site
+    common::build_and_release(tmp, &fixtures().join("vite-vue/dist"))
 }
 
 #[test]

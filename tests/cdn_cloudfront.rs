@@ -57,23 +57,7 @@ fn a_release_is_invalidated_with_its_paths_and_reference_and_wait_sees_completed
     let Some(moto) = Moto::start() else { return };
     let dist = moto.distribution();
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("public");
-    cdnpub(tmp.path())
-        .arg("build")
-        .arg(fixtures().join("vue-cli"))
-        .arg("--out")
-        .arg(&out)
-        .args(["-q", "--no-compress"])
-        .assert()
-        .success();
-    let site = tmp.path().join("site");
-    cdnpub(tmp.path())
-        .args(["upload", "-q"])
-        .arg(&out)
-        .arg("--to")
-        .arg(&site)
-        .assert()
-        .success();
+    let site = common::build_and_release(tmp.path(), &fixtures().join("vue-cli"));
     let latest: Value =
         serde_json::from_slice(&fs::read(site.join("_cdnpub/latest.json")).unwrap()).unwrap();
     let release = latest["id"].as_str().unwrap();

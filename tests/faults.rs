@@ -17,16 +17,7 @@ use serde_json::Value;
 
 /// Build `fixture` into `<tmp>/public`.
 fn built(tmp: &Path, src: &Path) -> PathBuf {
-    let out = tmp.join("public");
-    cdnpub(tmp)
-        .arg("build")
-        .arg(src)
-        .arg("--out")
-        .arg(&out)
-        .args(["-q", "--brotli-quality", "4"])
-        .assert()
-        .success();
-    out
+    common::build_public(tmp, src, &["--brotli-quality", "4"])
 }
 
 fn upload(endpoint: &str, server: &S3Server, dir: &Path, prefix: &str) -> assert_cmd::Command {

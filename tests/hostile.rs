@@ -133,15 +133,7 @@ fn malformed_files_are_named_with_their_position() {
     fs::remove_file(t.join("cdnpub.toml")).unwrap();
 
     // manifest.json of a built tree
-    let out = t.join("public");
-    cdnpub(t)
-        .arg("build")
-        .arg(fixtures().join("vue-cli"))
-        .arg("--out")
-        .arg(&out)
-        .args(["-q", "--no-compress"])
-        .assert()
-        .success();
+    let out = common::build_public(t, &fixtures().join("vue-cli"), &["--no-compress"]);
     let manifest = out.join(".cdnpub/manifest.json");
     let good = fs::read(&manifest).unwrap();
     fs::write(

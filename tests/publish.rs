@@ -360,14 +360,7 @@ fn a_staged_release_leaves_the_live_page_until_promoted() {
     };
     publish(&[]);
     let live = fs::read_to_string(site.join("index.html")).unwrap();
-    let p = src.join("index.html");
-    fs::write(
-        &p,
-        fs::read_to_string(&p)
-            .unwrap()
-            .replace("<title>", "<title>new "),
-    )
-    .unwrap();
+    common::retitle(&src.join("index.html"), "new");
     let staged = publish(&["--stage"]);
     let id = staged["release"].as_str().unwrap();
     assert!(staged["prune"]["skipped"]

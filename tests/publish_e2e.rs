@@ -209,14 +209,7 @@ fn two_profiles_served_through_nginx_then_a_change_and_a_rollback() {
 
     // A change to profile a, then a rollback: the old page is served again, assets all 200.
     let old = get(&cdn.url("/a/index.html")).body;
-    let p = src.join("index.html");
-    fs::write(
-        &p,
-        fs::read_to_string(&p)
-            .unwrap()
-            .replace("<title>", "<title>v2 "),
-    )
-    .unwrap();
+    common::retitle(&src.join("index.html"), "v2");
     publish("a");
     let new = String::from_utf8(get(&cdn.url("/a/index.html")).body).unwrap();
     assert!(new.contains("<title>v2 "));
@@ -260,14 +253,7 @@ fn the_staged_rollout_example_routes_a_share_of_users_to_the_staged_pages() {
         serde_json::from_slice::<Value>(&a.get_output().stdout).unwrap()
     };
     publish(&[]);
-    let p = src.join("index.html");
-    fs::write(
-        &p,
-        fs::read_to_string(&p)
-            .unwrap()
-            .replace("<title>", "<title>staged "),
-    )
-    .unwrap();
+    common::retitle(&src.join("index.html"), "staged");
     let id = publish(&["--stage"])["release"]
         .as_str()
         .unwrap()

@@ -14,16 +14,7 @@ use serde_json::Value;
 
 /// A built fixture tree at `<tmp>/public`.
 fn built(tmp: &Path, fixture: &str) -> PathBuf {
-    let out = tmp.join("public");
-    cdnpub(tmp)
-        .arg("build")
-        .arg(fixtures().join(fixture))
-        .arg("--out")
-        .arg(&out)
-        .args(["-q", "--brotli-quality", "4"])
-        .assert()
-        .success();
-    out
+    common::build_public(tmp, &fixtures().join(fixture), &["--brotli-quality", "4"])
 }
 
 /// `cdnpub upload DIR --to TO` against the server, with `secret` as the secret key (cwd beside DIR).

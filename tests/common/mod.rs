@@ -150,3 +150,42 @@ pub fn assert_same_tree(
         "{context}: these paths changed: {differing:?}"
     );
 }
+
+/// `cdnpub build SRC --out <cwd>/public -q ARGS…`; returns the output directory.
+pub fn build_public(cwd: &Path, src: &Path, args: &[&str]) -> PathBuf {
+    let out = cwd.join("public");
+    cdnpub(cwd)
+        .arg("build")
+        .arg(src)
+        .arg("--out")
+        .arg(&out)
+        .arg("-q")
+        .args(args)
+        .assert()
+        .success();
+    out
+}
+
+/// Build `src` (no siblings) and upload it to the local target `<cwd>/site`; returns the site.
+pub fn build_and_release(cwd: &Path, src: &Path) -> PathBuf {
+    let out = build_public(cwd, src, &["--no-compress"]);
+    let site = cwd.join("site");
+    cdnpub(cwd)
+        .args(["upload", "-q"])
+        .arg(&out)
+        .arg("--to")
+        .arg(&site)
+        .assert()
+        .success();
+    site
+}
+
+/// Put `word` at the start of a page's `<title>`, so a new release has a visibly new page.
+pub fn retitle(page: &Path, word: &str) {
+    let html = fs::read_to_string(page).unwrap();
+    fs::write(
+        page,
+        html.replacen("<title>", &format!("<title>{word} "), 1),
+    )
+    .unwrap();
+}
