@@ -180,10 +180,11 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         .first()
         .map(|t| t.uploaded.clone())
         .unwrap_or_default();
-    let url_prefix = cfg.cdn.url_prefix.clone().unwrap_or_else(|| match &first {
-        Some(Location::S3 { prefix, .. }) => prefix.clone(),
-        _ => String::new(),
-    });
+    let url_prefix = cfg
+        .cdn
+        .url_prefix
+        .clone()
+        .unwrap_or_else(|| first.as_ref().map_or("", Location::key_prefix).to_string());
     let ctx = CdnStage {
         provider: provider.as_ref(),
         kind: cfg.cdn.kind,
@@ -264,10 +265,7 @@ impl CdnStage<'_> {
         let manifest = crate::manifest::Manifest::read(out)?.unwrap_or_default();
         let keys: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
         let mut html = BTreeMap::new();
-        for k in changed
-            .iter()
-            .filter(|k| k.ends_with(".html") || k.ends_with(".htm"))
-        {
+        for k in changed.iter().filter(|k| crate::purge::is_html(k)) {
             let path = out.join(k);
             let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             html.insert(k.clone(), bytes);

@@ -218,10 +218,7 @@ async fn release_paths(cfg: &CdnConfig, domains: &Domains) -> Result<(String, Ve
         .settings
         .url_prefix
         .clone()
-        .unwrap_or_else(|| match &loc {
-            Location::S3 { prefix, .. } => prefix.clone(),
-            Location::Dir(_) => String::new(),
-        });
+        .unwrap_or_else(|| loc.key_prefix().to_string());
     let (keys, urls) = match cfg.action {
         Action::Purge => {
             let mut k = record.changed.clone();
@@ -255,7 +252,8 @@ async fn entry_set(
     Ok(entry_points(&record.changed, &keys, &html, domains))
 }
 
-fn is_html(key: &str) -> bool {
+/// True for a page (the classifier's HTML kind).
+pub fn is_html(key: &str) -> bool {
     crate::classify::kind(key) == crate::classify::Kind::Html
 }
 
@@ -285,7 +283,7 @@ pub fn entry_points(
             if let Some((id, _)) = index.resolve(page, raw, false) {
                 out.push(keys[id].clone());
             } else if let Ok(s) = std::str::from_utf8(raw) {
-                if on_domains(s, domains) {
+                if domains.has_url(s) {
                     urls.push(s.to_string());
                 }
             }
@@ -294,17 +292,4 @@ pub fn entry_points(
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|k| seen.insert(k.clone()));
     (out, urls)
-}
-
-/// True for an absolute URL on one of the job's domains.
-fn on_domains(s: &str, domains: &Domains) -> bool {
-    url::Url::parse(s).ok().is_some_and(|u| {
-        u.host_str().is_some_and(|host| {
-            let hp = match u.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_string(),
-            };
-            domains.hosts().iter().any(|d| d.eq_ignore_ascii_case(&hp))
-        })
-    })
 }

@@ -283,10 +283,7 @@ pub async fn rollback_all(
     let mut first_prefix = None;
     for raw in targets {
         let loc = Location::parse(raw)?;
-        first_prefix.get_or_insert(match &loc {
-            Location::S3 { prefix, .. } => prefix.clone(),
-            Location::Dir(_) => String::new(),
-        });
+        first_prefix.get_or_insert_with(|| loc.key_prefix().to_string());
         let target = Target::open(&loc, endpoint).await?;
         match rollback(&target, id, job.dry_run).await {
             Ok(t) => report.targets.push(t),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use common::aliyun::{AliyunConfig, AliyunServer};
 use common::s3::S3Server;
-use common::{cdnpub, copy_tree, fixtures};
+use common::{cdnpub, copy_tree, fixtures, page_refs};
 use serde_json::Value;
 
 fn json(a: &assert_cmd::assert::Assert) -> Value {
@@ -24,21 +24,6 @@ fn dist(tmp: &Path) -> PathBuf {
     let d = tmp.join("dist");
     copy_tree(&fixtures().join("vite-vue/dist"), &d);
     d
-}
-
-/// `src`/`href` values of a page.
-fn page_refs(html: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for attr in ["src=\"", "href=\""] {
-        let mut rest = html;
-        while let Some(at) = rest.find(attr) {
-            rest = &rest[at + attr.len()..];
-            let end = rest.find('"').unwrap();
-            out.push(rest[..end].to_string());
-            rest = &rest[end..];
-        }
-    }
-    out
 }
 
 /// The latest release record of a local target.

@@ -40,19 +40,10 @@ fn get(url: &str) -> Got {
 
 /// Absolute URLs in `src`/`href` attributes of a page.
 fn absolute_refs(html: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for attr in ["src=\"", "href=\""] {
-        let mut rest = html;
-        while let Some(at) = rest.find(attr) {
-            rest = &rest[at + attr.len()..];
-            let end = rest.find('"').unwrap();
-            if rest[..end].starts_with("http") {
-                out.push(rest[..end].to_string());
-            }
-            rest = &rest[end..];
-        }
-    }
-    out
+    common::page_refs(html)
+        .into_iter()
+        .filter(|r| r.starts_with("http"))
+        .collect()
 }
 
 /// The live release record of an env, read through the bucket's local store.

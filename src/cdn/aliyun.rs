@@ -125,11 +125,7 @@ impl Aliyun {
     }
 
     fn host(&self) -> String {
-        let host = self.endpoint.host_str().unwrap_or_default();
-        match self.endpoint.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.to_string(),
-        }
+        super::urls::host_port(&self.endpoint).unwrap_or_default()
     }
 
     /// One signed RPC call with form parameters; the JSON answer or the provider's error.
@@ -305,6 +301,7 @@ impl Cdn for Aliyun {
                     call: call.clone(),
                     kind,
                     paths: c.to_vec(),
+                    reference: None,
                 })
                 .collect(),
             notes: Vec::new(),

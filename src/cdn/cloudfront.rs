@@ -198,14 +198,17 @@ impl Cdn for CloudFront {
             batches: paths
                 .chunks(MAX_PATHS_IN_FLIGHT)
                 .enumerate()
-                .map(|(i, c)| Batch {
-                    call: format!(
-                        "CreateInvalidation DistributionId={} CallerReference={}",
-                        self.distribution_id,
-                        caller_reference(&self.reference, i, c)
-                    ),
-                    kind,
-                    paths: c.to_vec(),
+                .map(|(i, c)| {
+                    let reference = caller_reference(&self.reference, i, c);
+                    Batch {
+                        call: format!(
+                            "CreateInvalidation DistributionId={} CallerReference={reference}",
+                            self.distribution_id
+                        ),
+                        kind,
+                        paths: c.to_vec(),
+                        reference: Some(reference),
+                    }
                 })
                 .collect(),
             notes,
@@ -221,11 +224,7 @@ impl Cdn for CloudFront {
     }
 
     async fn submit(&self, _action: Action, batch: &Batch) -> Result<Vec<String>, ApiError> {
-        let reference = batch
-            .call
-            .rsplit_once("CallerReference=")
-            .map(|(_, r)| r.to_string())
-            .unwrap_or_default();
+        let reference = batch.reference.clone().unwrap_or_default();
         let paths = Paths::builder()
             .quantity(batch.paths.len() as i32)
             .set_items(Some(batch.paths.clone()))

@@ -54,6 +54,9 @@ pub struct Batch {
     pub kind: ObjectKind,
     /// URLs (Alibaba) or paths (CloudFront) sent in this call.
     pub paths: Vec<String>,
+    /// The idempotency token sent with the call (CloudFront's CallerReference), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// A provider's plan for a job: batches plus what it changed on the way (path collapsing).

@@ -59,6 +59,14 @@ impl Domains {
         self.hosts.is_empty()
     }
 
+    /// True for an absolute http(s) URL on one of the domains.
+    pub fn has_url(&self, s: &str) -> bool {
+        Url::parse(s)
+            .ok()
+            .and_then(|u| host_port(&u))
+            .is_some_and(|h| self.hosts.contains(&h))
+    }
+
     /// The URL of a path on the first domain.
     pub fn url_of(&self, path: &str) -> Result<String> {
         let host = self.hosts.first().ok_or_else(|| {
@@ -78,7 +86,7 @@ impl Domains {
 }
 
 /// `host[:port]`, lower case.
-fn host_port(url: &Url) -> Option<String> {
+pub fn host_port(url: &Url) -> Option<String> {
     let host = url.host_str()?.to_ascii_lowercase();
     Some(match url.port() {
         Some(p) => format!("{host}:{p}"),

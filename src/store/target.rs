@@ -67,6 +67,17 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The key prefix objects are stored under (empty for a directory): by default, the URL
+    /// path under which a CDN in front of the bucket serves them.
+    pub fn key_prefix(&self) -> &str {
+        match self {
+            Location::S3 { prefix, .. } => prefix,
+            Location::Dir(_) => "",
+        }
+    }
+}
+
 /// An opened target: one of the stores.
 #[derive(Debug, Clone)]
 pub enum Target {

@@ -189,3 +189,18 @@ pub fn retitle(page: &Path, word: &str) {
     )
     .unwrap();
 }
+
+/// `src`/`href` attribute values of a page, in order (a test's view of what a page loads).
+pub fn page_refs(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        let mut rest = html;
+        while let Some(at) = rest.find(attr) {
+            rest = &rest[at + attr.len()..];
+            let end = rest.find('"').unwrap();
+            out.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    out
+}
