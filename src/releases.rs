@@ -59,7 +59,7 @@ async fn live_id(target: &Target, ids: &[String]) -> Result<Option<String>> {
 
 /// Every release record of a target, newest first.
 pub async fn list(target: &Target) -> Result<ReleasesReport> {
-    let listing = target.list().await?;
+    let listing = crate::upload::survey(target).await?;
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
     let live = live_id(target, &ids).await?;
     let mut releases = Vec::new();
@@ -108,7 +108,7 @@ pub struct RollbackTarget {
 /// --keep-releases) or have a rollback copy (its pages); those pages are written back with the
 /// release's headers, and a new record says it is a rollback.
 pub async fn rollback(target: &Target, id: Option<&str>, dry_run: bool) -> Result<RollbackTarget> {
-    let listing = target.list().await?;
+    let listing = crate::upload::survey(target).await?;
     let sizes: BTreeMap<&str, u64> = listing.iter().map(|l| (l.key.as_str(), l.size)).collect();
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
     let live = live_id(target, &ids).await?;

@@ -325,7 +325,10 @@ async fn upload_to(
     let listing = if cfg.no_check_bucket {
         Vec::new()
     } else {
-        target.list().await?
+        // What we are about to upload is the best guess of what the target holds: it plans the
+        // listing (`ObjectStore::list_near`) without an extra request.
+        let expected: Vec<String> = objects.iter().map(|o| o.key.clone()).collect();
+        target.list_near(&expected).await?
     };
     let listed: BTreeMap<&str, &Listed> = listing.iter().map(|l| (l.key.as_str(), l)).collect();
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
@@ -453,6 +456,33 @@ pub async fn fetch_release(target: &Target, id: &str) -> Result<Option<Release>>
     }
 }
 
+/// The target's listing, planned from its live release: the record `_cdnpub/latest.json`
+/// names is read first and its keys tell the store where the listing's pages fall, so an S3
+/// target fetches them at once (`ObjectStore::list_near`) instead of one page per round trip.
+/// For commands that have no local files to go by (prune, releases, rollback). No pointer, or
+/// a damaged one or record, only means one sequential listing (whoever needs the record
+/// reports the damage).
+pub async fn survey(target: &Target) -> Result<Vec<Listed>> {
+    if matches!(target, Target::Local(_)) {
+        return target.list().await;
+    }
+    let id = target
+        .get(release::LATEST_KEY)
+        .await?
+        .and_then(|b| release::parse_pointer(&b).ok());
+    let record = match id {
+        Some(id) => target
+            .get(&Release::key(&id))
+            .await?
+            .and_then(|bytes| Release::parse(&Release::key(&id), &bytes).ok()),
+        None => None,
+    };
+    let expected: Vec<String> = record
+        .map(|r| r.objects.into_keys().collect())
+        .unwrap_or_default();
+    target.list_near(&expected).await
+}
+
 /// True when the stored object's digest and headers are what we would send.
 async fn head_matches(target: &Target, o: &LocalObject) -> Result<bool> {
     let Some(head) = target.head(&o.key).await? else {
@@ -537,7 +567,7 @@ pub async fn prune(
     max_deletes: usize,
     dry_run: bool,
 ) -> Result<Vec<String>> {
-    let listing = target.list().await?;
+    let listing = survey(target).await?;
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -254,3 +254,83 @@ async fn virtual_hosted_by_default_path_style_on_request() {
         "https://oss-cn-hangzhou.aliyuncs.com/my-site/web/prod/index.html"
     );
 }
+
+/// `list_near` plans its requests from the expected keys and runs them at once; whatever the
+/// expectation (exact, stale, empty, beyond every key, missing a directory), the result is the
+/// plain listing.
+#[tokio::test(flavor = "multi_thread")]
+async fn ranged_listing_equals_the_plain_one_whatever_was_expected() {
+    let server = S3Server::start();
+    let prefix = server.unique_prefix("ranges");
+    let store = S3Store::connect(s3(&server, &prefix, None, None))
+        .await
+        .unwrap()
+        .with_list_page(5);
+    let mut stored: Vec<String> = (0..30).map(|i| format!("assets/f{i:02}.js")).collect();
+    stored.extend(
+        [
+            "assets/f05.js.gz",
+            "index.html",
+            "_cdnpub/releases/20261125T000000Z-aa.json",
+            "dir/with space/文件 (1)+x.txt",
+            "z/é/ü.txt",
+            "z/é/ü.txt.br",
+            "z/éa",
+            "assets/sub/deep/x.js",
+        ]
+        .map(String::from),
+    );
+    for k in &stored {
+        store
+            .put(k, k.as_bytes().to_vec(), &Meta::default())
+            .await
+            .unwrap();
+    }
+    stored.sort();
+    let plain = store.list().await.unwrap();
+    let plain_keys: Vec<&str> = plain.iter().map(|l| l.key.as_str()).collect();
+    assert_eq!(plain_keys, stored, "plain listing");
+
+    let mut stale: Vec<String> = stored.iter().step_by(2).cloned().collect();
+    stale.extend(["assets/", "assets/f05.jsa", "b", "z/é", "zz", "0"].map(String::from));
+    stale.sort();
+    let beyond: Vec<String> = (0..12).map(|i| format!("~~{i:02}")).collect();
+    let unexpected_subdir: Vec<String> = stored
+        .iter()
+        .filter(|k| !k.contains("sub/"))
+        .cloned()
+        .collect();
+    for (name, expected) in [
+        ("exact", stored.clone()),
+        (
+            "a walked directory holds an unexpected one",
+            unexpected_subdir,
+        ),
+        ("stale", stale),
+        ("empty", Vec::new()),
+        ("beyond every key", beyond),
+    ] {
+        server.clear();
+        assert_eq!(store.list_near(&expected).await.unwrap(), plain, "{name}");
+        if name == "exact" {
+            if let Some(seen) = server.requests() {
+                let lists: Vec<&String> = seen
+                    .iter()
+                    .map(|(_, p)| p)
+                    .filter(|p| p.contains("list-type=2"))
+                    .collect();
+                // About one request per page of keys: ceil(38 / 5) = 8 pages, plus the root's
+                // one-level listing and one range for the small directories on each side of
+                // assets/ (which holds a page of files directly, so it is walked).
+                assert!(lists.len() <= stored.len().div_ceil(5) + 3, "{lists:?}");
+                // assets/ is listed one level deep, in ranges split at its own files, so a
+                // server that keeps objects as files reads that one directory per request.
+                let walked = lists
+                    .iter()
+                    .filter(|p| p.contains("delimiter=%2F") && p.contains("%2Fassets%2F"))
+                    .count();
+                assert!(walked >= 6, "{lists:?}");
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Object stores: one trait, a backend per kind (S3-compatible, local directory), so `upload`
 //! and release records never know which one they talk to. Both pass the same conformance tests.
 
+pub mod listing;
 pub mod local;
 pub mod s3;
 pub mod target;
@@ -49,6 +50,13 @@ pub trait ObjectStore: Send + Sync {
     fn describe(&self) -> String;
     /// Every object under the prefix, sorted by key (one paginated listing).
     async fn list(&self) -> Result<Vec<Listed>>;
+    /// The same as `list`, given the keys the store most likely holds (e.g. the latest
+    /// release's): stores that can plan the listing from them (`listing`) fetch its pages at
+    /// once, so a large listing takes a few pages' time, not pages × round trips.
+    async fn list_near(&self, expected: &[String]) -> Result<Vec<Listed>> {
+        let _ = expected;
+        self.list().await
+    }
     /// Store `body` at `key` with `meta`. Returns only once the store confirmed it.
     async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()>;
     /// Store the file at `path` (`size` bytes) at `key`; large files are streamed in parts by

@@ -16,7 +16,11 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use base64::Engine;
 use md5::{Digest, Md5};
+use tokio::task::JoinSet;
 
+use std::collections::BTreeSet;
+
+use super::listing::{self, Query};
 use super::{Head, Listed, Meta, ObjectStore};
 use crate::error::{Error, Result};
 
@@ -28,6 +32,10 @@ pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
 const PART_SIZE: u64 = 8 * 1024 * 1024;
 /// Attempts per request (the SDK backs off with jitter on 5xx, throttling and dropped connections).
 const MAX_ATTEMPTS: u32 = 5;
+/// Keys per LIST page (the S3 maximum; OSS refuses more).
+const LIST_PAGE: i32 = 1000;
+/// Listing queries run at once by `list_near`.
+const LIST_RANGES_AT_ONCE: usize = 16;
 /// Region used with a custom endpoint when none is configured (MinIO and most S3 servers ignore it).
 const FALLBACK_REGION: &str = "us-east-1";
 
@@ -74,6 +82,7 @@ pub struct S3Options {
 pub struct S3Store {
     client: Client,
     opts: S3Options,
+    page: i32,
 }
 
 /// Static credentials from the Alibaba Cloud variables, when no AWS key is set.
@@ -138,7 +147,100 @@ impl S3Store {
         Ok(S3Store {
             client: Client::from_conf(b.build()),
             opts,
+            page: LIST_PAGE,
         })
+    }
+
+    /// The same store listing `keys` keys per page instead of 1,000 (tests use small pages to
+    /// exercise paging and key ranges with few objects).
+    pub fn with_list_page(mut self, keys: i32) -> Self {
+        self.page = keys.max(1);
+        self
+    }
+
+    /// The prefix every full key starts with (`prefix/`, or empty).
+    fn key_base(&self) -> String {
+        self.full_key("")
+    }
+
+    /// Run one listing query to its end: the objects it lists and the sub-directories
+    /// (relative, ending in `/`) a delimited query reports. Keys past `upto` are left to the
+    /// query after it.
+    async fn run_query(&self, q: &Query) -> Result<(Vec<Listed>, Vec<String>)> {
+        let base = self.key_base();
+        let prefix = format!("{base}{}", q.prefix);
+        let start_after = q.after.as_ref().map(|a| format!("{base}{a}"));
+        let upto = q.upto.as_ref().map(|u| format!("{base}{u}"));
+        let past = |k: &str| upto.as_deref().is_some_and(|u| k > u);
+        let (mut objects, mut dirs, mut token) = (Vec::new(), Vec::new(), None);
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.opts.bucket)
+                .prefix(&prefix)
+                .max_keys(self.page)
+                .set_delimiter(q.delimited.then(|| "/".to_string()))
+                .set_start_after(start_after.clone())
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.error("list", &prefix, e))?;
+            let mut reached_end = false;
+            for o in page.contents() {
+                let Some(full) = o.key() else { continue };
+                reached_end |= upto.as_deref().is_some_and(|u| full >= u);
+                let Some(key) = full.strip_prefix(base.as_str()).filter(|_| !past(full)) else {
+                    continue;
+                };
+                objects.push(Listed {
+                    key: key.to_string(),
+                    size: o.size().unwrap_or(0).max(0) as u64,
+                    etag: o.e_tag().unwrap_or("").trim_matches('"').to_string(),
+                });
+            }
+            for p in page.common_prefixes().iter().filter_map(|p| p.prefix()) {
+                reached_end |= past(p);
+                if let Some(dir) = p.strip_prefix(base.as_str()).filter(|_| !past(p)) {
+                    dirs.push(dir.to_string());
+                }
+            }
+            token = page.next_continuation_token().map(str::to_string);
+            if reached_end || !page.is_truncated().unwrap_or(false) || token.is_none() {
+                return Ok((objects, dirs));
+            }
+        }
+    }
+
+    /// Run queries, at most `LIST_RANGES_AT_ONCE` at a time; all their objects and reported
+    /// sub-directories, or the first failure.
+    async fn run_queries(&self, queries: Vec<Query>) -> Result<(Vec<Listed>, Vec<String>)> {
+        let mut running = JoinSet::new();
+        let (mut objects, mut dirs, mut failure) = (Vec::new(), Vec::new(), None);
+        let mut collect = |joined: std::result::Result<_, tokio::task::JoinError>| match joined {
+            Ok(Ok((o, d))) => {
+                objects.extend(o);
+                dirs.extend(d);
+            }
+            Ok(Err(e)) => failure = failure.take().or(Some(e)),
+            Err(e) => failure = failure.take().or(Some(Error::Failed(format!("list: {e}")))),
+        };
+        for q in queries {
+            while running.len() >= LIST_RANGES_AT_ONCE {
+                if let Some(joined) = running.join_next().await {
+                    collect(joined);
+                }
+            }
+            let store = self.clone();
+            running.spawn(async move { store.run_query(&q).await });
+        }
+        while let Some(joined) = running.join_next().await {
+            collect(joined);
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok((objects, dirs)),
+        }
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -292,33 +394,28 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self) -> Result<Vec<Listed>> {
-        let prefix = if self.opts.prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{}/", self.opts.prefix)
-        };
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.opts.bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("list", &prefix, e))?;
-            for o in page.contents() {
-                let Some(key) = o.key().and_then(|k| k.strip_prefix(prefix.as_str())) else {
-                    continue;
-                };
-                out.push(Listed {
-                    key: key.to_string(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                    etag: o.e_tag().unwrap_or("").trim_matches('"').to_string(),
-                });
-            }
+        self.list_near(&[]).await
+    }
+
+    async fn list_near(&self, expected: &[String]) -> Result<Vec<Listed>> {
+        let mut expected = expected.to_vec();
+        expected.sort();
+        let page = self.page as usize;
+        let walked = listing::walked_dirs(&expected, page);
+        let mut wave = listing::queries_for("", &expected, &walked, page);
+        let (mut out, mut seen) = (Vec::new(), BTreeSet::new());
+        while !wave.is_empty() {
+            let (objects, dirs) = self.run_queries(std::mem::take(&mut wave)).await?;
+            out.extend(objects);
+            let mut dirs: Vec<String> = dirs
+                .into_iter()
+                .filter(|d| seen.insert(d.clone()))
+                .collect();
+            dirs.sort();
+            wave = listing::queries_for_dirs(&dirs, &expected, &walked, page);
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.dedup_by(|a, b| a.key == b.key);
         Ok(out)
     }
 

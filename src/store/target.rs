@@ -134,6 +134,9 @@ impl ObjectStore for Target {
     async fn list(&self) -> Result<Vec<Listed>> {
         delegate!(self, s => s.list().await)
     }
+    async fn list_near(&self, expected: &[String]) -> Result<Vec<Listed>> {
+        delegate!(self, s => s.list_near(expected).await)
+    }
     async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()> {
         delegate!(self, s => s.put(key, body, meta).await)
     }
