@@ -22,7 +22,15 @@ async fn main() {
     b.set_auth(s3s::auth::SimpleAuth::from_single(ak.clone(), sk.clone()));
     let service = b.build();
     let log = Arc::new(Mutex::new(
-        std::fs::File::create(log).expect("create the log file"),
+        // Append mode: a benchmark empties the log with `: > LOG` between steps, and every
+        // write must then land at the new end, not at the old offset behind a hole of NULs
+        // (which hid the first request after each truncation from the counts).
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|f| f.set_len(0).map(|()| f))
+            .expect("create the log file"),
     ));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().expect("port")))
         .await
