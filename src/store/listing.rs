@@ -173,15 +173,20 @@ fn parent(key: &str) -> &str {
     key.rfind('/').map_or("", |i| &key[..=i])
 }
 
-/// Key ranges `(after, upto]` covering every key, split at each `page`-th of the sorted
-/// `expected` keys (not at the last one: the open last range takes it), so when the store holds
-/// what was expected each range is one page and there are as many as pages.
+/// Key ranges `(after, upto]` covering every key, split after every `page - page / 20`
+/// sorted `expected` keys: the guess never names everything the store holds (release records,
+/// the files older releases kept), and the 5% left free lets each range still come back in
+/// one page. No split is made whose remainder would fit in the range before it.
 pub fn page_ranges(expected: &[String], page: usize) -> Vec<(Option<String>, Option<String>)> {
     let page = page.max(1);
-    let mut ranges = Vec::with_capacity(expected.len() / page + 1);
+    let chunk = (page - page / 20).max(1);
+    let mut ranges = Vec::with_capacity(expected.len() / chunk + 1);
     let mut after: Option<String> = None;
-    let splits = expected[..expected.len().saturating_sub(1)].iter();
-    for split in splits.skip(page - 1).step_by(page) {
+    for i in (chunk - 1..expected.len()).step_by(chunk) {
+        if expected.len() - (i + 1) <= page - chunk {
+            break;
+        }
+        let split = &expected[i];
         if after.as_deref().is_some_and(|a| a >= split.as_str()) {
             continue;
         }
@@ -224,16 +229,16 @@ mod tests {
         assert_eq!(
             bounds,
             [
-                (None, Some("k0999")),
-                (Some("k0999"), Some("k1999")),
-                (Some("k1999"), None)
+                (None, Some("k0949")),
+                (Some("k0949"), Some("k1899")),
+                (Some("k1899"), None)
             ]
         );
+        // 1,000 expected keys are one range; 1,001 are two (950 + 51); 50,000 are 53 of 950.
         assert_eq!(page_ranges(&keys(1000), 1000), [(None, None)]);
-        assert_eq!(
-            page_ranges(&keys(2000), 1000),
-            [(None, Some("k0999".into())), (Some("k0999".into()), None)]
-        );
+        assert_eq!(page_ranges(&keys(1001), 1000).len(), 2);
+        let many: Vec<String> = (0..50_000).map(|i| format!("k{i:06}")).collect();
+        assert_eq!(page_ranges(&many, 1000).len(), 53);
         assert_eq!(page_ranges(&[], 1000), [(None, None)]);
         // Unsorted or repeated hints never make an empty or backwards range.
         let odd = ["b", "b", "a", "c"].map(String::from);
