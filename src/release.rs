@@ -114,11 +114,14 @@ pub fn ids_in(keys: impl Iterator<Item = impl AsRef<str>>) -> Vec<String> {
     ids
 }
 
-/// A new release id from the current time and a digest of the release's content.
+/// A new release id from the current time (to the millisecond, so two releases made within
+/// one second still sort in the order they were made) and a digest of the release's content,
+/// with the creation time to show (to the second).
 pub fn new_id(digest_hex: &str) -> (String, String) {
     let now = std::time::SystemTime::now();
     let created = humantime::format_rfc3339_seconds(now).to_string();
-    let compact: String = created
+    let compact: String = humantime::format_rfc3339_millis(now)
+        .to_string()
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == 'T' || *c == 'Z')
         .collect();
@@ -181,7 +184,7 @@ mod tests {
         );
         let (id, created) = new_id("0123456789abcdef");
         assert!(
-            id.ends_with("Z-01234567") && id.len() == "20261124T110000Z-01234567".len(),
+            id.ends_with("Z-01234567") && id.len() == "20261124T110000123Z-01234567".len(),
             "{id}"
         );
         assert!(created.ends_with('Z'));

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::release::{self, Release};
+use crate::release::{self, Object, Release};
 use crate::store::target::Target;
 use crate::store::ObjectStore;
 use crate::upload::{fetch_release, meta_of, record_meta};
@@ -103,6 +103,59 @@ pub struct RollbackTarget {
     pub release: Option<String>,
 }
 
+/// Pages restored at once by a rollback (each is a GET of its copy and a PUT).
+const RESTORES_AT_ONCE: usize = 16;
+
+/// Write each page back from its content-addressed copy, `RESTORES_AT_ONCE` at a time; every
+/// restore is waited for, and the failures are named together.
+async fn restore_pages(target: &Target, restore: &[(String, Object)]) -> Result<()> {
+    let mut running = tokio::task::JoinSet::new();
+    let mut failed = Vec::new();
+    let mut note =
+        |joined: std::result::Result<(String, Result<()>), tokio::task::JoinError>| match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((key, Err(e))) => failed.push(format!("{key}: {e}")),
+            Err(e) => failed.push(e.to_string()),
+        };
+    for (key, o) in restore {
+        while running.len() >= RESTORES_AT_ONCE {
+            if let Some(joined) = running.join_next().await {
+                note(joined);
+            }
+        }
+        let (target, key, o) = (target.clone(), key.clone(), o.clone());
+        running.spawn(async move {
+            let result = restore_page(&target, &key, &o).await;
+            (key, result)
+        });
+    }
+    while let Some(joined) = running.join_next().await {
+        note(joined);
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    failed.sort();
+    Err(Error::Failed(format!(
+        "{}: {} page(s) could not be restored, so no rollback record was written (the others were); run the same rollback again to finish: {}",
+        target.describe(),
+        failed.len(),
+        failed.join("; ")
+    )))
+}
+
+/// Write one page back from its content-addressed copy, with the release's headers.
+async fn restore_page(target: &Target, key: &str, o: &Object) -> Result<()> {
+    let snap = release::snapshot_key(&o.sha256);
+    let bytes = target.get(&snap).await?.ok_or_else(|| {
+        Error::Failed(format!(
+            "{}: {snap} vanished during the rollback",
+            target.describe()
+        ))
+    })?;
+    target.put(key, bytes, &meta_of(o)).await
+}
+
 /// Make release `id` (default: the newest non-staged release older than the live one) live
 /// again on `target`: every object it names must still be there (its assets, kept by
 /// --keep-releases) or have a rollback copy (its pages); those pages are written back with the
@@ -163,16 +216,7 @@ pub async fn rollback(target: &Target, id: Option<&str>, dry_run: bool) -> Resul
     if dry_run {
         return Ok(report);
     }
-    for (key, o) in &restore {
-        let snap = release::snapshot_key(&o.sha256);
-        let bytes = target.get(&snap).await?.ok_or_else(|| {
-            Error::Failed(format!(
-                "{}: {snap} vanished during the rollback",
-                target.describe()
-            ))
-        })?;
-        target.put(key, bytes, &meta_of(o)).await?;
-    }
+    restore_pages(target, &restore).await?;
     let digest = crate::state::sha256_hex(format!("rollback {to_id}").as_bytes());
     let (new_id, created) = release::new_id(&digest);
     let record = Release {

@@ -353,3 +353,139 @@ fn kill_9_during_upload_always_converges() {
         "only {landed_mid_run} kills landed mid-run"
     );
 }
+
+/// Run `cdnpub --json rollback [ARGS…]` against `endpoint` (no CDN: nothing to purge).
+fn rollback(
+    endpoint: &str,
+    server: &S3Server,
+    cwd: &Path,
+    prefix: &str,
+    args: &[&str],
+) -> assert_cmd::Command {
+    let mut c = cdnpub(cwd);
+    c.args([
+        "--json",
+        "rollback",
+        "--no-purge",
+        "--path-style",
+        "--endpoint",
+        endpoint,
+    ])
+    .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+    .args(args)
+    .env("AWS_ACCESS_KEY_ID", &server.access_key)
+    .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+    .env("AWS_REGION", "us-east-1");
+    c
+}
+
+/// Files the in-process server holds under `prefix/dir` (its own view, no S3 client).
+fn stored_under(server: &S3Server, prefix: &str, dir: &str) -> BTreeMap<String, Vec<u8>> {
+    let root = server.stored_file(&format!("{prefix}/{dir}")).unwrap();
+    fs::read_dir(&root)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_rollback_the_store_fails_midway_names_its_pages_writes_no_record_and_a_rerun_finishes() {
+    let server = S3Server::start();
+    if server.requests().is_none() {
+        eprintln!("SKIPPED: needs the in-process S3 server");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    common::copy_tree(&fixtures().join("vue-cli"), &src);
+    let prefix = server.unique_prefix("rollback-down");
+    let page =
+        |key: &str| fs::read(server.stored_file(&format!("{prefix}/{key}")).unwrap()).unwrap();
+    let pages = ["index.html", "mobile-vue/citizen/index.html"];
+    // Release 1, then release 2 with two retitled pages.
+    let dir = built(tmp.path(), &src);
+    upload(&server.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    let v1: Vec<Vec<u8>> = pages.iter().map(|p| page(p)).collect();
+    for p in pages {
+        common::retitle(&src.join(p), "v2");
+    }
+    let dir = built(tmp.path(), &src);
+    upload(&server.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    let records = stored_under(&server, &prefix, "_cdnpub/releases");
+    let pointer = page("_cdnpub/latest.json");
+    assert_eq!(records.len(), 2);
+
+    // What a rollback asks before it writes anything: counted through a healthy proxy.
+    let counting = FaultProxy::start(&server.endpoint, Faults::none());
+    let dry = rollback(
+        &counting.endpoint,
+        &server,
+        tmp.path(),
+        &prefix,
+        &["--dry-run"],
+    )
+    .assert()
+    .success();
+    let dry: Value = serde_json::from_slice(&dry.get_output().stdout).unwrap();
+    let restored: Vec<String> = dry["targets"][0]["restored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(restored, pages, "the two changed pages");
+    let asked = counting.stats.forwarded.load(Ordering::Relaxed);
+
+    // The store answers those and one more request, then only 503s: every page restore fails
+    // (after the SDK's retries), and all of them are named.
+    let failing = FaultProxy::start(
+        &server.endpoint,
+        Faults {
+            down_after: Some(asked + 1),
+            ..Faults::none()
+        },
+    );
+    let a = rollback(&failing.endpoint, &server, tmp.path(), &prefix, &[])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("could not be restored") && err.contains("run the same rollback again"),
+        "{err}"
+    );
+    for p in pages {
+        assert!(err.contains(p), "{p} named: {err}");
+    }
+    assert_eq!(
+        stored_under(&server, &prefix, "_cdnpub/releases"),
+        records,
+        "no record written"
+    );
+    assert_eq!(
+        page("_cdnpub/latest.json"),
+        pointer,
+        "the pointer still names release 2"
+    );
+
+    // The store is back: the same rollback finishes, both pages are release 1's again.
+    let healthy = FaultProxy::start(&server.endpoint, Faults::none());
+    rollback(&healthy.endpoint, &server, tmp.path(), &prefix, &[])
+        .assert()
+        .success();
+    let now: Vec<Vec<u8>> = pages.iter().map(|p| page(p)).collect();
+    assert_eq!(now, v1);
+    assert_eq!(stored_under(&server, &prefix, "_cdnpub/releases").len(), 3);
+}
