@@ -300,24 +300,23 @@ pub fn resolve_upload(
 ) -> Result<crate::upload::UploadConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let targets = if args.to.is_empty() {
-        layers
-            .value("targets", |s| s.targets.clone())
-            .unwrap_or_default()
-    } else {
-        args.to.clone()
-    };
-    if targets.is_empty() {
-        return Err(Error::Usage(
-            "no target: give --to s3://bucket/prefix, file:///dir or a directory, or `targets = [...]` in the profile".into(),
-        ));
-    }
+    upload_config(global, args, &layers, &file)
+}
+
+/// `upload`'s configuration from flags/variables and the already loaded layers.
+fn upload_config(
+    global: &GlobalArgs,
+    args: &UploadArgs,
+    layers: &Layers,
+    file: &Option<ConfigFile>,
+) -> Result<crate::upload::UploadConfig> {
+    let targets = targets(&args.to, layers)?;
     let concurrency = args
         .transfer
         .concurrency
         .or_else(|| layers.value("concurrency", |s| s.concurrency))
         .unwrap_or(DEFAULT_CONCURRENCY);
-    check_range("concurrency", u32::from(concurrency), 1, 256, &file)?;
+    check_range("concurrency", u32::from(concurrency), 1, 256, file)?;
     let rules = layers
         .value("headers", |s| s.headers.clone())
         .unwrap_or_default();
@@ -331,7 +330,7 @@ pub fn resolve_upload(
     Ok(crate::upload::UploadConfig {
         dir: args.dir.clone(),
         targets,
-        endpoint: endpoint(&args.store, &layers),
+        endpoint: endpoint(&args.store, layers),
         concurrency: usize::from(concurrency),
         delete: args.delete,
         keep_releases: args
@@ -494,7 +493,7 @@ pub fn resolve_publish(
         max_ratio: None,
         no_compress: args.no_compress,
     };
-    let mut build = resolve_build(global, &build_args)?;
+    let mut build = build_config(&build_args, &layers, &file)?;
     crate::placeholder::check_prefix(&build.prefix)
         .map_err(|e| Error::Usage(format!("--prefix / CDN_PREFIX / cdn_prefix: {e}")))?;
     let (raw_server, origin) = match &args.server {
@@ -532,7 +531,7 @@ pub fn resolve_publish(
         dry_run: args.dry_run,
         no_check_bucket: false,
     };
-    let mut upload = resolve_upload(global, &upload_args)?;
+    let mut upload = upload_config(global, &upload_args, &layers, &file)?;
     upload.stage = args.stage;
     Ok(crate::publish::PublishConfig {
         keep_out: args.out.is_some(),
@@ -556,6 +555,11 @@ pub fn resolve_targets(
 ) -> Result<(Vec<String>, crate::store::target::Endpoint)> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    Ok((targets(to, &layers)?, endpoint(store, &layers)))
+}
+
+/// `--to` targets, else the profile's `targets`; none at all is a usage error.
+fn targets(to: &[String], layers: &Layers) -> Result<Vec<String>> {
     let targets = if to.is_empty() {
         layers
             .value("targets", |s| s.targets.clone())
@@ -568,20 +572,32 @@ pub fn resolve_targets(
             "no target: give --to s3://bucket/prefix, file:///dir or a directory, or `targets = [...]` in the profile".into(),
         ));
     }
-    Ok((targets, endpoint(store, &layers)))
+    Ok(targets)
 }
 
-/// Resolve the CDN settings and job options of `rollback`.
-pub fn resolve_rollback_cdn(
+/// What `rollback` resolves: targets, how to reach them, CDN settings and job options.
+pub type RollbackConfig = (
+    Vec<String>,
+    crate::store::target::Endpoint,
+    crate::purge::ProviderSettings,
+    crate::cdn::JobOptions,
+);
+
+/// Resolve `rollback`'s targets (from `--to`, else the profile), endpoint and CDN settings.
+pub fn resolve_rollback(
     global: &GlobalArgs,
-    args: &crate::cli::CdnProviderArgs,
+    to: &[String],
+    store: &crate::cli::StoreArgs,
+    cdn: &crate::cli::CdnProviderArgs,
     dry_run: bool,
-) -> Result<(crate::purge::ProviderSettings, crate::cdn::JobOptions)> {
+) -> Result<RollbackConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     Ok((
-        provider_settings(args, &layers)?,
-        job_options(args, dry_run),
+        targets(to, &layers)?,
+        endpoint(store, &layers),
+        provider_settings(cdn, &layers)?,
+        job_options(cdn, dry_run),
     ))
 }
 
@@ -617,11 +633,20 @@ fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile
 pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    build_config(args, &layers, &file)
+}
+
+/// `build`'s configuration from flags/variables and the already loaded layers.
+fn build_config(
+    args: &BuildArgs,
+    layers: &Layers,
+    file: &Option<ConfigFile>,
+) -> Result<BuildConfig> {
     let hash_len = args
         .hash_length
         .or_else(|| layers.value("hash_length", |s| s.hash_length))
         .unwrap_or(10);
-    check_range("hash_length", u32::from(hash_len), 8, 16, &file)?;
+    check_range("hash_length", u32::from(hash_len), 8, 16, file)?;
     let max_ratio = args
         .max_ratio
         .or_else(|| layers.value("max_compress_ratio", |s| s.max_compress_ratio))
@@ -632,7 +657,7 @@ pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfi
         )));
     }
     let (gzip_level, brotli_quality) =
-        compression(args.gzip_level, args.brotli_quality, &layers, &file)?;
+        compression(args.gzip_level, args.brotli_quality, layers, file)?;
     let mut keep = layers
         .value("keep_names", |s| s.keep_names.clone())
         .unwrap_or_default();

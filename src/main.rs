@@ -90,8 +90,13 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             Ok(())
         }
         Command::Rollback(args) => {
-            let (targets, endpoint) = config::resolve_targets(&cli.global, &args.to, &args.store)?;
-            let (cdn, job) = config::resolve_rollback_cdn(&cli.global, &args.cdn, args.dry_run)?;
+            let (targets, endpoint, cdn, job) = config::resolve_rollback(
+                &cli.global,
+                &args.to,
+                &args.store,
+                &args.cdn,
+                args.dry_run,
+            )?;
             let result = runtime()?.block_on(releases::rollback_all(
                 &targets,
                 &endpoint,
