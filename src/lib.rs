@@ -26,6 +26,7 @@ pub mod rewrite;
 pub mod scan;
 pub mod state;
 pub mod store;
+pub mod tasks;
 pub mod upload;
 
 pub use error::{Error, Result};

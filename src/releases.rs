@@ -109,29 +109,20 @@ const RESTORES_AT_ONCE: usize = 16;
 /// Write each page back from its content-addressed copy, `RESTORES_AT_ONCE` at a time; every
 /// restore is waited for, and the failures are named together.
 async fn restore_pages(target: &Target, restore: &[(String, Object)]) -> Result<()> {
-    let mut running = tokio::task::JoinSet::new();
     let mut failed = Vec::new();
-    let mut note =
-        |joined: std::result::Result<(String, Result<()>), tokio::task::JoinError>| match joined {
-            Ok((_, Ok(()))) => {}
-            Ok((key, Err(e))) => failed.push(format!("{key}: {e}")),
-            Err(e) => failed.push(e.to_string()),
-        };
-    for (key, o) in restore {
-        while running.len() >= RESTORES_AT_ONCE {
-            if let Some(joined) = running.join_next().await {
-                note(joined);
-            }
-        }
+    let jobs = restore.iter().map(|(key, o)| {
         let (target, key, o) = (target.clone(), key.clone(), o.clone());
-        running.spawn(async move {
+        async move {
             let result = restore_page(&target, &key, &o).await;
             (key, result)
-        });
-    }
-    while let Some(joined) = running.join_next().await {
-        note(joined);
-    }
+        }
+    });
+    crate::tasks::bounded(jobs, RESTORES_AT_ONCE, |outcome| match outcome {
+        Ok((_, Ok(()))) => {}
+        Ok((key, Err(e))) => failed.push(format!("{key}: {e}")),
+        Err(e) => failed.push(e.to_string()),
+    })
+    .await;
     if failed.is_empty() {
         return Ok(());
     }

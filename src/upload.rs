@@ -664,34 +664,20 @@ async fn put_all(
     indices: &[usize],
     progress: &Progress,
 ) -> (Vec<usize>, Vec<(String, String)>) {
-    // At most `concurrency` tasks exist at a time: an SDK request's future is kilobytes, and
-    // spawning one per object up front held ~12 KB per object (600 MB for 50,000 files).
-    let mut tasks = tokio::task::JoinSet::new();
     let (mut sent, mut failed) = (Vec::new(), Vec::new());
-    let mut record =
-        |joined: std::result::Result<(usize, Result<()>), tokio::task::JoinError>| match joined {
-            Ok((i, Ok(()))) => {
-                progress.sent(&objects[i].key);
-                sent.push(i);
-            }
-            Ok((i, Err(e))) => failed.push((objects[i].key.clone(), e.to_string())),
-            Err(e) => failed.push(("?".into(), e.to_string())),
-        };
-    for &i in indices {
-        while tasks.len() >= concurrency.max(1) {
-            if let Some(joined) = tasks.join_next().await {
-                record(joined);
-            }
-        }
+    let jobs = indices.iter().map(|&i| {
         let (target, objects) = (target.clone(), objects.clone());
-        tasks.spawn(async move {
-            let result = put_checked(&target, &objects[i]).await;
-            (i, result)
-        });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        record(joined);
-    }
+        async move { (i, put_checked(&target, &objects[i]).await) }
+    });
+    crate::tasks::bounded(jobs, concurrency, |outcome| match outcome {
+        Ok((i, Ok(()))) => {
+            progress.sent(&objects[i].key);
+            sent.push(i);
+        }
+        Ok((i, Err(e))) => failed.push((objects[i].key.clone(), e.to_string())),
+        Err(e) => failed.push(("?".into(), e.to_string())),
+    })
+    .await;
     let rank: BTreeMap<usize, usize> = indices.iter().enumerate().map(|(r, &i)| (i, r)).collect();
     sent.sort_by_key(|i| rank[i]);
     failed.sort();

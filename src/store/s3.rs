@@ -16,7 +16,6 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use base64::Engine;
 use md5::{Digest, Md5};
-use tokio::task::JoinSet;
 
 use std::collections::BTreeSet;
 
@@ -215,28 +214,20 @@ impl S3Store {
     /// Run queries, at most `LIST_RANGES_AT_ONCE` at a time; all their objects and reported
     /// sub-directories, or the first failure.
     async fn run_queries(&self, queries: Vec<Query>) -> Result<(Vec<Listed>, Vec<String>)> {
-        let mut running = JoinSet::new();
         let (mut objects, mut dirs, mut failure) = (Vec::new(), Vec::new(), None);
-        let mut collect = |joined: std::result::Result<_, tokio::task::JoinError>| match joined {
+        let jobs = queries.into_iter().map(|q| {
+            let store = self.clone();
+            async move { store.run_query(&q).await }
+        });
+        crate::tasks::bounded(jobs, LIST_RANGES_AT_ONCE, |outcome| match outcome {
             Ok(Ok((o, d))) => {
                 objects.extend(o);
                 dirs.extend(d);
             }
             Ok(Err(e)) => failure = failure.take().or(Some(e)),
             Err(e) => failure = failure.take().or(Some(Error::Failed(format!("list: {e}")))),
-        };
-        for q in queries {
-            while running.len() >= LIST_RANGES_AT_ONCE {
-                if let Some(joined) = running.join_next().await {
-                    collect(joined);
-                }
-            }
-            let store = self.clone();
-            running.spawn(async move { store.run_query(&q).await });
-        }
-        while let Some(joined) = running.join_next().await {
-            collect(joined);
-        }
+        })
+        .await;
         match failure {
             Some(e) => Err(e),
             None => Ok((objects, dirs)),
