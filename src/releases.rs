@@ -50,18 +50,18 @@ pub struct ReleasesReport {
 }
 
 /// The live release: the latest pointer, or the newest record when there is none.
-async fn live_id(target: &Target, ids: &[String]) -> Result<Option<String>> {
-    Ok(match target.get(release::LATEST_KEY).await? {
-        Some(b) => Some(release::parse_pointer(&b)?),
+fn live_id(pointer: Option<&[u8]>, ids: &[String]) -> Result<Option<String>> {
+    Ok(match pointer {
+        Some(b) => Some(release::parse_pointer(b)?),
         None => ids.last().cloned(),
     })
 }
 
 /// Every release record of a target, newest first.
 pub async fn list(target: &Target) -> Result<ReleasesReport> {
-    let listing = crate::upload::survey(target).await?;
+    let crate::upload::Survey { listing, pointer } = crate::upload::survey(target).await?;
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
-    let live = live_id(target, &ids).await?;
+    let live = live_id(pointer.as_deref(), &ids)?;
     let mut releases = Vec::new();
     for id in ids.iter().rev() {
         let Some(r) = fetch_release(target, id).await? else {
@@ -152,10 +152,10 @@ async fn restore_page(target: &Target, key: &str, o: &Object) -> Result<()> {
 /// --keep-releases) or have a rollback copy (its pages); those pages are written back with the
 /// release's headers, and a new record says it is a rollback.
 pub async fn rollback(target: &Target, id: Option<&str>, dry_run: bool) -> Result<RollbackTarget> {
-    let listing = crate::upload::survey(target).await?;
+    let crate::upload::Survey { listing, pointer } = crate::upload::survey(target).await?;
     let sizes: BTreeMap<&str, u64> = listing.iter().map(|l| (l.key.as_str(), l.size)).collect();
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
-    let live = live_id(target, &ids).await?;
+    let live = live_id(pointer.as_deref(), &ids)?;
     let to_id = match id {
         Some(id) => id.to_string(),
         None => previous(target, &ids, live.as_deref()).await?,

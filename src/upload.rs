@@ -456,20 +456,29 @@ pub async fn fetch_release(target: &Target, id: &str) -> Result<Option<Release>>
     }
 }
 
+/// A target's listing and its latest pointer, read once for commands that have no local files
+/// to go by (prune, releases, rollback).
+pub struct Survey {
+    /// Every object, sorted by key.
+    pub listing: Vec<Listed>,
+    /// The bytes of `_cdnpub/latest.json`, when there is one.
+    pub pointer: Option<Vec<u8>>,
+}
+
 /// The target's listing, planned from its live release: the record `_cdnpub/latest.json`
-/// names is read first and its keys tell the store where the listing's pages fall, so an S3
-/// target fetches them at once (`ObjectStore::list_near`) instead of one page per round trip.
-/// For commands that have no local files to go by (prune, releases, rollback). No pointer, or
-/// a damaged one or record, only means one sequential listing (whoever needs the record
-/// reports the damage).
-pub async fn survey(target: &Target) -> Result<Vec<Listed>> {
+/// names is read first and its keys tell an S3 store where the listing's pages fall, so it
+/// fetches them at once (`ObjectStore::list_near`) instead of one page per round trip. No
+/// pointer, or a damaged one or record, only means one sequential listing (whoever needs the
+/// pointer or the record reports the damage).
+pub async fn survey(target: &Target) -> Result<Survey> {
+    let pointer = target.get(release::LATEST_KEY).await?;
     if matches!(target, Target::Local(_)) {
-        return target.list().await;
+        let listing = target.list().await?;
+        return Ok(Survey { listing, pointer });
     }
-    let id = target
-        .get(release::LATEST_KEY)
-        .await?
-        .and_then(|b| release::parse_pointer(&b).ok());
+    let id = pointer
+        .as_deref()
+        .and_then(|b| release::parse_pointer(b).ok());
     let record = match id {
         Some(id) => target
             .get(&Release::key(&id))
@@ -480,7 +489,8 @@ pub async fn survey(target: &Target) -> Result<Vec<Listed>> {
     let expected: Vec<String> = record
         .map(|r| r.objects.into_keys().collect())
         .unwrap_or_default();
-    target.list_near(&expected).await
+    let listing = target.list_near(&expected).await?;
+    Ok(Survey { listing, pointer })
 }
 
 /// True when the stored object's digest and headers are what we would send.
@@ -567,7 +577,7 @@ pub async fn prune(
     max_deletes: usize,
     dry_run: bool,
 ) -> Result<Vec<String>> {
-    let listing = survey(target).await?;
+    let listing = survey(target).await?.listing;
     let ids = release::ids_in(listing.iter().map(|l| &l.key));
     if ids.is_empty() {
         return Ok(Vec::new());

@@ -20,15 +20,44 @@ fn built(tmp: &Path, src: &Path) -> PathBuf {
     common::build_public(tmp, src, &["--brotli-quality", "4"])
 }
 
-fn upload(endpoint: &str, server: &S3Server, dir: &Path, prefix: &str) -> assert_cmd::Command {
-    let mut c = cdnpub(dir.parent().unwrap());
-    c.args(["upload", "--json", "--path-style", "--endpoint", endpoint])
-        .arg(dir)
+/// `cdnpub --json ARGS… --to s3://bucket/prefix` through `endpoint`, with the server's keys.
+fn on_s3(
+    cwd: &Path,
+    endpoint: &str,
+    server: &S3Server,
+    prefix: &str,
+    args: &[&str],
+) -> assert_cmd::Command {
+    let mut c = cdnpub(cwd);
+    c.arg("--json")
+        .args(args)
+        .args(["--path-style", "--endpoint", endpoint])
         .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
         .env("AWS_ACCESS_KEY_ID", &server.access_key)
         .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
         .env("AWS_REGION", "us-east-1");
     c
+}
+
+fn upload(endpoint: &str, server: &S3Server, dir: &Path, prefix: &str) -> assert_cmd::Command {
+    on_s3(
+        dir.parent().unwrap(),
+        endpoint,
+        server,
+        prefix,
+        &["upload", dir.to_str().unwrap()],
+    )
+}
+
+/// The in-process S3 server, or None (saying the test is skipped) for an external endpoint,
+/// whose requests and files a test cannot see.
+fn in_process_server() -> Option<S3Server> {
+    let server = S3Server::start();
+    if server.requests().is_none() {
+        eprintln!("SKIPPED: needs the in-process S3 server");
+        return None;
+    }
+    Some(server)
 }
 
 /// Manifest files (plain keys) with their sha256.
@@ -115,11 +144,9 @@ fn put_positions(server: &S3Server) -> Vec<String> {
 
 #[test]
 fn an_upload_through_errors_resets_and_delays_lands_every_object_in_order() {
-    let server = S3Server::start();
-    if server.requests().is_none() {
-        eprintln!("SKIPPED: needs the in-process S3 server");
+    let Some(server) = in_process_server() else {
         return;
-    }
+    };
     let mut injected = 0;
     for seed in [1, 2, 3] {
         // The real vue-cli fixture, then a bigger generated tree (156 objects) for more faults.
@@ -190,11 +217,9 @@ fn an_upload_through_errors_resets_and_delays_lands_every_object_in_order() {
 
 #[test]
 fn a_store_going_down_mid_run_updates_no_page_and_a_rerun_completes() {
-    let server = S3Server::start();
-    if server.requests().is_none() {
-        eprintln!("SKIPPED: needs the in-process S3 server");
+    let Some(server) = in_process_server() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let dir = built(tmp.path(), &fixtures().join("vue-cli"));
     let prefix = server.unique_prefix("down");
@@ -286,11 +311,9 @@ fn records_are_whole(server: &S3Server, prefix: &str) -> usize {
 
 #[test]
 fn kill_9_during_upload_always_converges() {
-    let server = S3Server::start();
-    if server.requests().is_none() {
-        eprintln!("SKIPPED: needs the in-process S3 server");
+    let Some(server) = in_process_server() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     many_files(&src);
@@ -354,7 +377,7 @@ fn kill_9_during_upload_always_converges() {
     );
 }
 
-/// Run `cdnpub --json rollback [ARGS…]` against `endpoint` (no CDN: nothing to purge).
+/// Run `cdnpub --json rollback --no-purge [ARGS…]` against `endpoint` (no CDN: nothing to purge).
 fn rollback(
     endpoint: &str,
     server: &S3Server,
@@ -362,20 +385,8 @@ fn rollback(
     prefix: &str,
     args: &[&str],
 ) -> assert_cmd::Command {
-    let mut c = cdnpub(cwd);
-    c.args([
-        "--json",
-        "rollback",
-        "--no-purge",
-        "--path-style",
-        "--endpoint",
-        endpoint,
-    ])
-    .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-    .args(args)
-    .env("AWS_ACCESS_KEY_ID", &server.access_key)
-    .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
-    .env("AWS_REGION", "us-east-1");
+    let mut c = on_s3(cwd, endpoint, server, prefix, &["rollback", "--no-purge"]);
+    c.args(args);
     c
 }
 
@@ -399,11 +410,9 @@ fn stored_under(server: &S3Server, prefix: &str, dir: &str) -> BTreeMap<String, 
 
 #[test]
 fn a_rollback_the_store_fails_midway_names_its_pages_writes_no_record_and_a_rerun_finishes() {
-    let server = S3Server::start();
-    if server.requests().is_none() {
-        eprintln!("SKIPPED: needs the in-process S3 server");
+    let Some(server) = in_process_server() else {
         return;
-    }
+    };
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     common::copy_tree(&fixtures().join("vue-cli"), &src);

@@ -215,6 +215,20 @@ pub fn shared_prefix<'a>(a: &'a str, b: &str) -> &'a str {
 mod tests {
     use super::*;
 
+    /// Each query as (prefix, after, upto, delimited), for comparing plans.
+    fn shapes(q: &[Query]) -> Vec<(&str, Option<&str>, Option<&str>, bool)> {
+        q.iter()
+            .map(|q| {
+                (
+                    q.prefix.as_str(),
+                    q.after.as_deref(),
+                    q.upto.as_deref(),
+                    q.delimited,
+                )
+            })
+            .collect()
+    }
+
     fn keys(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("k{i:04}")).collect()
     }
@@ -294,17 +308,7 @@ mod tests {
         expected.sort();
         let walked = BTreeSet::from(["".to_string(), "d/".to_string()]);
         let q = queries_for("d/", &expected, &walked, 3);
-        let bounds: Vec<(&str, Option<&str>, Option<&str>, bool)> = q
-            .iter()
-            .map(|q| {
-                (
-                    q.prefix.as_str(),
-                    q.after.as_deref(),
-                    q.upto.as_deref(),
-                    q.delimited,
-                )
-            })
-            .collect();
+        let bounds = shapes(&q);
         assert_eq!(
             bounds,
             [
@@ -314,17 +318,7 @@ mod tests {
         );
         // A directory not walked is listed in narrowed recursive ranges.
         let q = queries_for("d/sub/", &expected, &walked, 1);
-        let bounds: Vec<(&str, Option<&str>, Option<&str>, bool)> = q
-            .iter()
-            .map(|q| {
-                (
-                    q.prefix.as_str(),
-                    q.after.as_deref(),
-                    q.upto.as_deref(),
-                    q.delimited,
-                )
-            })
-            .collect();
+        let bounds = shapes(&q);
         assert_eq!(
             bounds,
             [
@@ -342,19 +336,9 @@ mod tests {
         let walked = BTreeSet::from(["".to_string(), "big/".to_string()]);
         let dirs: Vec<String> = ["a/", "b/", "big/", "c/", "zz/"].map(String::from).to_vec();
         let q = queries_for_dirs(&dirs, &expected, &walked, 4);
-        let shapes: Vec<(&str, Option<&str>, Option<&str>, bool)> = q
-            .iter()
-            .map(|q| {
-                (
-                    q.prefix.as_str(),
-                    q.after.as_deref(),
-                    q.upto.as_deref(),
-                    q.delimited,
-                )
-            })
-            .collect();
+        let got = shapes(&q);
         assert_eq!(
-            shapes,
+            got,
             [
                 // a/ and b/ (3 keys) share a range; big/ (walked) breaks the run; c/ and zz/
                 // (3 keys) share another.
