@@ -18,7 +18,9 @@ use walkdir::WalkDir;
 use crate::classify::{self, Naming};
 use crate::compress;
 use crate::error::{Error, Result};
-use crate::fingerprint::{self, file_name, hashed_name, resolve::Index, sourcemap, Plan, Refs};
+use crate::fingerprint::check::{self, Built, Expected, Resolution};
+use crate::fingerprint::resolve::Base;
+use crate::fingerprint::{self, file_name, hashed_name, sourcemap, Plan, Refs};
 use crate::manifest::{Encoding, FileRecord, Manifest, ViteEntry, MANIFEST_PATH, VERSION};
 use crate::state::{hex, sha256_hex};
 
@@ -47,6 +49,11 @@ pub struct BuildConfig {
     pub max_ratio: f64,
     /// Write .gz/.br siblings at all.
     pub compress: bool,
+    /// The tree's deploy sub-path under the site root (`mobile-vue/pass`): set, hinted (the
+    /// target's key prefix) or inferred from the references.
+    pub base: Base,
+    /// Server URLs (`https://cdn.example.com`) that references may already start with.
+    pub servers: Vec<String>,
     /// Render placeholders in matching files before they are hashed (publish), so a file
     /// whose content depends on the CDN server has a name that does too.
     pub render: Option<Render>,
@@ -62,16 +69,6 @@ pub struct Render {
 }
 
 impl Render {
-    /// The name part of files named after the rendered server (`hash_len` hex of SHA-256 of
-    /// the placeholder and the server).
-    pub fn env_hash(&self, prefix: &str, hash_len: usize) -> String {
-        let mut h = Sha256::new();
-        h.update(prefix.as_bytes());
-        h.update(b"\n");
-        h.update(self.renderer.server());
-        hex(&h.finalize())[..hash_len].to_string()
-    }
-
     /// A renderer for `server` in files matching `globs`; errors name the bad value.
     pub fn new(
         prefix: &str,
@@ -119,6 +116,11 @@ pub struct BuildReport {
     pub bytes_smallest: u64,
     /// .gz / .br siblings written.
     pub siblings: usize,
+    /// The deploy sub-path references were resolved under ("" for the site root), and how it
+    /// was known: "set", "target prefix", "inferred" or "none".
+    pub base_path: String,
+    /// How `base_path` was known.
+    pub base_path_from: &'static str,
     /// Reference cycles (their members keep their names).
     pub cycles: Vec<Vec<String>>,
     /// Warnings.
@@ -141,17 +143,15 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     let (src, out) = check_dirs(&cfg.src, &cfg.out)?;
     let inputs = scan_tree(&src)?;
     let rels: Vec<String> = inputs.iter().map(|i| i.rel.clone()).collect();
-    let index = Index::new(&rels, &cfg.prefix);
+    let mut how = resolution(cfg);
+    let index = how.index(&rels);
     let (refs, rendered): (Vec<Refs>, Vec<bool>) =
         analyze_all(&inputs, &index, cfg.render.as_ref())?
             .into_iter()
             .unzip();
     let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
     let plan = fingerprint::plan(&rels, &refs, &naming, &rendered);
-    let env_hash = cfg
-        .render
-        .as_ref()
-        .map(|r| r.env_hash(&cfg.prefix, cfg.hash_len));
+    let base_from = settle_base(&mut how, &refs, &plan, &rels, &inputs)?;
     let parent = out.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
@@ -165,17 +165,8 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         plan: &plan,
         rels: &rels,
         staging: staging.path(),
-        names: (0..inputs.len())
-            .map(|i| {
-                let n = OnceLock::new();
-                // Named after the rendered server, known before any content is processed.
-                if let (true, Some(h)) = (plan.env_named[i], env_hash.as_deref()) {
-                    let _ = n.set(rename_rel(&rels[i], h));
-                }
-                n
-            })
-            .collect(),
-        env_hash: env_hash.clone(),
+        names: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
+        group_hashes: (0..plan.groups.len()).map(|_| OnceLock::new()).collect(),
         records: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
         rewritten: AtomicUsize::new(0),
@@ -206,6 +197,23 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
             .map(|(o, f)| (o, ViteEntry { file: f }))
             .collect(),
     };
+    let built: Vec<Built> = manifest
+        .files
+        .iter()
+        .map(|f| Built {
+            path: f.path.clone(),
+            source: f.source.clone(),
+        })
+        .collect();
+    let expected = Expected {
+        rels: &rels,
+        refs: &refs,
+        finals: &finals,
+    };
+    check::refuse(
+        "build",
+        check::problems(staging.path(), &built, &how, Some(&expected))?,
+    )?;
     write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
     let mut report = summarize(
         &out,
@@ -216,11 +224,94 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         started,
     );
     report.rendered = rendered.iter().filter(|&&r| r).count();
-    report
-        .warnings
-        .extend(unreferenced_warning(&plan, &refs, &rels));
+    report.base_path = how.base.path().to_string();
+    report.base_path_from = base_from;
     swap_into_place(staging, &out)?;
     Ok(report)
+}
+
+/// What `cdnpub build --check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The command ("check").
+    pub command: &'static str,
+    /// The tree checked.
+    pub dir: PathBuf,
+    /// Files in it.
+    pub files: usize,
+    /// Files cdnpub renamed (from its manifest; 0 for a tree cdnpub did not build).
+    pub renamed: usize,
+    /// The deploy sub-path used.
+    pub base_path: String,
+    /// Every problem found.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    /// Exit status: a tree with problems must not be published (exit 2).
+    pub fn outcome(&self) -> Result<()> {
+        check::refuse("build --check", self.problems.clone())
+    }
+}
+
+/// `cdnpub build --check DIR`: check a built tree on its own (SRC is the tree).
+pub fn check_tree(cfg: &BuildConfig) -> Result<CheckReport> {
+    let dir = fs::canonicalize(&cfg.src).map_err(|e| {
+        Error::Usage(format!(
+            "{} cannot be opened ({e}); give the built tree to check",
+            cfg.src.display()
+        ))
+    })?;
+    let manifest = crate::manifest::Manifest::read(&dir)?;
+    let built: Vec<Built> = match &manifest {
+        Some(m) => m
+            .files
+            .iter()
+            .map(|f| Built {
+                path: f.path.clone(),
+                source: f.source.clone(),
+            })
+            .collect(),
+        None => scan_tree(&dir)?
+            .into_iter()
+            .filter(|i| !i.rel.starts_with(".cdnpub/"))
+            .map(|i| Built {
+                path: i.rel.clone(),
+                source: i.rel,
+            })
+            .collect(),
+    };
+    let mut how = resolution(cfg);
+    if how.base == Base::Infer {
+        // The sub-path a check resolves under: the one the tree's references agree on.
+        let rels: Vec<String> = built.iter().map(|b| b.path.clone()).collect();
+        let index = how.index(&rels);
+        let mut dropped: Vec<String> = Vec::new();
+        for rel in rels.iter().filter(|r| classify::kind(r) != classify::Kind::Other) {
+            let path = dir.join(rel);
+            let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            dropped.extend(
+                fingerprint::analyze(rel, &bytes, &index)
+                    .guessed
+                    .into_iter()
+                    .map(|(_, d)| d),
+            );
+        }
+        dropped.sort();
+        dropped.dedup();
+        if let [one] = dropped.as_slice() {
+            how.base = Base::Hint(one.clone());
+        }
+    }
+    let problems = check::problems(&dir, &built, &how, None)?;
+    Ok(CheckReport {
+        command: "check",
+        dir,
+        files: built.len(),
+        renamed: built.iter().filter(|b| b.path != b.source).count(),
+        base_path: how.base.path().to_string(),
+        problems,
+    })
 }
 
 fn keep_globs(cfg: &BuildConfig) -> Vec<String> {
@@ -231,29 +322,81 @@ fn keep_globs(cfg: &BuildConfig) -> Vec<String> {
         .collect()
 }
 
-/// Fingerprinted files that no file cdnpub read names: if code builds their URLs at run time
-/// (webpack's `"js/"+id+".js"` chunk loading), the renamed file is never found.
-fn unreferenced_warning(plan: &Plan, refs: &[Refs], rels: &[String]) -> Option<String> {
-    let mut named = vec![false; rels.len()];
-    for r in refs {
-        for l in r.links.iter().chain(r.source_map.iter()) {
-            named[l.target] = true;
+/// How references resolve: the placeholder, the deploy sub-path, the known servers (the
+/// rendered server included).
+fn resolution(cfg: &BuildConfig) -> Resolution {
+    let mut servers = cfg.servers.clone();
+    if let Some(r) = &cfg.render {
+        let s = String::from_utf8_lossy(r.renderer.server()).to_string();
+        if !s.is_empty() && !servers.contains(&s) {
+            servers.push(s);
         }
     }
-    let lonely: Vec<&str> = (0..rels.len())
-        .filter(|&i| plan.hashed[i] && !named[i] && plan.map_owner[i].is_none())
-        .map(|i| rels[i].as_str())
-        .collect();
-    if lonely.is_empty() {
-        return None;
+    Resolution {
+        prefix: cfg.prefix.clone(),
+        base: cfg.base.clone(),
+        servers,
     }
-    let shown: Vec<&str> = lonely.iter().take(5).copied().collect();
-    Some(format!(
-        "{} fingerprinted files are named by no HTML, CSS or JS that cdnpub read (e.g. {}); if code builds their \
-         URLs at run time, keep their names with --keep GLOB",
-        lonely.len(),
-        shown.join(", ")
-    ))
+}
+
+/// Settle the deploy sub-path: references that reached their file only by dropping leading
+/// segments must agree on what they dropped (then that is the sub-path, inferred); when they
+/// disagree and any of them names a file cdnpub renames, the build stops naming them.
+fn settle_base(
+    how: &mut Resolution,
+    refs: &[Refs],
+    plan: &Plan,
+    rels: &[String],
+    inputs: &[Input],
+) -> Result<&'static str> {
+    let from = match &how.base {
+        Base::Set(_) => "set",
+        Base::Hint(p) if !p.is_empty() => "target prefix",
+        _ => "none",
+    };
+    let mut dropped: Vec<&str> = refs
+        .iter()
+        .flat_map(|r| r.guessed.iter().map(|(_, d)| d.as_str()))
+        .collect();
+    dropped.sort_unstable();
+    dropped.dedup();
+    match dropped.as_slice() {
+        [] => Ok(from),
+        [one] if !matches!(how.base, Base::Set(_)) => {
+            how.base = Base::Hint(one.to_string());
+            Ok("inferred")
+        }
+        _ => {
+            let renamed = |t: usize| plan.hashed[t] || plan.env_named[t];
+            let mut bad = Vec::new();
+            for (i, r) in refs.iter().enumerate() {
+                for (start, d) in &r.guessed {
+                    let Some(l) = r.links.iter().find(|l| l.span.start == *start) else {
+                        continue;
+                    };
+                    if renamed(l.target) {
+                        let bytes = fs::read(&inputs[i].path)
+                            .map_err(|e| Error::io("read", &inputs[i].path, e))?;
+                        bad.push(format!(
+                            "{}: {} → {} (sub-path {d})",
+                            rels[i],
+                            String::from_utf8_lossy(&bytes[l.span.start..l.span.end]),
+                            rels[l.target]
+                        ));
+                    }
+                }
+            }
+            if bad.is_empty() {
+                return Ok(from);
+            }
+            bad.truncate(20);
+            Err(Error::Broken(format!(
+                "references name files of the tree under different deploy sub-paths ({}), so cdnpub cannot tell                  which is the tree's; set it with --base-path SUBPATH (base_path in cdnpub.toml). References to renamed files:\n  {}",
+                dropped.join(", "),
+                bad.join("\n  ")
+            )))
+        }
+    }
 }
 
 fn summarize(
@@ -269,22 +412,13 @@ fn summarize(
         .iter()
         .map(|c| c.iter().map(|&i| rels[i].clone()).collect())
         .collect();
-    let warnings = plan
-        .cycles
+    let warnings = cycles
         .iter()
-        .zip(&cycles)
-        .map(|(ids, c)| {
-            if ids.iter().all(|&i| plan.env_named[i]) {
-                format!(
-                    "reference cycle: these files are named after the rendered CDN server instead of their content: {}",
-                    c.join(" → ")
-                )
-            } else {
-                format!(
-                    "reference cycle, these files keep their names and are not cached as immutable: {}",
-                    c.join(" → ")
-                )
-            }
+        .map(|c| {
+            format!(
+                "reference cycle, these files keep their names and are not cached as immutable: {}",
+                c.join(" → ")
+            )
         })
         .collect();
     BuildReport {
@@ -309,6 +443,8 @@ fn summarize(
             })
             .sum(),
         siblings: m.files.iter().map(|f| f.encodings.len()).sum(),
+        base_path: String::new(),
+        base_path_from: "none",
         cycles,
         warnings,
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -438,7 +574,7 @@ fn scan_tree(src: &Path) -> Result<Vec<Input>> {
 /// References of every file, and whether rendering placeholders changes it.
 fn analyze_all(
     inputs: &[Input],
-    index: &Index,
+    index: &fingerprint::resolve::Index,
     render: Option<&Render>,
 ) -> Result<Vec<(Refs, bool)>> {
     use rayon::prelude::*;
@@ -469,7 +605,7 @@ struct Job<'a> {
     failure: Mutex<Option<Error>>,
     rewritten: AtomicUsize,
     rendered: &'a [bool],
-    env_hash: Option<String>,
+    group_hashes: Vec<OnceLock<String>>,
 }
 
 impl Job<'_> {
@@ -545,7 +681,39 @@ impl Job<'_> {
     }
 
     fn final_name(&self, t: usize) -> Option<String> {
-        self.names[t].get().cloned()
+        self.names[t].get().cloned().or_else(|| {
+            let g = self.plan.group_of[t].filter(|_| self.plan.env_named[t])?;
+            Some(rename_rel(&self.rels[t], self.group_hash(g)))
+        })
+    }
+
+    /// The name suffix of a cycle's members: SHA-256 of the placeholder, the rendered server
+    /// and the final names of every file the cycle names outside itself (all named before any
+    /// member is processed), so the members' names cover what cdnpub changes in their bytes.
+    fn group_hash(&self, g: usize) -> &str {
+        self.group_hashes[g].get_or_init(|| {
+            let mut h = Sha256::new();
+            h.update(self.cfg.prefix.as_bytes());
+            h.update(b"\n");
+            if let Some(r) = &self.cfg.render {
+                h.update(r.renderer.server());
+            }
+            h.update(b"\n");
+            let members = &self.plan.groups[g];
+            let mut outside: Vec<usize> = members
+                .iter()
+                .flat_map(|&m| self.plan.waits_for[m].iter().copied())
+                .collect();
+            outside.sort_unstable_by(|a, b| self.rels[*a].cmp(&self.rels[*b]));
+            outside.dedup();
+            for t in outside {
+                h.update(self.rels[t].as_bytes());
+                h.update(b"\0");
+                h.update(self.final_name(t).unwrap_or_default().as_bytes());
+                h.update(b"\n");
+            }
+            hex(&h.finalize())[..self.cfg.hash_len].to_string()
+        })
     }
 
     /// Read, rewrite and name file `i` (and the map that follows it); returns what to write.
@@ -578,9 +746,8 @@ impl Job<'_> {
             hex(&h.finalize())[..self.cfg.hash_len].to_string()
         });
         let hash = hash.or_else(|| {
-            self.plan.env_named[i]
-                .then(|| self.env_hash.clone())
-                .flatten()
+            let g = self.plan.group_of[i].filter(|_| self.plan.env_named[i])?;
+            Some(self.group_hash(g).to_string())
         });
         let final_rel = rename_rel_opt(&input.rel, hash.as_deref());
         let _ = self.names[i].set(final_rel.clone());

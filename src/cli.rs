@@ -138,6 +138,9 @@ pub struct PublishArgs {
     /// The placeholder token [default: EGOVA_CDN].
     #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
     pub prefix: Option<String>,
+    /// The tree's deploy sub-path under the site root (`mobile-vue/pass`) [default: the first target's key prefix where references use it, else inferred].
+    #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
+    pub base_path: Option<String>,
     /// Files whose placeholders are rendered (glob, repeatable) [default: the profile's replace_files, else **/*.html **/*.js **/*.css].
     #[arg(long = "render", value_name = "GLOB")]
     pub render: Vec<String>,
@@ -409,7 +412,13 @@ Examples:
   cdnpub build dist --out public
 
   # keep the names of chunks that code loads by computed URL; faster brotli
-  cdnpub build dist --out public --keep 'js/chunk-*.js' --brotli-quality 9";
+  cdnpub build dist --out public --keep 'js/chunk-*.js' --brotli-quality 9
+
+  # an app deployed under mobile-vue/pass/ (bundler base EGOVA_CDN/mobile-vue/pass/)
+  cdnpub build dist --out public --base-path mobile-vue/pass
+
+  # check a built tree (any bundler's, or cdnpub's) before it is uploaded
+  cdnpub build --check public";
 
 /// `cdnpub build` options.
 #[derive(Debug, Args)]
@@ -418,8 +427,17 @@ pub struct BuildArgs {
     #[arg(value_name = "SRC")]
     pub src: PathBuf,
     /// Where the CDN-ready tree goes; replaced as a whole (an existing OUT must be an earlier cdnpub build).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "check")]
+    pub out: Option<PathBuf>,
+    /// Check SRC as a built tree (every reference resolves, every renamed file is named, webpack's chunk maps name files of the tree); write nothing.
+    #[arg(long, conflicts_with = "out")]
+    pub check: bool,
+    /// The tree's deploy sub-path under the site root, the end of the bundler's base (`mobile-vue/pass` for base `EGOVA_CDN/mobile-vue/pass/`) [default: inferred from the references].
+    #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
+    pub base_path: Option<String>,
+    /// A server URL references may already start with (a bundler base of `https://cdn.example.com/app/`; repeatable) [default: the profile's cdn_server].
+    #[arg(long = "server", value_name = "URL")]
+    pub servers: Vec<String>,
     /// Hex characters of content hash in fingerprinted names (8-16) [default: 10].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(8..=16))]
     pub hash_length: Option<u8>,

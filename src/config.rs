@@ -12,6 +12,7 @@ use crate::build::BuildConfig;
 use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs, UploadArgs};
 use crate::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
 use crate::error::{Error, Result};
+use crate::fingerprint::resolve::Base;
 use crate::placeholder::DEFAULT_PREFIX;
 
 /// The file looked for in the working directory when `--config` is not given.
@@ -49,6 +50,8 @@ pub struct Settings {
     pub max_compress_ratio: Option<f64>,
     /// `build`: write .gz/.br siblings at all.
     pub compress: Option<bool>,
+    /// `build`/`publish`: the tree's deploy sub-path under the site root (`mobile-vue/pass`).
+    pub base_path: Option<String>,
     /// `upload`: targets (`s3://bucket/prefix`, `file:///dir`, a directory), each gets the full upload.
     pub targets: Option<Vec<String>>,
     /// `upload`: S3 endpoint URL.
@@ -482,7 +485,10 @@ pub fn resolve_publish(
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     let build_args = BuildArgs {
         src: args.src.clone(),
-        out: args.out.clone().unwrap_or_default(),
+        out: args.out.clone(),
+        check: false,
+        base_path: args.base_path.clone(),
+        servers: Vec::new(),
         hash_length: None,
         keep: Vec::new(),
         hashed_pattern: None,
@@ -662,9 +668,35 @@ fn build_config(
         .value("keep_names", |s| s.keep_names.clone())
         .unwrap_or_default();
     keep.extend(args.keep.iter().cloned());
+    let base = match args
+        .base_path
+        .clone()
+        .or_else(|| layers.value("base_path", |s| s.base_path.clone()))
+    {
+        Some(raw) => Base::Set(
+            crate::fingerprint::resolve::normalize_base(&raw)
+                .map_err(|e| Error::Usage(format!("--base-path / base_path: {e}")))?,
+        ),
+        None => Base::Infer,
+    };
+    let mut servers = Vec::new();
+    for raw in args
+        .servers
+        .iter()
+        .cloned()
+        .chain(layers.value("cdn_server", |s| s.cdn_server.clone()))
+    {
+        let s = crate::placeholder::resolve_server(&raw)
+            .map_err(|e| Error::Usage(format!("--server {raw:?}: {e}")))?;
+        if s.absolute && !servers.contains(&s.value) {
+            servers.push(s.value);
+        }
+    }
     Ok(BuildConfig {
+        base,
+        servers,
         src: args.src.clone(),
-        out: args.out.clone(),
+        out: args.out.clone().unwrap_or_default(),
         hash_len: usize::from(hash_len),
         keep,
         hashed_pattern: args

@@ -39,6 +39,10 @@ pub enum Error {
     /// Some items of a run failed; each is named in the message.
     #[error("{0}")]
     Failed(String),
+    /// A built tree is not the site the bundler made (a reference would not resolve, a renamed
+    /// file is named by nothing); nothing was written or uploaded.
+    #[error("{0}")]
+    Broken(String),
     /// `--check` found what it was asked to look for.
     #[error("{0}")]
     CheckFailed(String),
@@ -51,7 +55,7 @@ impl Error {
     /// The process exit code documented in the README for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::Config { .. } => EXIT_USAGE,
+            Error::Usage(_) | Error::Config { .. } | Error::Broken(_) => EXIT_USAGE,
             Error::Io { .. } | Error::Failed(_) => EXIT_FAILURE,
             Error::CheckFailed(_) => EXIT_CHECK,
         }

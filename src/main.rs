@@ -132,6 +132,11 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
         }
         Command::Build(args) => {
             let cfg = config::resolve_build(&cli.global, args)?;
+            if args.check {
+                let result = build::check_tree(&cfg)?;
+                report::check(&result, out);
+                return result.outcome();
+            }
             let result = build::run(&cfg)?;
             report::build(&result, out);
             Ok(())

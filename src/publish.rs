@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::build::{BuildConfig, BuildReport};
 use crate::cdn::urls::{key_paths, normalize, Domains};
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
+use crate::fingerprint::resolve::{normalize_base, Base};
 use crate::error::{Error, Result};
 use crate::purge::{entry_points, open_provider, ProviderKind, ProviderSettings};
 use crate::store::target::{Location, Target};
@@ -148,6 +149,13 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         .transpose()?;
     let tmp;
     let mut build_cfg = cfg.build.clone();
+    if build_cfg.base == Base::Infer {
+        // The first target's key prefix is the likeliest deploy sub-path.
+        let hint = first.as_ref().map_or("", Location::key_prefix);
+        if let Ok(p) = normalize_base(hint) {
+            build_cfg.base = Base::Hint(p);
+        }
+    }
     if !cfg.keep_out {
         tmp = tempfile::tempdir().map_err(|e| Error::io("create", std::env::temp_dir(), e))?;
         build_cfg.out = tmp.path().join("site");

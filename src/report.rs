@@ -110,7 +110,7 @@ pub fn build(report: &BuildReport, out: Output) {
         writeln!(
             w,
             "built {}: {} files ({} fingerprinted, {} immutable, {} with references rewritten), {} siblings; \
-             {} bytes, {} for a brotli client; {} ms",
+             {} bytes, {} for a brotli client; deploy sub-path {}; {} ms",
             report.out.display(),
             report.files,
             report.fingerprinted,
@@ -119,7 +119,31 @@ pub fn build(report: &BuildReport, out: Output) {
             report.siblings,
             report.bytes,
             report.bytes_smallest,
+            if report.base_path.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} ({})", report.base_path, report.base_path_from)
+            },
             report.elapsed_ms
+        )
+    });
+}
+
+/// Print a `build --check` report (problems go to the error, exit 2).
+pub fn check(report: &crate::build::CheckReport, out: Output) {
+    emit(&[], report, out, |w| {
+        writeln!(
+            w,
+            "checked {}: {} files ({} renamed by cdnpub), deploy sub-path {}; {}",
+            report.dir.display(),
+            report.files,
+            report.renamed,
+            if report.base_path.is_empty() { "none" } else { &report.base_path },
+            if report.problems.is_empty() {
+                "every reference resolves".to_string()
+            } else {
+                format!("{} problems", report.problems.len())
+            }
         )
     });
 }

@@ -9,6 +9,8 @@ pub mod html;
 pub mod js;
 pub mod resolve;
 pub mod sourcemap;
+pub mod webpack;
+pub mod check;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -51,6 +53,11 @@ pub struct Refs {
     pub links: Vec<Link>,
     /// The `sourceMappingURL` comment, when it names a map of the tree.
     pub source_map: Option<Link>,
+    /// Links found by a site path's longest suffix: the link's span start and the leading
+    /// sub-path that was dropped (the deploy sub-path the reference assumes).
+    pub guessed: Vec<(usize, String)>,
+    /// Placeholder-prefixed or server URLs that name no file of the tree (path part only).
+    pub unresolved: Vec<Span>,
 }
 
 /// Extract the references of one file (`rel`, with `bytes`) that resolve to assets of `index`.
@@ -63,18 +70,35 @@ pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {
         Kind::Map => {
             return Refs {
                 links: sourcemap::refs(rel, bytes, index),
-                source_map: None,
+                ..Refs::default()
             }
         }
         Kind::Other => return Refs::default(),
     };
     let bare_from_root = k == Kind::Js;
     let self_id = index.get(rel);
+    let mut guessed = Vec::new();
+    let mut unresolved = Vec::new();
     let mut links: Vec<Link> = spans
         .into_iter()
         .filter_map(|s| {
-            let (target, path) = index.resolve(rel, &bytes[s.start..s.end], bare_from_root)?;
-            (Some(target) != self_id).then_some(Link {
+            let raw = &bytes[s.start..s.end];
+            let Some((target, path, via)) = index.resolve_via(rel, raw, bare_from_root) else {
+                if let Some(len) = site_path_len(index, raw) {
+                    unresolved.push(Span {
+                        start: s.start,
+                        end: s.start + len,
+                    });
+                }
+                return None;
+            };
+            if Some(target) == self_id {
+                return None;
+            }
+            if let resolve::Via::Suffix(dropped) = via {
+                guessed.push((s.start, dropped));
+            }
+            Some(Link {
                 span: Span {
                     start: s.start,
                     end: s.start + path,
@@ -100,7 +124,22 @@ pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {
     }
     links.sort_by_key(|l| l.span.start);
     links.dedup_by_key(|l| l.span.start);
-    Refs { links, source_map }
+    guessed.sort();
+    guessed.dedup();
+    Refs {
+        links,
+        source_map,
+        guessed,
+        unresolved,
+    }
+}
+
+/// The length of the path part of `raw` when it is a site path (placeholder or server).
+fn site_path_len(index: &resolve::Index, raw: &[u8]) -> Option<usize> {
+    let url = std::str::from_utf8(raw).ok()?;
+    let len = url.find(['?', '#']).unwrap_or(url.len());
+    let site = index.site_path(&url[..len])?;
+    (!site.is_empty() && !site.ends_with('/')).then_some(len)
 }
 
 /// The final name of a file: `stem.HASH.rest`, or the name itself when it is not hashed.
@@ -175,15 +214,21 @@ pub struct Plan {
     pub hashed: Vec<bool>,
     /// Assets whose name reflects their final content (cache them for a year).
     pub immutable: Vec<bool>,
-    /// For each asset, the renamed assets its content names (it waits for their names).
+    /// For each asset, the renamed assets its content names (it waits for their names); a
+    /// cycle member waits for what any member names outside the cycle.
     pub waits_for: Vec<Vec<usize>>,
     /// Source maps that follow the file that names them (`app.js.map` → `app.HASH.js.map`).
     pub map_owner: Vec<Option<usize>>,
-    /// Cycles among assets that would be renamed, each sorted; their members keep their names.
+    /// Cycles whose members keep their names (a member cdnpub would content-hash), each
+    /// sorted: not cached as immutable, reported.
     pub cycles: Vec<Vec<usize>>,
-    /// Cycle members whose content changes with the rendered server: named after the server
-    /// instead of their content (a name known before any content is processed), so two
-    /// environments never share a key with different content.
+    /// Every cycle whose members are renamed together (`env_named`), each sorted.
+    pub groups: Vec<Vec<usize>>,
+    /// The group of each `env_named` asset (an index into `groups`).
+    pub group_of: Vec<Option<usize>>,
+    /// Cycle members named after what their bytes depend on besides the bundler's content:
+    /// the rendered server and the final names of what the cycle names outside itself. Known
+    /// once those are named, the same for every member.
     pub env_named: Vec<bool>,
 }
 
@@ -191,7 +236,15 @@ pub struct Plan {
 ///
 /// A file is hashed unless it keeps its name or a bundler already hashed it; a bundler-hashed
 /// file is hashed again when its content names a renamed file (otherwise its name would lie about
-/// its content). Files in a cycle of renamed files keep their names and are not immutable.
+/// its content).
+///
+/// Files that name each other (Vite's entry ↔ lazy chunk) cannot be named after their final
+/// content. When every member of such a cycle is bundler-hashed, the bundler's hash covers each
+/// member's own content and the names of the other members; what cdnpub changes is the rendered
+/// server and the names of files outside the cycle: the members get a suffix hashed from those
+/// (`index-Ab12Cd34.<suffix>.js`), so their names still cover their bytes: immutable, no
+/// warning. A cycle with a member cdnpub would content-hash keeps its names (not immutable;
+/// rendered members named after the server), and is reported.
 ///
 /// `rendered[i]` says the file's content changes when placeholders are rendered at build time
 /// (publish): a bundler-hashed file whose content changes is hashed too.
@@ -218,16 +271,11 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
         .collect();
     let keeps: Vec<bool> = rels.iter().map(|r| naming.keeps_name(r)).collect();
     let bundler: Vec<bool> = rels.iter().map(|r| naming.bundler_hashed(r)).collect();
-    let mut hashed: Vec<bool> = (0..n)
-        .map(|i| {
-            !keeps[i]
-                && (!bundler[i] || rendered.get(i).copied().unwrap_or(false))
-                && map_owner[i].is_none()
-        })
-        .collect();
     let rendered_at = |i: usize| rendered.get(i).copied().unwrap_or(false);
+    let mut hashed: Vec<bool> = (0..n)
+        .map(|i| !keeps[i] && (!bundler[i] || rendered_at(i)) && map_owner[i].is_none())
+        .collect();
     let (mut frozen, mut env_named) = (vec![false; n], vec![false; n]);
-    let mut cycles = Vec::new();
     loop {
         loop {
             let mut grew = false;
@@ -247,31 +295,70 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
                 break;
             }
         }
-        let found = cycles_among(&hashed, &deps);
-        if found.is_empty() {
-            break;
-        }
-        for c in &found {
-            for &m in c {
+        let renamed: Vec<bool> = (0..n).map(|i| hashed[i] || env_named[i]).collect();
+        let mut changed = false;
+        for c in cycles_among(&renamed, &deps) {
+            let pure = c.iter().all(|&m| bundler[m] && !keeps[m] && !frozen[m]);
+            for &m in &c {
+                let named = if pure {
+                    true
+                } else {
+                    frozen[m] = true;
+                    rendered_at(m) && !keeps[m]
+                };
+                changed |= hashed[m] || env_named[m] != named;
                 hashed[m] = false;
-                frozen[m] = true;
-                env_named[m] = rendered_at(m) && !keeps[m];
+                env_named[m] = named;
             }
         }
-        cycles.extend(found);
+        if !changed {
+            break;
+        }
     }
-    cycles.sort();
-    let waits_for: Vec<Vec<usize>> = deps
-        .iter()
-        .map(|d| d.iter().copied().filter(|&t| hashed[t]).collect())
-        .collect();
+    let groups = cycles_among(&env_named, &deps);
+    let mut group_of = vec![None; n];
+    for (g, c) in groups.iter().enumerate() {
+        for &m in c {
+            group_of[m] = Some(g);
+        }
+    }
+    // A lone env-named file (a frozen member whose cycle partners keep their names).
+    let mut groups = groups;
+    for i in 0..n {
+        if env_named[i] && group_of[i].is_none() {
+            group_of[i] = Some(groups.len());
+            groups.push(vec![i]);
+        }
+    }
+    let mut cycles = cycles_among(
+        &(0..n)
+            .map(|i| frozen[i] || hashed[i] || env_named[i])
+            .collect::<Vec<_>>(),
+        &deps,
+    );
+    cycles.retain(|c| c.iter().any(|&m| frozen[m]));
+    let outside = |i: usize| -> Vec<usize> {
+        let members: &[usize] = group_of[i].map_or(&[][..], |g| &groups[g]);
+        let mut w: Vec<usize> = if members.is_empty() {
+            deps[i].clone()
+        } else {
+            members.iter().flat_map(|&m| deps[m].iter().copied()).collect()
+        };
+        w.retain(|t| (hashed[*t] || env_named[*t]) && !members.contains(t));
+        w.sort_unstable();
+        w.dedup();
+        w
+    };
+    let waits_for: Vec<Vec<usize>> = (0..n).map(outside).collect();
     let mut immutable: Vec<bool> = (0..n)
         .map(|i| {
             hashed[i]
+                || (env_named[i] && !frozen[i])
                 || (bundler[i]
                     && !keeps[i]
+                    && !env_named[i]
                     && waits_for[i].is_empty()
-                    && !(frozen[i] && deps[i].iter().any(|&d| hashed[d])))
+                    && !(frozen[i] && deps[i].iter().any(|&d| hashed[d] || env_named[d])))
         })
         .collect();
     for i in 0..n {
@@ -287,6 +374,8 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
         waits_for,
         map_owner,
         cycles,
+        groups,
+        group_of,
         env_named,
     }
 }

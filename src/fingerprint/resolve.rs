@@ -2,11 +2,74 @@
 
 use std::collections::HashMap;
 
-/// The assets of a tree by relative path, and the placeholder that may prefix root paths.
+/// The assets of a tree by relative path, the placeholder that may prefix site paths, the
+/// tree's place under the site root, and the server URLs rendered references start with.
+///
+/// A *site path* is a path from the root of the site the CDN serves: what follows the
+/// placeholder (`EGOVA_CDN/mobile-vue/pass/assets/x.js`), a rendered server URL
+/// (`https://cdn.example.com/mobile-vue/pass/assets/x.js`) or a root-relative URL
+/// (`/mobile-vue/pass/assets/x.js`). The tree may be the site root, or live under a deploy
+/// sub-path (`mobile-vue/pass`, the *base*): see [`Index::resolve_via`] for the rules.
 #[derive(Debug, Clone)]
 pub struct Index {
     by_rel: HashMap<String, usize>,
     prefix: String,
+    base: Base,
+    servers: Vec<String>,
+}
+
+/// What is known of the tree's deploy sub-path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Base {
+    /// Nothing: a site path resolves from the tree's root, a directory above the file, or by
+    /// the longest suffix that names a file of the tree (the sub-path is inferred).
+    #[default]
+    Infer,
+    /// A likely sub-path (the target's key prefix): stripped when a site path starts with it,
+    /// otherwise as [`Base::Infer`].
+    Hint(String),
+    /// Set by the user (`--base-path`, `base_path`): stripped when a site path starts with it;
+    /// no suffix is guessed.
+    Set(String),
+}
+
+impl Base {
+    /// The sub-path, without slashes at either end ("" for none).
+    pub fn path(&self) -> &str {
+        match self {
+            Base::Infer => "",
+            Base::Hint(p) | Base::Set(p) => p,
+        }
+    }
+}
+
+/// How a reference reached its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// Relative to the file, from the tree root, or a directory above the file.
+    Direct,
+    /// A site path under the base sub-path.
+    Base,
+    /// A site path whose leading segments (this sub-path) were dropped to name a file.
+    Suffix(String),
+}
+
+/// A deploy sub-path as given by a user or a target prefix: slashes trimmed; `..`, `.` and
+/// empty segments refused.
+pub fn normalize_base(raw: &str) -> std::result::Result<String, String> {
+    let trimmed = raw.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == ".." || s.contains(['?', '#', '\\']))
+    {
+        return Err(format!(
+            "{raw:?} is not a sub-path (segments separated by single slashes, no . or .., e.g. mobile-vue/pass)"
+        ));
+    }
+    Ok(trimmed.to_string())
 }
 
 impl Index {
@@ -20,7 +83,30 @@ impl Index {
                 .map(|(i, r)| (r.clone(), i))
                 .collect(),
             prefix: prefix.to_string(),
+            base: Base::Infer,
+            servers: Vec::new(),
         }
+    }
+
+    /// The same index with what is known of the deploy sub-path.
+    pub fn with_base(mut self, base: Base) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// The same index with server URLs (`https://cdn.example.com`, `https://cdn/static`, or a
+    /// relative `.`) that stand for the site root in rendered references.
+    pub fn with_servers(mut self, servers: &[String]) -> Self {
+        self.servers = servers
+            .iter()
+            .map(|s| s.trim_end_matches('/').to_string())
+            .collect();
+        self
+    }
+
+    /// What is known of the deploy sub-path.
+    pub fn base(&self) -> &Base {
+        &self.base
     }
 
     /// The asset id of `rel`.
@@ -33,39 +119,113 @@ impl Index {
     /// None. With `bare_from_root`, a bare relative path that names nothing beside `from` is
     /// also tried from the root (bundler path tables such as Vite's `"assets/x.js"`).
     pub fn resolve(&self, from: &str, url: &[u8], bare_from_root: bool) -> Option<(usize, usize)> {
+        self.resolve_via(from, url, bare_from_root)
+            .map(|(id, len, _)| (id, len))
+    }
+
+    /// Like [`Index::resolve`], and how the file was reached.
+    ///
+    /// A site path is tried, in order: under the base sub-path (when it starts with it), from
+    /// the tree's root, from each directory above `from` (the placeholder standing for an app's
+    /// directory in a tree that holds several), and, unless the base was set by the user, by its
+    /// longest suffix that names a file of the tree.
+    pub fn resolve_via(
+        &self,
+        from: &str,
+        url: &[u8],
+        bare_from_root: bool,
+    ) -> Option<(usize, usize, Via)> {
         let url = std::str::from_utf8(url).ok()?;
         let path_len = url.find(['?', '#']).unwrap_or(url.len());
         let path = &url[..path_len];
-        if path.is_empty() || path.starts_with("//") || has_scheme(path) {
+        if path.is_empty() {
             return None;
         }
         let dir = from.rfind('/').map_or("", |p| &from[..p]);
-        // The placeholder stands for a base directory: the file's own or one above it (the seed's
-        // `mobile-vue/<app>/` layout), nearest first. Bare strings in JS (bundler path tables,
-        // webpack's `n.p+"img/x.png"`) are relative to such a base too.
-        let candidates: Vec<String> = if let Some(rest) = self.strip_prefix(path) {
-            ancestors(dir).map(|base| join(base, rest)).collect()
-        } else if let Some(rest) = path.strip_prefix('/') {
-            vec![rest.to_string()]
-        } else if bare_from_root && !path.starts_with('.') {
-            ancestors(dir).map(|base| join(base, path)).collect()
-        } else {
-            vec![join(dir, path)]
-        };
-        candidates.iter().find_map(|c| {
-            let normal = normalize(c)?;
-            self.get(&normal)
-                .or_else(|| percent_decode(&normal).and_then(|d| self.get(&d)))
-                .map(|id| (id, path_len))
-        })
-    }
-
-    fn strip_prefix<'a>(&self, path: &'a str) -> Option<&'a str> {
-        if self.prefix.is_empty() {
+        if let Some(site) = self.site_path(path) {
+            return self
+                .site(dir, site, true)
+                .map(|(id, via)| (id, path_len, via));
+        }
+        if path.starts_with("//") || has_scheme(path) {
             return None;
         }
-        let p = path.strip_prefix('/').unwrap_or(path);
-        p.strip_prefix(self.prefix.as_str())?.strip_prefix('/')
+        let found = if let Some(rest) = path.strip_prefix('/') {
+            self.site(dir, rest, false)
+        } else if bare_from_root && !path.starts_with('.') {
+            ancestors(dir)
+                .find_map(|base| self.lookup(&join(base, path)))
+                .map(|id| (id, Via::Direct))
+        } else {
+            self.lookup(&join(dir, path)).map(|id| (id, Via::Direct))
+        };
+        found
+            .or_else(|| {
+                // A relative server (`.`): `./mobile-vue/pass/x.js` is a rendered site path.
+                let site = self
+                    .servers
+                    .iter()
+                    .filter(|s| !s.contains("://"))
+                    .find_map(|s| path.strip_prefix(s.as_str())?.strip_prefix('/'))?;
+                self.site(dir, site, true)
+            })
+            .map(|(id, via)| (id, path_len, via))
+    }
+
+    /// The site path of a placeholder-prefixed or rendered-server URL path, None otherwise.
+    pub fn site_path<'a>(&self, path: &'a str) -> Option<&'a str> {
+        if !self.prefix.is_empty() {
+            let p = path.strip_prefix('/').unwrap_or(path);
+            if let Some(rest) = p
+                .strip_prefix(self.prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                return Some(rest);
+            }
+        }
+        self.servers
+            .iter()
+            .filter(|s| s.contains("://"))
+            .find_map(|s| path.strip_prefix(s.as_str())?.strip_prefix('/'))
+    }
+
+    /// A site path seen from the directory `dir`; `app_dirs` lets the placeholder stand for a
+    /// directory above the file (root-relative URLs always start at the site root).
+    fn site(&self, dir: &str, site: &str, app_dirs: bool) -> Option<(usize, Via)> {
+        let base = self.base.path();
+        if !base.is_empty() {
+            if let Some(rest) = site.strip_prefix(base).and_then(|r| r.strip_prefix('/')) {
+                if let Some(id) = self.lookup(rest) {
+                    return Some((id, Via::Base));
+                }
+            }
+        }
+        let direct = if app_dirs {
+            ancestors(dir).find_map(|d| self.lookup(&join(d, site)))
+        } else {
+            self.lookup(site)
+        };
+        if let Some(id) = direct {
+            return Some((id, Via::Direct));
+        }
+        if matches!(self.base, Base::Set(_)) {
+            return None;
+        }
+        let mut rest = site;
+        while let Some(p) = rest.find('/') {
+            rest = &rest[p + 1..];
+            if let Some(id) = self.lookup(rest) {
+                let dropped = site[..site.len() - rest.len() - 1].to_string();
+                return Some((id, Via::Suffix(dropped)));
+            }
+        }
+        None
+    }
+
+    fn lookup(&self, candidate: &str) -> Option<usize> {
+        let normal = normalize(candidate)?;
+        self.get(&normal)
+            .or_else(|| percent_decode(&normal).and_then(|d| self.get(&d)))
     }
 }
 
