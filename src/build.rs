@@ -215,6 +215,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         check::problems(staging.path(), &built, &how, Some(&expected))?,
     )?;
     write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
+    crate::tree::write_stats(staging.path(), &manifest)?;
     let mut report = summarize(
         &out,
         &manifest,
@@ -287,7 +288,10 @@ pub fn check_tree(cfg: &BuildConfig) -> Result<CheckReport> {
         let rels: Vec<String> = built.iter().map(|b| b.path.clone()).collect();
         let index = how.index(&rels);
         let mut dropped: Vec<String> = Vec::new();
-        for rel in rels.iter().filter(|r| classify::kind(r) != classify::Kind::Other) {
+        for rel in rels
+            .iter()
+            .filter(|r| classify::kind(r) != classify::Kind::Other)
+        {
             let path = dir.join(rel);
             let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             dropped.extend(
@@ -720,7 +724,15 @@ impl Job<'_> {
     fn name(&self, i: usize) -> Result<Vec<(String, String, Vec<u8>)>> {
         let input = &self.inputs[i];
         let bytes = fs::read(&input.path).map_err(|e| Error::io("read", &input.path, e))?;
-        let links = &self.refs[i].links;
+        let mut links = self.refs[i].links.clone();
+        // A map another file writes: this file's comment follows the map's new name.
+        if let Some(m) = self.refs[i].source_map {
+            if self.plan.map_owner[m.target].is_some_and(|o| o != i) {
+                links.push(m);
+                links.sort_by_key(|l| l.span.start);
+            }
+        }
+        let links = &links;
         let names = |t: usize| self.final_name(t);
         // The hash covers the content with its references rewritten (the map comment left as
         // it is: the map's name follows this file's) and the rewritten map.

@@ -165,7 +165,10 @@ impl Naming {
             let tag = &name[m.start()..];
             // Vite's 8-character hashes: a run of only lower-case letters is a word, not a hash.
             let vite = tag.starts_with('-');
-            !vite || !tag[1..9].bytes().all(|b| b.is_ascii_lowercase())
+            !vite
+                || !tag
+                    .get(1..9)
+                    .is_some_and(|h| h.bytes().all(|b| b.is_ascii_lowercase()))
         })
     }
 }

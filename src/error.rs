@@ -10,6 +10,8 @@ pub const EXIT_FAILURE: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code: a check asked for with `--check` failed (placeholders remain).
 pub const EXIT_CHECK: i32 = 3;
+/// Exit code: an internal error (a bug in cdnpub: a panic); nothing more is done.
+pub const EXIT_INTERNAL: i32 = 70;
 
 /// Every error cdnpub reports to the user.
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,7 @@ pub mod scan;
 pub mod state;
 pub mod store;
 pub mod tasks;
+pub mod tree;
 pub mod upload;
 
 pub use error::{Error, Result};

@@ -6,11 +6,27 @@ use clap::{CommandFactory, FromArgMatches};
 
 use cdnpub::cdn::{Action, ObjectKind};
 use cdnpub::cli::{Cli, Command, ConfigAction};
-use cdnpub::error::{Error, EXIT_OK, EXIT_USAGE};
+use cdnpub::error::{Error, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
 use cdnpub::{build, config, config_cmd, publish, purge, releases, rewrite, upload};
 
 fn main() {
+    // A bug must not print a backtrace into a CI log or leave the exit status to chance: one
+    // line, exit 70, on whichever thread it happens.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error{at}: {what} (a bug in cdnpub; please report it)");
+        std::process::exit(EXIT_INTERNAL);
+    }));
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

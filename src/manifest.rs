@@ -74,14 +74,27 @@ impl Manifest {
         let path = dir.join(MANIFEST_PATH);
         match std::fs::read(&path) {
             Ok(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| crate::Error::Config {
+                let version = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v.get("version").and_then(serde_json::Value::as_u64));
+                if let Some(v) = version.filter(|&v| v != u64::from(VERSION)) {
+                    return Err(crate::Error::Config {
+                        path,
+                        message: format!(
+                            "manifest version {v} is not one this cdnpub reads (version {VERSION}); rebuild with this \
+                             cdnpub (`cdnpub build`) or use the cdnpub that built it"
+                        ),
+                    });
+                }
+                let m: Manifest =
+                    serde_json::from_slice(&bytes).map_err(|e| crate::Error::Config {
                         path: path.clone(),
                         message: format!(
                             "the build manifest is damaged ({e}); rebuild with `cdnpub build`"
                         ),
-                    })
+                    })?;
+                crate::tree::check_paths(&m, &path)?;
+                Ok(Some(m))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(crate::Error::io("read", path, e)),

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::build::{BuildConfig, BuildReport};
 use crate::cdn::urls::{key_paths, normalize, Domains};
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
-use crate::fingerprint::resolve::{normalize_base, Base};
 use crate::error::{Error, Result};
+use crate::fingerprint::resolve::{normalize_base, Base};
 use crate::purge::{entry_points, open_provider, ProviderKind, ProviderSettings};
 use crate::store::target::{Location, Target};
 use crate::store::ObjectStore;
@@ -53,6 +53,28 @@ pub enum Stage<T> {
         /// Why.
         skipped: String,
     },
+    /// It failed after the stages before it had run (their results are kept in the report).
+    Failed {
+        /// What went wrong.
+        failed: String,
+    },
+}
+
+impl<T> Stage<T> {
+    /// The stage's result, an error kept as [`Stage::Failed`] so the report survives it.
+    pub fn from_result(r: Result<Stage<T>>) -> Stage<T> {
+        r.unwrap_or_else(|e| Stage::Failed {
+            failed: e.to_string(),
+        })
+    }
+
+    /// The error of a failed stage, named.
+    pub fn check(&self, name: &str) -> Result<()> {
+        match self {
+            Stage::Failed { failed } => Err(Error::Failed(format!("{name}: {failed}"))),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn skipped<T>(why: impl Into<String>) -> Stage<T> {
@@ -103,11 +125,13 @@ impl PublishReport {
     pub fn outcome(&self) -> Result<()> {
         self.upload.outcome()?;
         for (name, stage) in [("purge", &self.purge), ("prefetch", &self.prefetch)] {
+            stage.check(name)?;
             if let Stage::Ran(r) = stage {
                 r.outcome()
                     .map_err(|e| Error::Failed(format!("{name}: {e}")))?;
             }
         }
+        self.prune.check("prune")?;
         if let Stage::Ran(p) = &self.prune {
             if let Some(bad) = p.iter().find(|p| p.error.is_some()) {
                 return Err(Error::Failed(format!(
@@ -201,13 +225,15 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         job: &cfg.job,
         staged: cfg.upload.stage,
     };
+    // From here on the release is out: a failing stage is kept in the report (with the
+    // release id), never dropped with it.
     report.purge = if cfg.purge {
-        ctx.purge(&changed).await?
+        Stage::from_result(ctx.purge(&changed).await)
     } else {
         skipped("--no-purge")
     };
     report.prefetch = if cfg.prefetch {
-        ctx.prefetch(&changed, &build_cfg.out).await?
+        Stage::from_result(ctx.prefetch(&changed, &build_cfg.out).await)
     } else {
         skipped("--no-prefetch")
     };
@@ -216,7 +242,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
     } else if cfg.upload.stage {
         skipped("a staged release: the live one and its assets stay")
     } else {
-        Stage::Ran(prune_all(cfg).await?)
+        Stage::from_result(prune_all(cfg).await.map(Stage::Ran))
     };
     Ok(report)
 }

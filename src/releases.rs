@@ -283,6 +283,7 @@ impl RollbackReport {
                 lines.join("\n")
             )));
         }
+        self.purge.check("purge")?;
         if let crate::publish::Stage::Ran(r) = &self.purge {
             r.outcome()?;
         }
@@ -315,11 +316,21 @@ pub async fn rollback_all(
             skipped: "no CDN provider is set (--provider, or cdn_provider in cdnpub.toml)".into(),
         },
     };
-    let mut first_prefix = None;
-    for raw in targets {
-        let loc = Location::parse(raw)?;
-        first_prefix.get_or_insert_with(|| loc.key_prefix().to_string());
-        let target = Target::open(&loc, endpoint).await?;
+    // Every target is parsed before any is touched; from the first change on, a failing
+    // target is reported beside the ones that changed, never instead of them.
+    let locations = targets
+        .iter()
+        .map(|raw| Location::parse(raw))
+        .collect::<Result<Vec<_>>>()?;
+    let first_prefix = locations.first().map(|l| l.key_prefix().to_string());
+    for (raw, loc) in targets.iter().zip(&locations) {
+        let target = match Target::open(loc, endpoint).await {
+            Ok(t) => t,
+            Err(e) => {
+                report.failed.push((raw.clone(), e.to_string()));
+                continue;
+            }
+        };
         match rollback(&target, id, job.dry_run).await {
             Ok(t) => report.targets.push(t),
             Err(e) => report.failed.push((target.describe(), e.to_string())),
@@ -345,7 +356,7 @@ pub async fn rollback_all(
                 &crate::cdn::urls::key_paths(&restored, &prefix),
                 &domains,
             )?;
-            Stage::Ran(
+            Stage::from_result(
                 crate::cdn::run(
                     p,
                     crate::cdn::Action::Purge,
@@ -353,7 +364,8 @@ pub async fn rollback_all(
                     &urls,
                     job,
                 )
-                .await?,
+                .await
+                .map(Stage::Ran),
             )
         };
     }

@@ -138,7 +138,11 @@ pub fn check(report: &crate::build::CheckReport, out: Output) {
             report.dir.display(),
             report.files,
             report.renamed,
-            if report.base_path.is_empty() { "none" } else { &report.base_path },
+            if report.base_path.is_empty() {
+                "none"
+            } else {
+                &report.base_path
+            },
             if report.problems.is_empty() {
                 "every reference resolves".to_string()
             } else {
@@ -159,6 +163,21 @@ fn upload_text(w: &mut dyn Write, report: &UploadReport) -> std::io::Result<()> 
     } else {
         "uploaded"
     };
+    let tree = &report.tree;
+    if !tree.changed.is_empty() {
+        writeln!(
+            w,
+            "changed since the build (no-cache, sent as they are now, without .gz/.br): {}",
+            tree.changed.join(", ")
+        )?;
+    }
+    if !tree.added.is_empty() {
+        writeln!(
+            w,
+            "added since the build (sent as unbuilt no-cache files): {}",
+            tree.added.join(", ")
+        )?;
+    }
     for t in &report.targets {
         writeln!(
             w,
@@ -291,6 +310,7 @@ pub fn publish(report: &PublishReport, out: Output) {
         for (name, stage) in [("purge", &report.purge), ("prefetch", &report.prefetch)] {
             match stage {
                 Stage::Skipped { skipped } => writeln!(w, "{name:<9} skipped: {skipped}")?,
+                Stage::Failed { failed } => writeln!(w, "{name:<9} FAILED: {failed}")?,
                 Stage::Ran(r) => {
                     write!(w, "{name:<9} ")?;
                     cdn_text(w, r)?;
@@ -299,6 +319,7 @@ pub fn publish(report: &PublishReport, out: Output) {
         }
         match &report.prune {
             Stage::Skipped { skipped } => writeln!(w, "prune     skipped: {skipped}")?,
+            Stage::Failed { failed } => writeln!(w, "prune     FAILED: {failed}")?,
             Stage::Ran(all) => {
                 for p in all {
                     writeln!(
@@ -348,7 +369,7 @@ pub fn releases(reports: &[ReleasesReport], out: Output) {
                     x.created,
                     x.commit
                         .as_deref()
-                        .map(|c| &c[..c.len().min(12)])
+                        .map(|c| c.char_indices().nth(12).map_or(c, |(at, _)| &c[..at]))
                         .unwrap_or("-"),
                     x.files,
                     x.bytes,
@@ -397,6 +418,7 @@ pub fn rollback(report: &RollbackReport, out: Output) {
         }
         match &report.purge {
             Stage::Skipped { skipped } => writeln!(w, "purge: skipped: {skipped}"),
+            Stage::Failed { failed } => writeln!(w, "purge: FAILED: {failed}"),
             Stage::Ran(r) => cdn_text(w, r),
         }
     });

@@ -111,6 +111,8 @@ pub struct UploadReport {
     pub command: &'static str,
     /// Nothing was written.
     pub dry_run: bool,
+    /// The tree checked against its manifest before planning (changed, added files).
+    pub tree: crate::tree::TreeCheck,
     /// One entry per target, in `--to` order.
     pub targets: Vec<TargetReport>,
 }
@@ -165,7 +167,7 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
             "no target: give --to s3://bucket/prefix, file:///dir or a directory".into(),
         ));
     }
-    let mut objects = local_objects(cfg)?;
+    let (mut objects, tree) = local_objects(cfg)?;
     // One id for every target: the two data centres hold the same release.
     let id = release_id(&objects);
     if cfg.stage {
@@ -190,15 +192,20 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
     Ok(UploadReport {
         command: "upload",
         dry_run: cfg.dry_run,
+        tree,
         targets: reports,
     })
 }
 
 /// The objects of the tree: from its manifest, or by scanning a directory cdnpub did not build.
-fn local_objects(cfg: &UploadConfig) -> Result<Vec<LocalObject>> {
-    let manifest = match Manifest::read(&cfg.dir)? {
-        Some(m) => m,
-        None => scan_manifest(&cfg.dir)?,
+/// A tree cdnpub built is first checked against its manifest (see [`crate::tree`]).
+fn local_objects(cfg: &UploadConfig) -> Result<(Vec<LocalObject>, crate::tree::TreeCheck)> {
+    let (manifest, tree) = match Manifest::read(&cfg.dir)? {
+        Some(mut m) => {
+            let check = crate::tree::reconcile(&cfg.dir, &mut m)?;
+            (m, check)
+        }
+        None => (scan_manifest(&cfg.dir)?, crate::tree::TreeCheck::default()),
     };
     let mut out = Vec::new();
     for f in &manifest.files {
@@ -256,7 +263,7 @@ fn local_objects(cfg: &UploadConfig) -> Result<Vec<LocalObject>> {
         out.push(obj);
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(out)
+    Ok((out, tree))
 }
 
 /// A manifest for a directory cdnpub did not build: every file, hashed, typed, immutable when

@@ -58,7 +58,16 @@ fn secrets_appear_in_no_output_of_any_command() {
             true,
         ),
         (
-            vec!["build", &src_s, "--out", "built", "--brotli-quality", "3"],
+            vec![
+                "--env",
+                "prod",
+                "build",
+                &src_s,
+                "--out",
+                "built",
+                "--brotli-quality",
+                "3",
+            ],
             true,
         ),
         (vec!["upload", "built", "--to", &site], true),

@@ -312,7 +312,7 @@ fn releases_rollback_and_pruned_releases() {
     }
 
     // A release whose assets were pruned is refused, by name.
-    fs::write(src.join("assets/extra.css"), "body{}").unwrap();
+    fs::write(src.join("robots.txt"), "User-agent: *\n").unwrap();
     for n in 3..=5 {
         let js = src.join("assets/logo-C1-eG4Xp.svg");
         let mut svg = fs::read(&js).unwrap();

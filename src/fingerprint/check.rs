@@ -11,7 +11,7 @@ use std::path::Path;
 use rayon::prelude::*;
 
 use super::resolve::{Base, Index};
-use super::{analyze, file_name, webpack, Refs};
+use super::{analyze, webpack, Refs};
 use crate::classify::{kind, Kind};
 use crate::error::{Error, Result};
 
@@ -124,16 +124,18 @@ fn is_map_of_renamed(path: &str, built: &[Built]) -> bool {
         .is_some_and(|owner| built.iter().any(|b| b.path == owner))
 }
 
-/// Placeholder or server URLs that name no file: under the deploy sub-path, or with the name
-/// of a file of the tree (a reference that was meant for it).
+/// Placeholder or server URLs under the tree's deploy sub-path that name no file of it.
+/// (Without a sub-path, such a URL may name anything else the CDN serves: not checked.)
 fn unresolved_site_paths(
     dir: &Path,
     rels: &[String],
     found: &[(Refs, Vec<webpack::ChunkFile>)],
     index: &Index,
 ) -> Result<Vec<String>> {
-    let names: std::collections::HashSet<&str> = rels.iter().map(|r| file_name(r)).collect();
     let base = index.base().path();
+    if base.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut out = Vec::new();
     for (i, (refs, _)) in found.iter().enumerate() {
         if refs.unresolved.is_empty() {
@@ -144,13 +146,11 @@ fn unresolved_site_paths(
         for s in &refs.unresolved {
             let text = String::from_utf8_lossy(&bytes[s.start..s.end]);
             let site = index.site_path(&text).unwrap_or_default();
-            let under_base = !base.is_empty() && site.starts_with(&format!("{base}/"));
-            if under_base || names.contains(file_name(site)) {
+            if site.starts_with(&format!("{base}/")) {
                 out.push(format!(
-                    "{}: {text} names no file of the tree (deploy sub-path {}); set base_path \
-                     (--base-path) to the sub-path the bundler's base ends with",
-                    rels[i],
-                    if base.is_empty() { "none" } else { base }
+                    "{}: {text} names no file of the tree under its deploy sub-path {base}; if the tree \
+                     is served under another sub-path, set base_path (--base-path)",
+                    rels[i]
                 ));
             }
         }

@@ -4,13 +4,13 @@
 //! rewritten by inserting `.HASH` into its last path segment: relative, root-relative and
 //! placeholder-prefixed forms, `?query` and `#fragment` all keep their shape.
 
+pub mod check;
 pub mod css;
 pub mod html;
 pub mod js;
 pub mod resolve;
 pub mod sourcemap;
 pub mod webpack;
-pub mod check;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -261,7 +261,11 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
         .map(|i| {
             let mut d: Vec<usize> = refs[i].links.iter().map(|l| l.target).collect();
             if let Some(m) = refs[i].source_map {
-                d.extend(refs[m.target].links.iter().map(|l| l.target));
+                match map_owner[m.target] {
+                    // The map's name follows its owner's: another file naming it waits.
+                    Some(owner) if owner != i => d.push(owner),
+                    _ => d.extend(refs[m.target].links.iter().map(|l| l.target)),
+                }
             }
             d.retain(|&t| t != i && map_owner[t].is_none());
             d.sort_unstable();
@@ -342,7 +346,10 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
         let mut w: Vec<usize> = if members.is_empty() {
             deps[i].clone()
         } else {
-            members.iter().flat_map(|&m| deps[m].iter().copied()).collect()
+            members
+                .iter()
+                .flat_map(|&m| deps[m].iter().copied())
+                .collect()
         };
         w.retain(|t| (hashed[*t] || env_named[*t]) && !members.contains(t));
         w.sort_unstable();

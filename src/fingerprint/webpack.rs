@@ -174,7 +174,10 @@ fn object_map(s: &[u8]) -> Option<(Vec<(String, String)>, usize)> {
             .trim()
             .to_string();
         i = key_end;
-        while body.get(i).is_some_and(|c| c.is_ascii_whitespace() || *c == b':') {
+        while body
+            .get(i)
+            .is_some_and(|c| c.is_ascii_whitespace() || *c == b':')
+        {
             i += 1;
         }
         if !matches!(body.get(i), Some(b'"' | b'\'')) {
@@ -287,10 +290,10 @@ mod tests {
         assert_eq!(
             paths(js),
             [
-                "js/lazy.9b6aebf5.js",
                 "js/about.737f35a6.js",
-                "css/lazy.dd35110b.css",
-                "css/about.1a98c575.css"
+                "js/lazy.9b6aebf5.js",
+                "css/about.1a98c575.css",
+                "css/lazy.dd35110b.css"
             ]
         );
     }
@@ -315,7 +318,12 @@ t.miniCssF=function(e){return"css/lazy.dd35110b.css"};x.u=function(e){return"js/
 
     #[test]
     fn other_code_is_left_alone() {
-        for js in ["a.u=5", "a.u=function(e){return e.x}", "a.u=", "a.u=function(e){return\"x\"+"] {
+        for js in [
+            "a.u=5",
+            "a.u=function(e){return e.x}",
+            "a.u=",
+            "a.u=function(e){return\"x\"+",
+        ] {
             let _ = chunk_files(js.as_bytes());
         }
         assert!(paths("a.u=function(e){return e.x}").is_empty());

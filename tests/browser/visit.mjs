@@ -1,0 +1,49 @@
+// Load a page in headless Chromium (Debian's `chromium`, driven by playwright-core), open its
+// lazy route and report every request as JSON on stdout:
+//   node visit.mjs PAGE_URL
+// The page must have `#go` (opens the lazy route, which renders `#lazy`); `#worker`, when the
+// page has one, must come to read "worker: pong".
+import { createRequire } from 'node:module'
+
+const require = createRequire(process.env.PLAYWRIGHT_CORE || import.meta.url)
+const { chromium } = require('playwright-core')
+
+const url = process.argv[2]
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--no-proxy-server'],
+})
+const out = { requests: [], failed: [], console: [], lazy: false, lazyBackground: '', worker: null }
+try {
+  const page = await browser.newPage()
+  page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`))
+  page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`))
+  page.on('requestfailed', (r) =>
+    out.failed.push({ url: r.url(), error: r.failure()?.errorText ?? 'failed' }),
+  )
+  page.on('requestfinished', async (r) => {
+    const resp = await r.response()
+    out.requests.push({ url: r.url(), status: resp ? resp.status() : 0, type: r.resourceType() })
+  })
+  await page.goto(url, { waitUntil: 'load', timeout: 20000 })
+  await page.waitForSelector('#go', { timeout: 10000 })
+  await page.click('#go')
+  await page.waitForSelector('#lazy', { timeout: 10000 })
+  out.lazy = true
+  out.lazyBackground = await page.$eval('#lazy', (e) => getComputedStyle(e).backgroundImage)
+  if (await page.$('#worker')) {
+    await page
+      .waitForFunction(() => document.getElementById('worker').textContent === 'worker: pong', null, {
+        timeout: 10000,
+      })
+      .catch(() => {})
+    out.worker = await page.$eval('#worker', (e) => e.textContent)
+  }
+  // Let the image of the lazy route's CSS finish.
+  await page.waitForLoadState('networkidle', { timeout: 10000 }).catch(() => {})
+} catch (e) {
+  out.console.push(`visit: ${e.message}`)
+} finally {
+  await browser.close()
+}
+process.stdout.write(JSON.stringify(out))
