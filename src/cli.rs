@@ -138,6 +138,9 @@ pub struct PublishArgs {
     /// The placeholder token [default: EGOVA_CDN].
     #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
     pub prefix: Option<String>,
+    /// Files that keep their names (glob, repeatable), besides HTML, favicon.ico, robots.txt, service workers…
+    #[arg(long = "keep", value_name = "GLOB")]
+    pub keep: Vec<String>,
     /// The tree's deploy sub-path under the site root (`mobile-vue/pass`) [default: the first target's key prefix where references use it, else inferred].
     #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
     pub base_path: Option<String>,

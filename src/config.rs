@@ -490,7 +490,7 @@ pub fn resolve_publish(
         base_path: args.base_path.clone(),
         servers: Vec::new(),
         hash_length: None,
-        keep: Vec::new(),
+        keep: args.keep.clone(),
         hashed_pattern: None,
         prefix: args.prefix.clone(),
         gzip_level: None,

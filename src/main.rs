@@ -27,6 +27,10 @@ fn main() {
         eprintln!("error: internal error{at}: {what} (a bug in cdnpub; please report it)");
         std::process::exit(EXIT_INTERNAL);
     }));
+    if std::env::var_os("CDNPUB_DEBUG_PANIC").is_some() {
+        // The panic hook's own test: a deliberate bug.
+        panic!("CDNPUB_DEBUG_PANIC is set");
+    }
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,

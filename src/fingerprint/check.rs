@@ -124,7 +124,8 @@ fn is_map_of_renamed(path: &str, built: &[Built]) -> bool {
         .is_some_and(|owner| built.iter().any(|b| b.path == owner))
 }
 
-/// Placeholder or server URLs under the tree's deploy sub-path that name no file of it.
+/// Placeholder or server URLs of files (a name with an extension) under the tree's deploy
+/// sub-path that name no file of it.
 /// (Without a sub-path, such a URL may name anything else the CDN serves: not checked.)
 fn unresolved_site_paths(
     dir: &Path,
@@ -146,7 +147,9 @@ fn unresolved_site_paths(
         for s in &refs.unresolved {
             let text = String::from_utf8_lossy(&bytes[s.start..s.end]);
             let site = index.site_path(&text).unwrap_or_default();
-            if site.starts_with(&format!("{base}/")) {
+            // A file name (with an extension), not an API path or a route.
+            let file = site.rsplit('/').next().unwrap_or_default();
+            if site.starts_with(&format!("{base}/")) && file.contains('.') {
                 out.push(format!(
                     "{}: {text} names no file of the tree under its deploy sub-path {base}; if the tree \
                      is served under another sub-path, set base_path (--base-path)",
