@@ -3,7 +3,9 @@
 # run, into fresh prefixes of the same local S3 server (examples/s3_server.rs: s3s-fs with SigV4,
 # logging every request), on the same built tree of real npm dist folders (bench/lib/corpus.sh).
 # Targets: first upload <= 0.8x rclone's wall time; re-upload with nothing changed: 0 PUTs,
-# one LIST request per page of 1,000 keys (the fewest S3 allows), <= 0.5x aws s3 sync's time.
+# one LIST request per page of 1,000 keys (the fewest S3 allows), <= 0.5x aws s3 sync's time;
+# the check of the tree against its manifest before planning (sizes and times from the build's
+# stat cache) < 10% of the no-op upload, and what it costs when every file must be hashed.
 # Needs: npm, hyperfine, rclone (apt-get install hyperfine rclone), awscli (pip install awscli).
 # Usage: bench/upload.sh [RUNS]   (RCLONE_NOOP=1 also times rclone's re-upload: slow, it checks objects one by one)
 set -euo pipefail
@@ -49,10 +51,19 @@ noop_cmds=(-n "cdnpub upload, nothing changed" "$cdnpub_cmd" -n "aws s3 sync, no
 [ -z "${RCLONE_NOOP:-}" ] || noop_cmds+=(-n "rclone copy, nothing changed" "$rclone_cmd")
 hyperfine --runs "$runs" --export-json "$work/noop.json" "${noop_cmds[@]}" >/dev/null
 
+# 3. The tree check inside the no-op upload: with the build's stat cache, then with every file's
+# time changed (cp -r without -p, rsync without -t): each file hashed.
+$cdnpub_cmd --json > "$work/noop-report.json"
+cp -r "$work/built" "$work/copied"
+rm -rf "$work/built" && mv "$work/copied" "$work/built"
+$cdnpub_cmd --json > "$work/noop-rehash-report.json"
+
 keys=$(find "$work/s3root/bench/cdnpub" -type f | wc -l)  # s3s-fs keeps one file per key
 python3 - "$work" "$objects" "$keys" <<'PY'
 import json, os, sys
 work, objects, keys = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+tree = json.load(open(os.path.join(work, "noop-report.json")))["tree"]
+rehash = json.load(open(os.path.join(work, "noop-rehash-report.json")))["tree"]
 def res(name):
     return {r["command"]: r for r in json.load(open(os.path.join(work, name + ".json")))["results"]}
 first, noop = res("first"), res("noop")
@@ -70,5 +81,7 @@ rn = noop.get("rclone copy, nothing changed")
 print(f"| nothing changed (s) | {cn:.2f} | {rn['mean']:.2f} | {an:.2f} | {cn/an:.2f}x aws | <= 0.5x aws |" if rn else
       f"| nothing changed (s) | {cn:.2f} | (RCLONE_NOOP=1) | {an:.2f} | {cn/an:.2f}x aws | <= 0.5x aws |")
 pages = -(-keys // 1000)  # a LIST page holds at most 1,000 keys (S3's cap; OSS refuses more)
+print(f"| tree check in the no-op (ms) | {tree['elapsed_ms']:.1f} ({tree['hashed']} hashed) | | | {tree['elapsed_ms'] / 1000 / cn * 100:.1f}% of the no-op | < 10% |")
+print(f"| tree check, every time changed (ms) | {rehash['elapsed_ms']:.1f} ({rehash['hashed']} hashed) | | | {rehash['elapsed_ms'] / 1000 / cn * 100:.1f}% of the no-op | (reported) |")
 print(f"| nothing changed: PUT / LIST requests | {puts} / {lists} | | | {lists} LIST for {keys:,} keys = {pages} pages of 1,000 ({lists / max(objects,1) * 1000:.2f} per 1,000 objects) | 0 PUT, 1 LIST per page of 1,000 keys |")
 PY

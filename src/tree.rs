@@ -41,7 +41,7 @@ pub struct TreeCheck {
     /// Files hashed because size or time disagreed with the stat file.
     pub hashed: usize,
     /// Time the check took, in milliseconds.
-    pub elapsed_ms: u64,
+    pub elapsed_ms: f64,
 }
 
 /// The stat of `path`, None when it cannot be read.
@@ -151,8 +151,8 @@ pub fn reconcile(dir: &Path, manifest: &mut Manifest) -> Result<TreeCheck> {
             }
             let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             let digest = sha256_hex(&bytes);
-            let differs = (digest != *sha || bytes.len() as u64 != *size)
-                .then(|| (digest, bytes.len() as u64));
+            let len = bytes.len() as u64;
+            let differs = (digest != *sha || len != *size).then_some((digest, len));
             Ok((*i, *k, rel.clone(), Ok(differs), true))
         })
         .collect::<Result<_>>()?;
@@ -211,7 +211,7 @@ pub fn reconcile(dir: &Path, manifest: &mut Manifest) -> Result<TreeCheck> {
         });
     }
     manifest.files.sort_by(|a, b| a.path.cmp(&b.path));
-    check.elapsed_ms = started.elapsed().as_millis() as u64;
+    check.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(check)
 }
 
