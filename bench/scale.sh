@@ -57,7 +57,7 @@ measure() { # measure NAME CMD...: wall seconds and peak RSS (MB)
 }
 echo "| step | wall (m:ss) | peak RSS (MB) |"
 echo "|---|---:|---:|"
-measure "build" "$bin" build -q "$work/src" --out "$work/built"
+measure "build" "$bin" build -q --manifest-named '**' "$work/src" --out "$work/built"
 : > "$work/requests.log"
 measure "upload (first)" "$bin" upload -q "$work/built" --to s3://bench/scale --endpoint "$endpoint" --path-style
 parts=$(grep -c 'partNumber=' "$work/requests.log" || true)

@@ -21,7 +21,7 @@ work=${BENCH_WORK:-$(mktemp -d)}
 . "$repo/bench/lib/corpus.sh"
 make_corpus "$work"
 rm -rf "$work/built" "$work/s3root" && mkdir -p "$work/s3root/bench"
-"$bin" build -q --no-compress "$work/corpus" --out "$work/built"
+"$bin" build -q --no-compress --manifest-named '**' "$work/corpus" --out "$work/built"
 objects=$(find "$work/built" -type f ! -path '*/.cdnpub/*' | wc -l)
 echo "tree: $objects objects, $(du -sb --exclude=.cdnpub "$work/built" | cut -f1) bytes"
 

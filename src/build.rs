@@ -54,6 +54,9 @@ pub struct BuildConfig {
     pub base: Base,
     /// Server URLs (`https://cdn.example.com`) that references may already start with.
     pub servers: Vec<String>,
+    /// Globs (on the path before the build) of files found through the manifest, not by a
+    /// reference: the self-check does not require a reference to them.
+    pub manifest_named: Vec<String>,
     /// Render placeholders in matching files before they are hashed (publish), so a file
     /// whose content depends on the CDN server has a name that does too.
     pub render: Option<Render>,
@@ -340,6 +343,7 @@ fn resolution(cfg: &BuildConfig) -> Resolution {
         prefix: cfg.prefix.clone(),
         base: cfg.base.clone(),
         servers,
+        manifest_named: cfg.manifest_named.clone(),
     }
 }
 

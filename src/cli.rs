@@ -432,6 +432,9 @@ pub struct BuildArgs {
     /// Where the CDN-ready tree goes; replaced as a whole (an existing OUT must be an earlier cdnpub build).
     #[arg(long, value_name = "DIR", required_unless_present = "check")]
     pub out: Option<PathBuf>,
+    /// Files found through manifest.json's `renamed` map (a server template, another app), not by a reference: renamed, and not required to be named (glob, repeatable).
+    #[arg(long = "manifest-named", value_name = "GLOB")]
+    pub manifest_named: Vec<String>,
     /// Check SRC as a built tree (every reference resolves, every renamed file is named, webpack's chunk maps name files of the tree); write nothing.
     #[arg(long, conflicts_with = "out")]
     pub check: bool,

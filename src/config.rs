@@ -52,6 +52,8 @@ pub struct Settings {
     pub compress: Option<bool>,
     /// `build`/`publish`: the tree's deploy sub-path under the site root (`mobile-vue/pass`).
     pub base_path: Option<String>,
+    /// `build`/`publish`: files found through the manifest, not by a reference (globs).
+    pub manifest_named: Option<Vec<String>>,
     /// `upload`: targets (`s3://bucket/prefix`, `file:///dir`, a directory), each gets the full upload.
     pub targets: Option<Vec<String>>,
     /// `upload`: S3 endpoint URL.
@@ -487,6 +489,7 @@ pub fn resolve_publish(
         src: args.src.clone(),
         out: args.out.clone(),
         check: false,
+        manifest_named: Vec::new(),
         base_path: args.base_path.clone(),
         servers: Vec::new(),
         hash_length: None,
@@ -692,9 +695,14 @@ fn build_config(
             servers.push(s.value);
         }
     }
+    let mut manifest_named = layers
+        .value("manifest_named", |s| s.manifest_named.clone())
+        .unwrap_or_default();
+    manifest_named.extend(args.manifest_named.iter().cloned());
     Ok(BuildConfig {
         base,
         servers,
+        manifest_named,
         src: args.src.clone(),
         out: args.out.clone().unwrap_or_default(),
         hash_len: usize::from(hash_len),

@@ -418,6 +418,11 @@ fn a_renamed_file_nothing_names_stops_the_build() {
             "--keep 'mobile-vue/citizen/js/chunk-2d0c.js'",
         ));
     assert!(!out.exists(), "a refused build writes nothing");
+    // Found through the manifest (a server template reads `renamed`): renamed, accepted.
+    run(&["--manifest-named", "**/js/chunk-*.js"]).success();
+    let m: Value =
+        serde_json::from_slice(&fs::read(out.join(".cdnpub/manifest.json")).unwrap()).unwrap();
+    assert!(m["renamed"]["mobile-vue/citizen/js/chunk-2d0c.js"]["file"].is_string());
     run(&["--keep", "**/js/chunk-*.js"]).success();
     assert!(
         out.join("mobile-vue/citizen/js/chunk-2d0c.js").is_file(),

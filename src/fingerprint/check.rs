@@ -24,6 +24,8 @@ pub struct Resolution {
     pub base: Base,
     /// Server URLs rendered references start with.
     pub servers: Vec<String>,
+    /// Globs of bundler paths found through the manifest, not by a reference.
+    pub manifest_named: Vec<String>,
 }
 
 impl Resolution {
@@ -105,17 +107,38 @@ pub fn problems(
     if let Some(exp) = expected {
         out.extend(lost_references(&rels, &found, &index, exp));
     }
+    let exempt = globs(&how.manifest_named)?;
     for (i, b) in built.iter().enumerate() {
-        if b.source != b.path && !named[i] && !is_map_of_renamed(&b.path, built) {
+        if b.source != b.path
+            && !named[i]
+            && !is_map_of_renamed(&b.path, built)
+            && !exempt.is_match(&b.source)
+        {
             out.push(format!(
                 "{} (the bundler's {}) was renamed by cdnpub, but no HTML, CSS or JS reference names it: \
                  code that builds its URL at run time would request {}. Keep its name: --keep '{}' \
-                 (keep_names in cdnpub.toml)",
-                b.path, b.source, b.source, b.source
+                 (keep_names in cdnpub.toml); or, if a server finds it through manifest.json, \
+                 --manifest-named '{}'",
+                b.path, b.source, b.source, b.source, b.source
             ));
         }
     }
     Ok(out)
+}
+
+/// The `--manifest-named` globs (`*` within a directory, `**` across).
+fn globs(patterns: &[String]) -> Result<globset::GlobSet> {
+    let mut b = globset::GlobSetBuilder::new();
+    for p in patterns {
+        b.add(
+            globset::GlobBuilder::new(p)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::Usage(format!("--manifest-named {p:?}: {e}")))?,
+        );
+    }
+    b.build()
+        .map_err(|e| Error::Usage(format!("--manifest-named: {e}")))
 }
 
 /// A source map that follows a renamed file (`app.HASH.js.map` beside `app.HASH.js`).
