@@ -211,6 +211,24 @@ fn check_app(app: &App, s3: &S3Server, bin: &str, modules: &Path) {
     if app.worker {
         assert_eq!(seen["worker"], "worker: pong", "{ctx}");
     }
+    if app.dir == "vue-cli5" {
+        // The lazy chunk holds the placeholder: renamed, found through the runtime's chunk map.
+        let dist = fixtures().join("bundlers/vue-cli5/dist/js");
+        let original = fs::read_dir(dist)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .find(|n| n.starts_with("lazy.") && n.ends_with(".js"))
+            .unwrap();
+        let stem = original.trim_end_matches(".js");
+        assert!(
+            requests.iter().any(|r| {
+                let u = r["url"].as_str().unwrap();
+                u.contains(&format!("/js/{stem}.")) && !u.ends_with(&format!("/js/{original}"))
+            }),
+            "the renamed lazy chunk {stem}.<hash>.js was loaded: {ctx}"
+        );
+        assert_eq!(seen["api"], format!("{cdn_base}/api/v1"), "{ctx}");
+    }
 }
 
 #[test]

@@ -44,6 +44,9 @@ pub struct Link {
     pub span: Span,
     /// The asset it names.
     pub target: usize,
+    /// The span holds only the piece of a built name its stem ends with (a webpack chunk map's
+    /// hash value): a new name's hash is appended to it.
+    pub insert: bool,
 }
 
 /// What the analysis found in one asset.
@@ -104,6 +107,7 @@ pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {
                     end: s.start + path,
                 },
                 target,
+                insert: false,
             })
         })
         .collect();
@@ -118,9 +122,13 @@ pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {
                         end: s.start + path,
                     },
                     target,
+                    insert: false,
                 });
             }
         }
+    }
+    if k == Kind::Js {
+        links.extend(chunk_links(rel, bytes, index));
     }
     links.sort_by_key(|l| l.span.start);
     links.dedup_by_key(|l| l.span.start);
@@ -132,6 +140,23 @@ pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {
         guessed,
         unresolved,
     }
+}
+
+/// The chunk files webpack's runtime in `bytes` names through its chunk maps, as links on the
+/// map value a new name's hash is appended to.
+fn chunk_links(rel: &str, bytes: &[u8], index: &resolve::Index) -> Vec<Link> {
+    webpack::chunk_files(bytes)
+        .into_iter()
+        .filter_map(|c| {
+            let span = c.stem_value?;
+            let (target, _) = index.resolve(rel, c.path.as_bytes(), true)?;
+            Some(Link {
+                span,
+                target,
+                insert: true,
+            })
+        })
+        .collect()
 }
 
 /// The length of the path part of `raw` when it is a site path (placeholder or server).
@@ -166,6 +191,14 @@ fn renamed_segment(raw: &[u8], old_name: &str, new_name: &str) -> Option<Vec<u8>
     Some(out)
 }
 
+/// What a rename inserts before the suffix: `app.js` → `app.HASH.js` inserts `.HASH`.
+fn inserted<'a>(old_name: &str, new_name: &'a str) -> Option<&'a str> {
+    let stem = stem_len(old_name);
+    let suffix = &old_name[stem..];
+    let head = new_name.strip_suffix(suffix)?;
+    head.starts_with(&old_name[..stem]).then(|| &head[stem..])
+}
+
 /// Rewrite `bytes`: every link whose target has a new name (`names[target]`, differing from
 /// `originals[target]`) gets it. Returns None when nothing changes.
 pub fn rewrite(
@@ -187,8 +220,17 @@ pub fn rewrite(
             continue;
         }
         let raw = &bytes[link.span.start..link.span.end];
-        let Some(replacement) = renamed_segment(raw, old, new) else {
-            continue;
+        let replacement = if link.insert {
+            // A chunk map's hash value: the new name's hash goes after it.
+            match inserted(old, new) {
+                Some(add) => [raw, add.as_bytes()].concat(),
+                None => continue,
+            }
+        } else {
+            match renamed_segment(raw, old, new) {
+                Some(r) => r,
+                None => continue,
+            }
         };
         out.extend_from_slice(&bytes[last..link.span.start]);
         out.extend_from_slice(&replacement);

@@ -26,6 +26,7 @@ pub fn refs(rel: &str, map: &[u8], index: &Index) -> Vec<Link> {
                         end: span.start + len,
                     },
                     target,
+                    insert: false,
                 });
             }
             i = end;

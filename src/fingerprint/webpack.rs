@@ -16,13 +16,18 @@ pub struct ChunkFile {
     pub id: String,
     /// Where the function is in the file (for messages).
     pub at: Span,
+    /// The map value (a string's contents) the file name's stem ends with
+    /// (`"9b6aebf5"` in `{245:"9b6aebf5"}` for `js/lazy.9b6aebf5.js`): where a new name's hash is
+    /// inserted. None when the stem ends in a literal or the chunk id.
+    pub stem_value: Option<Span>,
 }
 
 /// One piece of the returned expression.
 #[derive(Debug)]
 enum Term {
     Str(String),
-    Map(Vec<(String, String)>, bool),
+    /// Pairs of key, value and the value's span in the file; with a `||id` fallback.
+    Map(Vec<(String, String, Span)>, bool),
     Id,
 }
 
@@ -35,7 +40,7 @@ pub fn chunk_files(js: &[u8]) -> Vec<ChunkFile> {
             let Some((expr, end)) = returned_expression(js, from) else {
                 continue;
             };
-            let Some(terms) = terms(expr) else {
+            let Some(terms) = terms(expr, end - expr.len()) else {
                 continue;
             };
             let span = Span { start: at, end };
@@ -89,8 +94,9 @@ fn returned_expression(js: &[u8], from: usize) -> Option<(&[u8], usize)> {
     Some((&js[start..i], i))
 }
 
-/// The `+`-separated terms of a chunk-name expression; None for any other shape.
-fn terms(expr: &[u8]) -> Option<Vec<Term>> {
+/// The `+`-separated terms of a chunk-name expression (which starts at `base` in the file);
+/// None for any other shape.
+fn terms(expr: &[u8], base: usize) -> Option<Vec<Term>> {
     let mut out = Vec::new();
     let mut i = 0;
     let skip_ws = |i: &mut usize| {
@@ -116,12 +122,12 @@ fn terms(expr: &[u8]) -> Option<Vec<Term>> {
                 let close = matching(expr, i, b'(', b')')?;
                 let inner = &expr[i + 1..close];
                 let bar = memchr::memmem::rfind(inner, b"||")?;
-                let (map, _) = object_map(&inner[..bar])?;
+                let (map, _) = object_map(&inner[..bar], base + i + 1)?;
                 out.push(Term::Map(map, true));
                 i = close + 1;
             }
             b'{' => {
-                let (map, used) = object_map(&expr[i..])?;
+                let (map, used) = object_map(&expr[i..], base + i)?;
                 out.push(Term::Map(map, false));
                 i += used;
             }
@@ -147,8 +153,9 @@ fn terms(expr: &[u8]) -> Option<Vec<Term>> {
     has_str.then_some(out)
 }
 
-/// `{245:"lazy",594:"about"}[e]` at the start of `s`: the pairs and the bytes used.
-fn object_map(s: &[u8]) -> Option<(Vec<(String, String)>, usize)> {
+/// `{245:"lazy",594:"about"}[e]` at the start of `s` (at `base` in the file): the pairs, each
+/// value's span in the file, and the bytes used.
+fn object_map(s: &[u8], base: usize) -> Option<(Vec<(String, String, Span)>, usize)> {
     let close = matching(s, 0, b'{', b'}')?;
     let body = &s[1..close];
     let mut pairs = Vec::new();
@@ -185,7 +192,12 @@ fn object_map(s: &[u8]) -> Option<(Vec<(String, String)>, usize)> {
         }
         let end = string_end(body, i);
         let value = String::from_utf8(body.get(i + 1..end.checked_sub(1)?)?.to_vec()).ok()?;
-        pairs.push((key, value));
+        // body starts one byte into s.
+        let span = Span {
+            start: base + 1 + i + 1,
+            end: base + 1 + end - 1,
+        };
+        pairs.push((key, value, span));
         i = end;
     }
     let mut used = close + 1;
@@ -226,7 +238,7 @@ fn evaluate(terms: &[Term], at: Span) -> Vec<ChunkFile> {
     let mut ids: Vec<&str> = terms
         .iter()
         .filter_map(|t| match t {
-            Term::Map(m, false) => Some(m.iter().map(|(k, _)| k.as_str())),
+            Term::Map(m, false) => Some(m.iter().map(|(k, _, _)| k.as_str())),
             _ => None,
         })
         .flatten()
@@ -248,26 +260,48 @@ fn evaluate(terms: &[Term], at: Span) -> Vec<ChunkFile> {
             path,
             id: String::new(),
             at,
+            stem_value: None,
         }];
     }
     ids.into_iter()
         .filter_map(|id| {
             let mut path = String::new();
+            // (where a piece ends in the path, the map value span it came from)
+            let mut pieces: Vec<(usize, Option<Span>)> = Vec::new();
             for t in terms {
                 match t {
-                    Term::Str(s) => path.push_str(s),
-                    Term::Id => path.push_str(id),
-                    Term::Map(m, fallback) => match m.iter().find(|(k, _)| k == id) {
-                        Some((_, v)) => path.push_str(v),
-                        None if *fallback => path.push_str(id),
+                    Term::Str(s) => {
+                        path.push_str(s);
+                        pieces.push((path.len(), None));
+                    }
+                    Term::Id => {
+                        path.push_str(id);
+                        pieces.push((path.len(), None));
+                    }
+                    Term::Map(m, fallback) => match m.iter().find(|(k, _, _)| k == id) {
+                        Some((_, v, span)) => {
+                            path.push_str(v);
+                            pieces.push((path.len(), Some(*span)));
+                        }
+                        None if *fallback => {
+                            path.push_str(id);
+                            pieces.push((path.len(), None));
+                        }
                         None => return None,
                     },
                 }
             }
+            let name_start = path.rfind('/').map_or(0, |p| p + 1);
+            let stem_end = name_start + crate::classify::stem_len(&path[name_start..]);
+            let stem_value = pieces
+                .iter()
+                .find(|(end, _)| *end == stem_end)
+                .and_then(|(_, span)| *span);
             Some(ChunkFile {
                 path,
                 id: id.to_string(),
                 at,
+                stem_value,
             })
         })
         .collect()
@@ -314,6 +348,16 @@ t.miniCssF=function(e){return"css/lazy.dd35110b.css"};x.u=function(e){return"js/
                 "css/lazy.dd35110b.css"
             ]
         );
+    }
+
+    #[test]
+    fn the_hash_value_of_each_chunk_is_found() {
+        let js = r#"n.u=function(e){return"js/"+{245:"lazy"}[e]+"."+{245:"9b6aebf5"}[e]+".js"}"#;
+        let c = &chunk_files(js.as_bytes())[0];
+        let s = c.stem_value.unwrap();
+        assert_eq!(&js[s.start..s.end], "9b6aebf5");
+        let single = r#"n.u=function(e){return"js/lazy.9b6aebf5.js"}"#;
+        assert_eq!(chunk_files(single.as_bytes())[0].stem_value, None);
     }
 
     #[test]

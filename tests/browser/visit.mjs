@@ -31,6 +31,7 @@ try {
   await page.waitForSelector('#lazy', { timeout: 10000 })
   out.lazy = true
   out.lazyBackground = await page.$eval('#lazy', (e) => getComputedStyle(e).backgroundImage)
+  out.api = await page.$eval('#api', (e) => e.textContent).catch(() => null)
   if (await page.$('#worker')) {
     await page
       .waitForFunction(() => document.getElementById('worker').textContent === 'worker: pong', null, {
