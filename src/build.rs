@@ -78,20 +78,9 @@ impl Render {
         server: &crate::placeholder::Server,
         globs: &[String],
     ) -> Result<Self> {
-        let mut b = globset::GlobSetBuilder::new();
-        for g in globs {
-            b.add(
-                globset::GlobBuilder::new(g)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| Error::Usage(format!("render glob {g:?}: {e}")))?,
-            );
-        }
         Ok(Render {
             renderer: crate::placeholder::Renderer::new(prefix, server),
-            globs: b
-                .build()
-                .map_err(|e| Error::Usage(format!("render globs: {e}")))?,
+            globs: classify::glob_set(globs, "render glob")?,
         })
     }
 }

@@ -124,6 +124,22 @@ pub fn compressible(name: &str) -> bool {
     )
 }
 
+/// A set of path globs (`*` stays within a directory, `**` crosses them); an invalid one is a
+/// usage error naming it as `what`.
+pub fn glob_set(patterns: &[String], what: &str) -> Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for g in patterns {
+        set.add(
+            GlobBuilder::new(g)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::Usage(format!("{what} {g:?} is not valid: {e}")))?,
+        );
+    }
+    set.build()
+        .map_err(|e| Error::Usage(format!("{what}s: {e}")))
+}
+
 /// Naming rules for one build.
 #[derive(Debug, Clone)]
 pub struct Naming {
@@ -134,17 +150,7 @@ pub struct Naming {
 impl Naming {
     /// Rules from keep-name globs and the bundler-hash pattern (regex on the file name).
     pub fn new(keep: &[String], hashed_pattern: &str) -> Result<Self> {
-        let mut set = GlobSetBuilder::new();
-        for g in keep {
-            let glob = GlobBuilder::new(g)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| Error::Usage(format!("keep-name glob {g:?} is not valid: {e}")))?;
-            set.add(glob);
-        }
-        let keep = set
-            .build()
-            .map_err(|e| Error::Usage(format!("keep-name globs: {e}")))?;
+        let keep = glob_set(keep, "keep-name glob")?;
         let hashed = Regex::new(hashed_pattern).map_err(|e| {
             Error::Usage(format!(
                 "--hashed-pattern {hashed_pattern:?} is not a valid regex: {e}"

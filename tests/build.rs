@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{assert_same_tree, cdnpub, copy_tree, fixtures, gunzip, snapshot, unbrotli};
+use common::{assert_same_tree, cdnpub, copy_tree, final_of, fixtures, gunzip, snapshot, unbrotli};
 use predicates::prelude::PredicateBooleanExt;
 use serde_json::Value;
 
@@ -22,19 +22,6 @@ fn build(tmp: &Path, src: &Path, extra: &[&str]) -> Value {
         .assert()
         .success();
     serde_json::from_slice(&fs::read(out.join(".cdnpub/manifest.json")).unwrap()).unwrap()
-}
-
-/// Final path of an original path, from the manifest's records.
-fn final_of(m: &Value, source: &str) -> String {
-    m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["source"] == source)
-        .unwrap_or_else(|| panic!("{source} not in manifest"))["path"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 fn read(tmp: &Path, rel: &str) -> String {

@@ -7,31 +7,14 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{cdnpub, copy_tree, fixtures};
+use common::{cdnpub, copy_tree, final_of, fixtures, manifest};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
-use serde_json::Value;
 
 fn write(dir: &Path, rel: &str, body: &str) {
     let p = dir.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();
     fs::write(p, body).unwrap();
-}
-
-fn manifest(out: &Path) -> Value {
-    serde_json::from_slice(&fs::read(out.join(".cdnpub/manifest.json")).unwrap()).unwrap()
-}
-
-fn final_of(m: &Value, source: &str) -> String {
-    m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["source"] == source)
-        .unwrap_or_else(|| panic!("{source} not in manifest"))["path"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// A tree whose page and stylesheet name an unhashed (so renamed) script, style and image
@@ -327,14 +310,13 @@ fn a_webpack_chunk_the_runtime_map_names_is_renamed_through_the_map() {
     // The runtime's chunk map carries the new name: `{…:"<bundler hash>.<cdnpub hash>"}`.
     let app = final_of(
         &m,
-        &m["files"]
+        m["files"]
             .as_array()
             .unwrap()
             .iter()
             .map(|f| f["source"].as_str().unwrap())
             .find(|s| s.starts_with("js/app.") && s.ends_with(".js"))
-            .unwrap()
-            .to_string(),
+            .unwrap(),
     );
     let runtime = fs::read_to_string(out.join(app)).unwrap();
     assert!(

@@ -107,7 +107,7 @@ pub fn problems(
     if let Some(exp) = expected {
         out.extend(lost_references(&rels, &found, &index, exp));
     }
-    let exempt = globs(&how.manifest_named)?;
+    let exempt = crate::classify::glob_set(&how.manifest_named, "--manifest-named glob")?;
     for (i, b) in built.iter().enumerate() {
         if b.source != b.path
             && !named[i]
@@ -124,21 +124,6 @@ pub fn problems(
         }
     }
     Ok(out)
-}
-
-/// The `--manifest-named` globs (`*` within a directory, `**` across).
-fn globs(patterns: &[String]) -> Result<globset::GlobSet> {
-    let mut b = globset::GlobSetBuilder::new();
-    for p in patterns {
-        b.add(
-            globset::GlobBuilder::new(p)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| Error::Usage(format!("--manifest-named {p:?}: {e}")))?,
-        );
-    }
-    b.build()
-        .map_err(|e| Error::Usage(format!("--manifest-named: {e}")))
 }
 
 /// A source map that follows a renamed file (`app.HASH.js.map` beside `app.HASH.js`).

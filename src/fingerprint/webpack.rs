@@ -22,12 +22,15 @@ pub struct ChunkFile {
     pub stem_value: Option<Span>,
 }
 
+/// A chunk map's pairs: key, value and the value's span in the file.
+type Pairs = Vec<(String, String, Span)>;
+
 /// One piece of the returned expression.
 #[derive(Debug)]
 enum Term {
     Str(String),
     /// Pairs of key, value and the value's span in the file; with a `||id` fallback.
-    Map(Vec<(String, String, Span)>, bool),
+    Map(Pairs, bool),
     Id,
 }
 
@@ -155,7 +158,7 @@ fn terms(expr: &[u8], base: usize) -> Option<Vec<Term>> {
 
 /// `{245:"lazy",594:"about"}[e]` at the start of `s` (at `base` in the file): the pairs, each
 /// value's span in the file, and the bytes used.
-fn object_map(s: &[u8], base: usize) -> Option<(Vec<(String, String, Span)>, usize)> {
+fn object_map(s: &[u8], base: usize) -> Option<(Pairs, usize)> {
     let close = matching(s, 0, b'{', b'}')?;
     let body = &s[1..close];
     let mut pairs = Vec::new();

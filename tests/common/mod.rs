@@ -204,3 +204,21 @@ pub fn page_refs(html: &str) -> Vec<String> {
     }
     out
 }
+
+/// The build manifest of a built tree.
+pub fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(out.join(".cdnpub/manifest.json")).unwrap()).unwrap()
+}
+
+/// The built path of the bundler's file `source`, from a manifest's records.
+pub fn final_of(m: &serde_json::Value, source: &str) -> String {
+    m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["source"] == source)
+        .unwrap_or_else(|| panic!("{source} not in manifest"))["path"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
