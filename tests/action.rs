@@ -133,6 +133,7 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
         ("INPUT_CDN_DOMAIN", String::new()),
         ("INPUT_DISTRIBUTION_ID", String::new()),
         ("INPUT_SERVER", "https://cdn.example.com".into()),
+        ("INPUT_BASE_PATH", String::new()),
         ("INPUT_DRY_RUN", "false".into()),
         ("INPUT_ARGS", "--brotli-quality 5".into()),
         ("INPUT_BINARY", bin.display().to_string()),
