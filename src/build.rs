@@ -772,6 +772,15 @@ impl Job<'_> {
                     &bytes,
                 )
                 .or(content);
+            // A map whose `sources` name the file it follows (bootstrap's CSS maps) is read
+            // again now that the file has its name; the hash covered the map before that
+            // rename, which the file's own name already determines.
+            let names_owner = self.refs[link.target].links.iter().any(|l| l.target == i);
+            let map_bytes = if names_owner {
+                self.read_map(link.target)?
+            } else {
+                map_bytes
+            };
             outputs.push((
                 self.rels[link.target].clone(),
                 map_rel,

@@ -514,3 +514,31 @@ fn a_map_named_by_two_files_is_written_once() {
         "{b}"
     );
 }
+
+#[test]
+fn a_map_whose_sources_name_its_own_file_follows_the_new_name() {
+    // bootstrap's CSS maps list the CSS itself among their sources.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(src.join("css")).unwrap();
+    fs::write(
+        src.join("css/grid.css"),
+        ".g{}\n/*# sourceMappingURL=grid.css.map */",
+    )
+    .unwrap();
+    fs::write(
+        src.join("css/grid.css.map"),
+        r#"{"version":3,"sources":["../scss/_grid.scss","grid.css"],"names":[],"mappings":"","file":"grid.css"}"#,
+    )
+    .unwrap();
+    fs::write(
+        src.join("index.html"),
+        r#"<link rel="stylesheet" href="css/grid.css">"#,
+    )
+    .unwrap();
+    let m = build(tmp.path(), &src, &[]);
+    let css = final_of(&m, "css/grid.css");
+    let map = read(tmp.path(), &final_of(&m, "css/grid.css.map"));
+    let name = css.trim_start_matches("css/");
+    assert!(map.contains(&format!("\"{name}\"],")), "{map}");
+}
