@@ -113,6 +113,8 @@ pub struct BuildReport {
     pub base_path: String,
     /// How `base_path` was known.
     pub base_path_from: &'static str,
+    /// Milliseconds the self-check of the built tree took (part of `elapsed_ms`).
+    pub check_ms: u64,
     /// Reference cycles (their members keep their names).
     pub cycles: Vec<Vec<String>>,
     /// Warnings.
@@ -202,10 +204,12 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         refs: &refs,
         finals: &finals,
     };
+    let checking = Instant::now();
     check::refuse(
         "build",
         check::problems(staging.path(), &built, &how, Some(&expected))?,
     )?;
+    let check_ms = checking.elapsed().as_millis() as u64;
     write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
     crate::tree::write_stats(staging.path(), &manifest)?;
     let mut report = summarize(
@@ -218,6 +222,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     );
     report.rendered = rendered.iter().filter(|&&r| r).count();
     report.base_path = how.base.path().to_string();
+    report.check_ms = check_ms;
     report.base_path_from = base_from;
     swap_into_place(staging, &out)?;
     Ok(report)
@@ -442,6 +447,7 @@ fn summarize(
         siblings: m.files.iter().map(|f| f.encodings.len()).sum(),
         base_path: String::new(),
         base_path_from: "none",
+        check_ms: 0,
         cycles,
         warnings,
         elapsed_ms: started.elapsed().as_millis() as u64,
