@@ -1,4 +1,4 @@
-//! The Alibaba Cloud CDN stand-in of the tests (tests/common/aliyun.rs: signature, limits,
+//! The Alibaba Cloud CDN stand-in of the tests (tests/it/common/aliyun.rs: signature, limits,
 //! quota and rate checks) as a program, for bench/purge.sh. Appends `ACTION [ERROR]` for every
 //! request to LOG. Runs until killed.
 //!
@@ -6,9 +6,9 @@
 //! (key id and secret: the stand-in's defaults, printed on start; quotas are raised to 10^9 so
 //! repeated runs fit.)
 
-#[path = "../tests/common/aliyun.rs"]
+#[path = "../tests/it/common/aliyun.rs"]
 mod aliyun;
-#[path = "../tests/common/serve.rs"]
+#[path = "../tests/it/common/serve.rs"]
 mod serve;
 
 use std::io::Write;

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use clap::ArgMatches;
 use serde::Deserialize;
 
-use crate::build::BuildConfig;
 use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs, UploadArgs};
-use crate::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
+use crate::cmd::build::BuildConfig;
 use crate::error::{Error, Result};
-use crate::fingerprint::resolve::Base;
-use crate::placeholder::DEFAULT_PREFIX;
+use crate::site::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
+use crate::site::fingerprint::resolve::Base;
+use crate::site::placeholder::DEFAULT_PREFIX;
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "cdnpub.toml";
@@ -69,7 +69,7 @@ pub struct Settings {
     /// `upload`: most deletes allowed.
     pub max_deletes: Option<usize>,
     /// `upload`: Cache-Control / Content-Type overrides per glob (`[[headers]]`).
-    pub headers: Option<Vec<crate::headers::HeaderRule>>,
+    pub headers: Option<Vec<crate::site::headers::HeaderRule>>,
     /// `purge`/`prefetch`: `aliyun` or `cloudfront`.
     pub cdn_provider: Option<String>,
     /// `purge`/`prefetch`: the CDN domains jobs may touch (the first takes bare paths).
@@ -302,7 +302,7 @@ pub const DEFAULT_CONCURRENCY: u16 = 16;
 pub fn resolve_upload(
     global: &GlobalArgs,
     args: &UploadArgs,
-) -> Result<crate::upload::UploadConfig> {
+) -> Result<crate::cmd::upload::UploadConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     upload_config(global, args, &layers, &file)
@@ -314,7 +314,7 @@ fn upload_config(
     args: &UploadArgs,
     layers: &Layers,
     file: &Option<ConfigFile>,
-) -> Result<crate::upload::UploadConfig> {
+) -> Result<crate::cmd::upload::UploadConfig> {
     let targets = targets(&args.to, layers)?;
     let concurrency = args
         .transfer
@@ -325,14 +325,14 @@ fn upload_config(
     let rules = layers
         .value("headers", |s| s.headers.clone())
         .unwrap_or_default();
-    let headers = crate::headers::HeaderRules::new(&rules).map_err(|e| match &file {
+    let headers = crate::site::headers::HeaderRules::new(&rules).map_err(|e| match &file {
         Some(f) => Error::Config {
             path: f.path.clone(),
             message: e.to_string(),
         },
         None => e,
     })?;
-    Ok(crate::upload::UploadConfig {
+    Ok(crate::cmd::upload::UploadConfig {
         dir: args.dir.clone(),
         targets,
         endpoint: endpoint(&args.store, layers),
@@ -380,8 +380,8 @@ fn endpoint(args: &crate::cli::StoreArgs, layers: &Layers) -> crate::store::targ
 fn provider_settings(
     args: &crate::cli::CdnProviderArgs,
     layers: &Layers,
-) -> Result<crate::purge::ProviderSettings> {
-    use crate::purge::ProviderKind;
+) -> Result<crate::cmd::purge::ProviderSettings> {
+    use crate::cmd::purge::ProviderKind;
     let kind = match args.provider {
         Some(p) => Some(p),
         None => match layers.pick("cdn_provider", |s| s.cdn_provider.clone()) {
@@ -410,7 +410,7 @@ fn provider_settings(
             }
         }
     }
-    Ok(crate::purge::ProviderSettings {
+    Ok(crate::cmd::purge::ProviderSettings {
         kind,
         domains,
         distribution_id: args
@@ -441,8 +441,7 @@ fn job_options(args: &crate::cli::CdnProviderArgs, dry_run: bool) -> crate::cdn:
         timeout: args.timeout,
         poll: args.poll_interval,
         remainder_dir: PathBuf::from("."),
-        attempts: 8,
-        backoff: std::time::Duration::from_millis(200),
+        retry: crate::retry::CDN,
     }
 }
 
@@ -452,8 +451,8 @@ pub fn resolve_cdn(
     args: &crate::cli::CdnArgs,
     action: crate::cdn::Action,
     kind: crate::cdn::ObjectKind,
-) -> Result<crate::purge::CdnConfig> {
-    use crate::purge::ReleaseChoice;
+) -> Result<crate::cmd::purge::CdnConfig> {
+    use crate::cmd::purge::ReleaseChoice;
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     let release = match (&args.release, args.changed) {
@@ -461,7 +460,7 @@ pub fn resolve_cdn(
         (None, true) => ReleaseChoice::Latest,
         (None, false) => ReleaseChoice::None,
     };
-    Ok(crate::purge::CdnConfig {
+    Ok(crate::cmd::purge::CdnConfig {
         action,
         kind,
         inputs: args.urls.clone(),
@@ -482,7 +481,7 @@ pub fn resolve_cdn(
 pub fn resolve_publish(
     global: &GlobalArgs,
     args: &crate::cli::PublishArgs,
-) -> Result<crate::publish::PublishConfig> {
+) -> Result<crate::cmd::publish::PublishConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     let build_args = BuildArgs {
@@ -503,7 +502,7 @@ pub fn resolve_publish(
         no_compress: args.no_compress,
     };
     let mut build = build_config(&build_args, &layers, &file)?;
-    crate::placeholder::check_prefix(&build.prefix)
+    crate::site::placeholder::check_prefix(&build.prefix)
         .map_err(|e| Error::Usage(format!("--prefix / CDN_PREFIX / cdn_prefix: {e}")))?;
     let (raw_server, origin) = match &args.server {
         Some(s) => (s.clone(), "--server / CDN_SERVER".to_string()),
@@ -516,7 +515,7 @@ pub fn resolve_publish(
                 )
             }),
     };
-    let server = crate::placeholder::resolve_server(&raw_server)
+    let server = crate::site::placeholder::resolve_server(&raw_server)
         .map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
     let globs = if !args.render.is_empty() {
         args.render.clone()
@@ -524,13 +523,17 @@ pub fn resolve_publish(
         layers
             .value("replace_files", |s| s.replace_files.clone())
             .unwrap_or_else(|| {
-                crate::publish::DEFAULT_RENDER
+                crate::cmd::publish::DEFAULT_RENDER
                     .iter()
                     .map(|g| g.to_string())
                     .collect()
             })
     };
-    build.render = Some(crate::build::Render::new(&build.prefix, &server, &globs)?);
+    build.render = Some(crate::cmd::build::Render::new(
+        &build.prefix,
+        &server,
+        &globs,
+    )?);
     let upload_args = UploadArgs {
         dir: PathBuf::new(),
         to: args.to.clone(),
@@ -542,7 +545,7 @@ pub fn resolve_publish(
     };
     let mut upload = upload_config(global, &upload_args, &layers, &file)?;
     upload.stage = args.stage;
-    Ok(crate::publish::PublishConfig {
+    Ok(crate::cmd::publish::PublishConfig {
         keep_out: args.out.is_some(),
         build,
         upload,
@@ -588,7 +591,7 @@ fn targets(to: &[String], layers: &Layers) -> Result<Vec<String>> {
 pub type RollbackConfig = (
     Vec<String>,
     crate::store::target::Endpoint,
-    crate::purge::ProviderSettings,
+    crate::cmd::purge::ProviderSettings,
     crate::cdn::JobOptions,
 );
 
@@ -677,7 +680,7 @@ fn build_config(
         .or_else(|| layers.value("base_path", |s| s.base_path.clone()))
     {
         Some(raw) => Base::Set(
-            crate::fingerprint::resolve::normalize_base(&raw)
+            crate::site::fingerprint::resolve::normalize_base(&raw)
                 .map_err(|e| Error::Usage(format!("--base-path / base_path: {e}")))?,
         ),
         None => Base::Infer,
@@ -689,7 +692,7 @@ fn build_config(
         .cloned()
         .chain(layers.value("cdn_server", |s| s.cdn_server.clone()))
     {
-        let s = crate::placeholder::resolve_server(&raw)
+        let s = crate::site::placeholder::resolve_server(&raw)
             .map_err(|e| Error::Usage(format!("--server {raw:?}: {e}")))?;
         if s.absolute && !servers.contains(&s.value) {
             servers.push(s.value);
@@ -711,7 +714,7 @@ fn build_config(
             .hashed_pattern
             .clone()
             .or_else(|| layers.value("hashed_pattern", |s| s.hashed_pattern.clone()))
-            .unwrap_or_else(|| crate::classify::DEFAULT_HASHED_PATTERN.to_string()),
+            .unwrap_or_else(|| crate::site::classify::DEFAULT_HASHED_PATTERN.to_string()),
         prefix: args
             .prefix
             .clone()
@@ -768,7 +771,7 @@ mod tests {
             f.settings.env["prod"].targets.as_ref().map(Vec::len),
             Some(2)
         );
-        crate::headers::HeaderRules::new(f.settings.headers.as_deref().unwrap_or_default())
+        crate::site::headers::HeaderRules::new(f.settings.headers.as_deref().unwrap_or_default())
             .unwrap();
     }
 

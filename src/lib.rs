@@ -1,33 +1,28 @@
 //! cdnpub: a static release in one tool.
 //!
 //! The binary (`src/main.rs`) only parses flags and maps errors to exit codes; every step lives
-//! here so that tests and benchmarks can call it directly. See `../shared/DESIGN.md` for the
-//! pipeline these modules form.
+//! here so that tests and benchmarks can call it directly. ARCHITECTURE.md (beside Cargo.toml)
+//! draws the pipeline these modules form and says where each behaviour lives.
+//!
+//! Layers, each using only the ones below it:
+//! - [`cli`], [`config`], [`report`]: flags, cdnpub.toml and output.
+//! - [`cmd`]: one module per command, each `cli → config → cmd::X::run → report`.
+//! - [`sync`], [`release`]: what an upload decides (a pure plan) and the release records.
+//! - [`site`]: the pure pipeline steps on a built tree (classify, fingerprint, compress, render).
+//! - [`store`], [`cdn`]: object stores and CDN providers behind one trait each.
+//! - [`util`], [`retry`], [`error`]: shared plumbing.
 
-pub mod atomic;
-pub mod build;
 pub mod cdn;
-pub mod classify;
 pub mod cli;
-pub mod compress;
+pub mod cmd;
 pub mod config;
-pub mod config_cmd;
 pub mod error;
-pub mod fingerprint;
-pub mod headers;
-pub mod manifest;
-pub mod placeholder;
-pub mod publish;
-pub mod purge;
 pub mod release;
-pub mod releases;
 pub mod report;
-pub mod rewrite;
-pub mod scan;
-pub mod state;
+pub mod retry;
+pub mod site;
 pub mod store;
-pub mod tasks;
-pub mod tree;
-pub mod upload;
+pub mod sync;
+pub mod util;
 
 pub use error::{Error, Result};

@@ -6,9 +6,10 @@ use clap::{CommandFactory, FromArgMatches};
 
 use cdnpub::cdn::{Action, ObjectKind};
 use cdnpub::cli::{Cli, Command, ConfigAction};
+use cdnpub::cmd::{build, config as config_cmd, publish, purge, releases, rewrite, upload};
+use cdnpub::config;
 use cdnpub::error::{Error, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
-use cdnpub::{build, config, config_cmd, publish, purge, releases, rewrite, upload};
 
 fn main() {
     // A bug must not print a backtrace into a CI log or leave the exit status to chance: one

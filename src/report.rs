@@ -3,13 +3,13 @@
 
 use std::io::Write;
 
-use crate::build::BuildReport;
 use crate::cdn::CdnReport;
-use crate::config_cmd::{CheckReport, ShowReport};
-use crate::publish::{PublishReport, Stage};
-use crate::releases::{ReleasesReport, RollbackReport};
-use crate::rewrite::RewriteReport;
-use crate::upload::UploadReport;
+use crate::cmd::build::BuildReport;
+use crate::cmd::config::{CheckReport, ShowReport};
+use crate::cmd::publish::{PublishReport, Stage};
+use crate::cmd::releases::{ReleasesReport, RollbackReport};
+use crate::cmd::rewrite::RewriteReport;
+use crate::cmd::upload::UploadReport;
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -130,7 +130,7 @@ pub fn build(report: &BuildReport, out: Output) {
 }
 
 /// Print a `build --check` report (problems go to the error, exit 2).
-pub fn check(report: &crate::build::CheckReport, out: Output) {
+pub fn check(report: &crate::cmd::build::CheckReport, out: Output) {
     emit(&[], report, out, |w| {
         writeln!(
             w,

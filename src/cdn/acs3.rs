@@ -12,7 +12,7 @@ use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
-use crate::state::hex;
+use crate::site::state::hex;
 
 /// The algorithm name in `Authorization` and the string to sign.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";

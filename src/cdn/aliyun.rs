@@ -166,13 +166,18 @@ impl Aliyun {
             .map_err(|e| ApiError {
                 code: "NetworkError".into(),
                 message: format!("{}: {e}", self.endpoint),
-                class: ErrorClass::Retry,
+                // A connection that never opened carried nothing; anything later may have.
+                class: if e.is_connect() {
+                    ErrorClass::Retry
+                } else {
+                    ErrorClass::Unsure
+                },
             })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| ApiError {
             code: "NetworkError".into(),
             message: format!("reading the answer of {action}: {e}"),
-            class: ErrorClass::Retry,
+            class: ErrorClass::Unsure,
         })?;
         let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status.is_success() {
@@ -188,7 +193,7 @@ impl Aliyun {
 fn classify(status: u16, code: &str, message: &str, action: &str) -> ApiError {
     let (class, hint) = match code {
         c if c.starts_with("Throttling") => (ErrorClass::Retry, "throttled; retried with backoff"),
-        "ServiceUnavailable" | "InternalError" => (ErrorClass::Retry, "transient"),
+        "ServiceUnavailable" | "InternalError" => (ErrorClass::Unsure, "transient"),
         "QuotaExceeded.Refresh" | "QuotaExceeded.Preload" | "QuotaExceeded.Push" => (
             ErrorClass::Exhausted,
             "today's quota is used up; resume tomorrow or ask Alibaba Cloud for more",
@@ -225,7 +230,7 @@ fn classify(status: u16, code: &str, message: &str, action: &str) -> ApiError {
             ErrorClass::Fatal,
             "the key may not do this: grant AliyunCDNFullAccess or the refresh/prefetch actions",
         ),
-        _ if status >= 500 => (ErrorClass::Retry, "server error"),
+        _ if status >= 500 => (ErrorClass::Unsure, "server error"),
         _ => (ErrorClass::Fatal, ""),
     };
     ApiError {
@@ -391,6 +396,22 @@ impl Cdn for Aliyun {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_errors_are_unsure_throttling_is_not() {
+        // A 5xx may come after the task was created: a submit is not retried on it.
+        for (status, code) in [
+            (500, "InternalError"),
+            (503, "ServiceUnavailable"),
+            (502, ""),
+        ] {
+            assert_eq!(
+                classify(status, code, "", "X").class,
+                ErrorClass::Unsure,
+                "{code}"
+            );
+        }
+    }
 
     #[test]
     fn error_codes_are_classified() {

@@ -51,9 +51,10 @@ impl CloudFront {
             .region(aws_config::Region::new("us-east-1"))
             .load()
             .await;
-        let mut b = aws_sdk_cloudfront::config::Builder::from(&shared).retry_config(
-            aws_sdk_cloudfront::config::retry::RetryConfig::standard().with_max_attempts(3),
-        );
+        // The CDN engine retries every call under crate::retry::CDN; the SDK must not retry
+        // as well (3 SDK attempts × 8 engine attempts was 24 for one batch).
+        let mut b = aws_sdk_cloudfront::config::Builder::from(&shared)
+            .retry_config(aws_sdk_cloudfront::config::retry::RetryConfig::disabled());
         if let Some(e) = endpoint {
             b = b.endpoint_url(e);
         }
@@ -85,7 +86,7 @@ impl CloudFront {
                 ErrorClass::Fatal,
                 " (check the AWS credentials and their cloudfront:CreateInvalidation permission)",
             ),
-            "" => (ErrorClass::Retry, ""),
+            "" => (ErrorClass::Unsure, ""),
             _ => (ErrorClass::Fatal, ""),
         };
         let detail = e
@@ -217,6 +218,11 @@ impl Cdn for CloudFront {
 
     fn has_quota(&self) -> bool {
         false
+    }
+
+    fn idempotent_submit(&self) -> bool {
+        // CreateInvalidation with the same CallerReference and paths returns the first one.
+        true
     }
 
     async fn quota(&self) -> Result<Option<Quota>, ApiError> {

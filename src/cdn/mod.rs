@@ -9,7 +9,9 @@ pub mod cloudfront;
 pub mod urls;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use serde::Serialize;
 
@@ -93,8 +95,12 @@ pub struct Limits {
 /// What to do about a provider error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// Throttling or a transient failure: back off and try again.
+    /// Throttling, or a connection that never opened: the provider did nothing; back off and
+    /// try again.
     Retry,
+    /// A transport or server error after the request may have reached the provider: retried
+    /// only for calls that are idempotent (reads, and submits of a provider that says so).
+    Unsure,
     /// A quota or queue is exhausted: stop, and say what was not sent.
     Exhausted,
     /// Anything else: stop.
@@ -143,6 +149,11 @@ pub trait Cdn {
     fn has_quota(&self) -> bool;
     /// The remaining quota, when the provider has one.
     async fn quota(&self) -> Result<Option<Quota>, ApiError>;
+    /// True when sending the same batch twice does the work once (CloudFront: the caller
+    /// reference), so a submit may be retried after an [`ErrorClass::Unsure`] error.
+    fn idempotent_submit(&self) -> bool {
+        false
+    }
     /// Send one batch; returns the provider's task ids.
     async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError>;
     /// The state of up to `status_ids_per_call` tasks.
@@ -180,6 +191,9 @@ impl Cdn for Provider {
     fn has_quota(&self) -> bool {
         delegate!(self, p => p.has_quota())
     }
+    fn idempotent_submit(&self) -> bool {
+        delegate!(self, p => p.idempotent_submit())
+    }
     async fn quota(&self) -> Result<Option<Quota>, ApiError> {
         delegate!(self, p => p.quota().await)
     }
@@ -204,10 +218,8 @@ pub struct JobOptions {
     pub poll: Duration,
     /// Where a remainder file is written when a job stops early.
     pub remainder_dir: PathBuf,
-    /// Attempts per call on throttling and transient errors.
-    pub attempts: u32,
-    /// First backoff delay (doubled per attempt, with jitter, up to 30 s).
-    pub backoff: Duration,
+    /// How calls are retried ([`crate::retry::CDN`]).
+    pub retry: crate::retry::Policy,
 }
 
 /// What waiting found.
@@ -310,18 +322,6 @@ impl Pacer {
     }
 }
 
-/// A backoff delay for `attempt` (0-based): `base * 2^attempt`, capped at 30 s, with ±50% jitter.
-fn backoff(base: Duration, attempt: u32) -> Duration {
-    let exp = base.saturating_mul(1 << attempt.min(16));
-    let capped = exp.min(Duration::from_secs(30));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
-    capped.mul_f64(factor)
-}
-
 /// Run one job: plan, check the quota, send with pacing and retries, wait if asked.
 pub async fn run(
     cdn: &Provider,
@@ -355,7 +355,9 @@ pub async fn run(
     let limits = cdn.limits();
     let mut pacer = Pacer::new(limits.calls_per_second);
     for (i, batch) in plan.batches.iter().enumerate() {
-        match call_with_retry(opts, &mut pacer, &mut report, || cdn.submit(action, batch)).await {
+        let idempotent = cdn.idempotent_submit();
+        let submit = || cdn.submit(action, batch);
+        match call_with_retry(opts, &mut pacer, &mut report, idempotent, submit).await {
             Ok(ids) => {
                 report.sent += batch.paths.len();
                 report.tasks.extend(ids);
@@ -385,7 +387,7 @@ async fn check_quota(
         return Ok(());
     }
     let mut pacer = Pacer::new(cdn.limits().calls_per_second);
-    let quota = call_with_retry(opts, &mut pacer, report, || cdn.quota())
+    let quota = call_with_retry(opts, &mut pacer, report, true, || cdn.quota())
         .await
         .map_err(|e| Error::Failed(format!("{} quota check failed: {e}", cdn.name())))?;
     let Some(q) = quota else {
@@ -408,30 +410,50 @@ async fn check_quota(
     }
 }
 
-/// One API call, paced, retried with backoff on throttling and transient errors.
+/// One API call, paced, retried under the job's policy ([`crate::retry`]): always on
+/// [`ErrorClass::Retry`], on [`ErrorClass::Unsure`] only when the call is `idempotent`. A
+/// non-idempotent call that ends unsure says so: the provider may have carried it out.
 async fn call_with_retry<T, F, Fut>(
     opts: &JobOptions,
     pacer: &mut Pacer,
     report: &mut CdnReport,
+    idempotent: bool,
     mut call: F,
 ) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
-    let mut attempt = 0;
+    let mut backoff = crate::retry::Backoff::new(opts.retry);
     loop {
         pacer.tick().await;
         report.api_calls += 1;
-        match call().await {
+        let e = match call().await {
             Ok(v) => return Ok(v),
-            Err(e) if e.class == ErrorClass::Retry && attempt + 1 < opts.attempts => {
-                tracing::debug!("{e}; retrying");
+            Err(e) => e,
+        };
+        let retryable = match e.class {
+            ErrorClass::Retry => true,
+            ErrorClass::Unsure => idempotent,
+            ErrorClass::Exhausted | ErrorClass::Fatal => false,
+        };
+        match backoff.next_delay().filter(|_| retryable) {
+            Some(delay) => {
+                tracing::debug!("{e}; retrying in {delay:?}");
                 report.retries += 1;
-                tokio::time::sleep(backoff(opts.backoff, attempt)).await;
-                attempt += 1;
+                tokio::time::sleep(delay).await;
             }
-            Err(e) => return Err(e),
+            None if e.class == ErrorClass::Unsure && !idempotent => {
+                return Err(ApiError {
+                    message: format!(
+                        "{} (not retried: the call may have reached the provider and created its \
+                         task; check the provider's task list before resubmitting the remainder)",
+                        e.message
+                    ),
+                    ..e
+                })
+            }
+            None => return Err(e),
         }
     }
 }
@@ -453,7 +475,7 @@ fn stop_with_remainder(
     let file = remainder_path(&opts.remainder_dir, action);
     let mut body = paths.join("\n");
     body.push('\n');
-    let resume = match crate::atomic::replace(&file, body.as_bytes(), Default::default()) {
+    let resume = match crate::util::atomic::replace(&file, body.as_bytes(), Default::default()) {
         Ok(_) => {
             report.remainder_file = Some(file.clone());
             format!(
@@ -499,7 +521,7 @@ async fn wait_for(cdn: &Provider, report: &mut CdnReport, opts: &JobOptions) {
     loop {
         let mut still = Vec::new();
         for chunk in pending.chunks(limits.status_ids_per_call.max(1)) {
-            match call_with_retry(opts, &mut pacer, report, || cdn.status(chunk)).await {
+            match call_with_retry(opts, &mut pacer, report, true, || cdn.status(chunk)).await {
                 Ok(states) => {
                     for id in chunk {
                         match states.iter().find(|(t, _)| t == id).map(|(_, s)| *s) {
@@ -534,11 +556,89 @@ async fn wait_for(cdn: &Provider, report: &mut CdnReport, opts: &JobOptions) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let b = Duration::from_millis(100);
-        assert!(backoff(b, 0) <= Duration::from_millis(150));
-        assert!(backoff(b, 3) >= Duration::from_millis(400));
-        assert!(backoff(b, 30) <= Duration::from_secs(45));
+    fn options() -> JobOptions {
+        JobOptions {
+            dry_run: false,
+            wait: false,
+            timeout: Duration::from_secs(1),
+            poll: Duration::from_secs(1),
+            remainder_dir: PathBuf::from("."),
+            retry: crate::retry::CDN,
+        }
+    }
+
+    fn report() -> CdnReport {
+        CdnReport {
+            command: "purge",
+            provider: "test",
+            dry_run: false,
+            urls: 0,
+            batches: Vec::new(),
+            notes: Vec::new(),
+            quota: None,
+            tasks: Vec::new(),
+            api_calls: 0,
+            retries: 0,
+            sent: 0,
+            not_sent: 0,
+            remainder_file: None,
+            wait: None,
+            error: None,
+        }
+    }
+
+    fn failing(class: ErrorClass) -> ApiError {
+        ApiError {
+            code: "X".into(),
+            message: "m".into(),
+            class,
+        }
+    }
+
+    /// Runs `call_with_retry` on answers that fail with `classes` in turn, then succeed; returns
+    /// the outcome, the calls made and the (paused) time slept.
+    async fn answers(
+        classes: &[ErrorClass],
+        idempotent: bool,
+    ) -> (Result<u32, ApiError>, usize, Duration) {
+        let (opts, mut report) = (options(), report());
+        let mut pacer = Pacer::new(1000.0);
+        let mut left = classes.iter().copied();
+        let start = tokio::time::Instant::now();
+        let out = call_with_retry(&opts, &mut pacer, &mut report, idempotent, || {
+            let next = left.next();
+            async move { next.map_or(Ok(7), |c| Err(failing(c))) }
+        })
+        .await;
+        (out, report.api_calls, start.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_retried_with_backoff_until_the_attempts_run_out() {
+        use ErrorClass::*;
+        let (out, calls, slept) = answers(&[Retry, Retry], false).await;
+        assert_eq!((out.unwrap(), calls), (7, 3));
+        assert!(slept >= Duration::from_millis(40), "{slept:?}");
+        let (out, calls, _) = answers(&[Retry; 20], false).await;
+        assert_eq!(
+            (out.unwrap_err().code, calls),
+            ("X".to_string(), crate::retry::CDN.attempts as usize)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unsure_submit_is_not_retried_but_an_unsure_read_is() {
+        use ErrorClass::*;
+        let (out, calls, _) = answers(&[Unsure], false).await;
+        let e = out.unwrap_err();
+        assert_eq!(calls, 1, "a task-creating call is sent once");
+        assert!(
+            e.message.contains("not retried") && e.message.contains("task list"),
+            "{e}"
+        );
+        let (out, calls, _) = answers(&[Unsure, Unsure], true).await;
+        assert_eq!((out.unwrap(), calls), (7, 3));
+        let (out, calls, _) = answers(&[Fatal], true).await;
+        assert_eq!((out.is_err(), calls), (true, 1));
     }
 }

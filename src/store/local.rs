@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use walkdir::WalkDir;
 
 use super::{Head, Listed, Meta, ObjectStore};
-use crate::atomic::{self, WriteOptions};
 use crate::error::{Error, Result};
+use crate::util::atomic::{self, WriteOptions};
 
 /// Where sidecars live, relative to the root.
 const META_DIR: &str = ".cdnpub/meta";
@@ -58,12 +58,10 @@ impl LocalStore {
     }
 }
 
-impl ObjectStore for LocalStore {
-    fn describe(&self) -> String {
-        format!("file://{}", self.root.display())
-    }
-
-    async fn list(&self) -> Result<Vec<Listed>> {
+/// The store's work, done synchronously: [`ObjectStore`] runs each on tokio's blocking pool so
+/// no file-system call blocks the runtime's workers.
+impl LocalStore {
+    fn list_blocking(&self) -> Result<Vec<Listed>> {
         if !self.root.exists() {
             return Ok(Vec::new());
         }
@@ -98,7 +96,7 @@ impl ObjectStore for LocalStore {
         Ok(out)
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()> {
+    fn put_blocking(&self, key: &str, body: &[u8], meta: &Meta) -> Result<()> {
         let path = self.path(key)?;
         let sidecar = Sidecar {
             content_type: meta.content_type.clone(),
@@ -115,11 +113,11 @@ impl ObjectStore for LocalStore {
         let json =
             serde_json::to_vec(&sidecar).map_err(|e| Error::Failed(format!("{key}: {e}")))?;
         atomic::replace(&side, &json, WriteOptions::default())?;
-        atomic::replace(&path, &body, WriteOptions::default())?;
+        atomic::replace(&path, body, WriteOptions::default())?;
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    fn get_blocking(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let path = self.path(key)?;
         match fs::read(&path) {
             Ok(b) => Ok(Some(b)),
@@ -128,7 +126,7 @@ impl ObjectStore for LocalStore {
         }
     }
 
-    async fn head(&self, key: &str) -> Result<Option<Head>> {
+    fn head_blocking(&self, key: &str) -> Result<Option<Head>> {
         let path = self.path(key)?;
         let size = match fs::metadata(&path) {
             Ok(m) => m.len(),
@@ -150,7 +148,7 @@ impl ObjectStore for LocalStore {
         }))
     }
 
-    async fn delete(&self, keys: &[String]) -> Result<()> {
+    fn delete_blocking(&self, keys: &[String]) -> Result<()> {
         for key in keys {
             for p in [self.path(key)?, self.sidecar(key)?] {
                 match fs::remove_file(&p) {
@@ -161,5 +159,62 @@ impl ObjectStore for LocalStore {
             }
         }
         Ok(())
+    }
+}
+
+impl LocalStore {
+    /// Run `work` on a clone of the store on tokio's blocking pool.
+    async fn off<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&LocalStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| {
+                Error::Failed(format!(
+                    "{}: a background task failed: {e}",
+                    self.describe()
+                ))
+            })?
+    }
+}
+
+impl ObjectStore for LocalStore {
+    fn describe(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    async fn list(&self) -> Result<Vec<Listed>> {
+        self.off(|s| s.list_blocking()).await
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, meta: &Meta) -> Result<()> {
+        let (key, meta) = (key.to_string(), meta.clone());
+        self.off(move |s| s.put_blocking(&key, &body, &meta)).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let key = key.to_string();
+        self.off(move |s| s.get_blocking(&key)).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Head>> {
+        let key = key.to_string();
+        self.off(move |s| s.head_blocking(&key)).await
+    }
+
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<bool> {
+        let (from, to, meta) = (from.to_string(), to.to_string(), meta.clone());
+        self.off(move |s| match s.get_blocking(&from)? {
+            Some(bytes) => s.put_blocking(&to, &bytes, &meta).map(|()| true),
+            None => Ok(false),
+        })
+        .await
+    }
+
+    async fn delete(&self, keys: &[String]) -> Result<()> {
+        let keys = keys.to_vec();
+        self.off(move |s| s.delete_blocking(&keys)).await
     }
 }

@@ -78,6 +78,15 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// The object's size and headers, or None when it does not exist.
     async fn head(&self, key: &str) -> Result<Option<Head>>;
+    /// Copy the object at `from` to `to` with `meta` (its headers replaced); false when `from`
+    /// does not exist. Stores that can copy on the server do (S3 CopyObject); the default
+    /// reads and writes the bytes.
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<bool> {
+        match self.get(from).await? {
+            Some(bytes) => self.put(to, bytes, meta).await.map(|()| true),
+            None => Ok(false),
+        }
+    }
     /// Delete these keys (missing keys are not an error).
     async fn delete(&self, keys: &[String]) -> Result<()>;
 }

@@ -29,8 +29,6 @@ const DELETE_BATCH: usize = 1000;
 pub const MULTIPART_THRESHOLD: u64 = 16 * 1024 * 1024;
 /// Part size of multipart uploads.
 const PART_SIZE: u64 = 8 * 1024 * 1024;
-/// Attempts per request (the SDK backs off with jitter on 5xx, throttling and dropped connections).
-const MAX_ATTEMPTS: u32 = 5;
 /// Keys per LIST page (the S3 maximum; OSS refuses more).
 const LIST_PAGE: i32 = 1000;
 /// Listing queries run at once by `list_near`.
@@ -135,7 +133,11 @@ impl S3Store {
         let shared = loader.load().await;
         let mut b = aws_sdk_s3::config::Builder::from(&shared)
             .retry_config(
-                aws_sdk_s3::config::retry::RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS),
+                // The store's one retry policy (crate::retry::STORE), carried out by the SDK.
+                aws_sdk_s3::config::retry::RetryConfig::standard()
+                    .with_max_attempts(crate::retry::STORE.attempts)
+                    .with_initial_backoff(crate::retry::STORE.initial)
+                    .with_max_backoff(crate::retry::STORE.max),
             )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -219,7 +221,7 @@ impl S3Store {
             let store = self.clone();
             async move { store.run_query(&q).await }
         });
-        crate::tasks::bounded(jobs, LIST_RANGES_AT_ONCE, |outcome| match outcome {
+        crate::util::tasks::bounded(jobs, LIST_RANGES_AT_ONCE, |outcome| match outcome {
             Ok(Ok((o, d))) => {
                 objects.extend(o);
                 dirs.extend(d);
@@ -522,6 +524,42 @@ impl ObjectStore for S3Store {
             })),
             Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 404 => Ok(None),
             Err(e) => Err(self.error("head", &full, e)),
+        }
+    }
+
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<bool> {
+        let (src, dst) = (self.full_key(from), self.full_key(to));
+        // `bucket/key`, the key percent-encoded except its slashes.
+        const KEY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'/')
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
+        let source = format!(
+            "{}/{}",
+            self.opts.bucket,
+            percent_encoding::utf8_percent_encode(&src, KEY)
+        );
+        let mut req = self
+            .client
+            .copy_object()
+            .bucket(&self.opts.bucket)
+            .key(&dst)
+            .copy_source(source)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace);
+        req = with_meta!(req, meta);
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 404 => Ok(false),
+            // A store without CopyObject: the bytes travel through cdnpub instead.
+            Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 501 => {
+                match self.get(from).await? {
+                    Some(bytes) => self.put(to, bytes, meta).await.map(|()| true),
+                    None => Ok(false),
+                }
+            }
+            Err(e) => Err(self.error("copy to", &dst, e)),
         }
     }
 

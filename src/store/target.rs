@@ -155,6 +155,9 @@ impl ObjectStore for Target {
     async fn head(&self, key: &str) -> Result<Option<Head>> {
         delegate!(self, s => s.head(key).await)
     }
+    async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<bool> {
+        delegate!(self, s => s.copy(from, to, meta).await)
+    }
     async fn delete(&self, keys: &[String]) -> Result<()> {
         delegate!(self, s => s.delete(keys).await)
     }

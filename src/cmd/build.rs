@@ -1,0 +1,905 @@
+//! `cdnpub build SRC --out DIR`: fingerprint, rewrite references, precompress, write a manifest.
+//!
+//! The tree is built in a temporary directory beside OUT and swapped in at the end, so a failed
+//! build leaves OUT as it was. Files are processed as soon as the files they name have their
+//! final names (leaves first), on all cores; a file's dependents are released before its own
+//! compression starts.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Instant;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
+
+use crate::error::{Error, Result};
+use crate::site::classify::{self, Naming};
+use crate::site::compress;
+use crate::site::fingerprint::check::{self, Built, Expected, Resolution};
+use crate::site::fingerprint::resolve::Base;
+use crate::site::fingerprint::{self, file_name, hashed_name, sourcemap, Plan, Refs};
+use crate::site::manifest::{Encoding, FileRecord, Manifest, ViteEntry, MANIFEST_PATH, VERSION};
+use crate::site::state::{hex, sha256_hex};
+
+/// Everything `cdnpub build` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct BuildConfig {
+    /// The bundler's output directory.
+    pub src: PathBuf,
+    /// Where the CDN-ready tree goes (replaced as a whole).
+    pub out: PathBuf,
+    /// Hex characters of content hash in names (8–16).
+    pub hash_len: usize,
+    /// Globs of files that keep their names (in addition to HTML).
+    pub keep: Vec<String>,
+    /// Regex for names a bundler already hashed.
+    pub hashed_pattern: String,
+    /// CDN placeholder that may prefix root paths in references.
+    pub prefix: String,
+    /// gzip level (1–9).
+    pub gzip_level: u32,
+    /// brotli quality (0–11).
+    pub brotli_quality: u32,
+    /// Smallest file that gets siblings, in bytes.
+    pub min_size: u64,
+    /// A sibling is kept only when smaller than this fraction of the original.
+    pub max_ratio: f64,
+    /// Write .gz/.br siblings at all.
+    pub compress: bool,
+    /// The tree's deploy sub-path under the site root (`mobile-vue/pass`): set, hinted (the
+    /// target's key prefix) or inferred from the references.
+    pub base: Base,
+    /// Server URLs (`https://cdn.example.com`) that references may already start with.
+    pub servers: Vec<String>,
+    /// Globs (on the path before the build) of files found through the manifest, not by a
+    /// reference: the self-check does not require a reference to them.
+    pub manifest_named: Vec<String>,
+    /// Render placeholders in matching files before they are hashed (publish), so a file
+    /// whose content depends on the CDN server has a name that does too.
+    pub render: Option<Render>,
+}
+
+/// Build-time placeholder rendering: which files, and into what.
+#[derive(Debug, Clone)]
+pub struct Render {
+    /// The placeholder → server replacement.
+    pub renderer: crate::site::placeholder::Renderer,
+    /// Files (relative to SRC) to render.
+    pub globs: globset::GlobSet,
+}
+
+impl Render {
+    /// A renderer for `server` in files matching `globs`; errors name the bad value.
+    pub fn new(
+        prefix: &str,
+        server: &crate::site::placeholder::Server,
+        globs: &[String],
+    ) -> Result<Self> {
+        Ok(Render {
+            renderer: crate::site::placeholder::Renderer::new(prefix, server),
+            globs: classify::glob_set(globs, "render glob")?,
+        })
+    }
+}
+
+/// What a build did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    /// The command ("build").
+    pub command: &'static str,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Input files.
+    pub files: usize,
+    /// Files cdnpub gave a content hash.
+    pub fingerprinted: usize,
+    /// Files served as immutable.
+    pub immutable: usize,
+    /// Files whose content had references rewritten.
+    pub rewritten: usize,
+    /// Files whose placeholders were rendered (publish).
+    pub rendered: usize,
+    /// Bytes of all output files.
+    pub bytes: u64,
+    /// Bytes a brotli-capable client downloads for the whole tree (per file the smallest variant).
+    pub bytes_smallest: u64,
+    /// .gz / .br siblings written.
+    pub siblings: usize,
+    /// The deploy sub-path references were resolved under ("" for the site root), and how it
+    /// was known: "set", "target prefix", "inferred" or "none".
+    pub base_path: String,
+    /// How `base_path` was known.
+    pub base_path_from: &'static str,
+    /// Milliseconds the self-check of the built tree took (part of `elapsed_ms`).
+    pub check_ms: u64,
+    /// Reference cycles (their members keep their names).
+    pub cycles: Vec<Vec<String>>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// One input file.
+#[derive(Debug, Clone)]
+struct Input {
+    rel: String,
+    path: PathBuf,
+    size: u64,
+}
+
+/// Run a build.
+pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
+    let started = Instant::now();
+    let (src, out) = check_dirs(&cfg.src, &cfg.out)?;
+    let inputs = scan_tree(&src)?;
+    let rels: Vec<String> = inputs.iter().map(|i| i.rel.clone()).collect();
+    let mut how = resolution(cfg);
+    let index = how.index(&rels);
+    let (refs, rendered): (Vec<Refs>, Vec<bool>) =
+        analyze_all(&inputs, &index, cfg.render.as_ref())?
+            .into_iter()
+            .unzip();
+    let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
+    let plan = fingerprint::plan(&rels, &refs, &naming, &rendered);
+    let base_from = settle_base(&mut how, &refs, &plan, &rels, &inputs)?;
+    let parent = out.parent().unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
+        .suffix(".cdnpub-build")
+        .tempdir_in(parent)
+        .map_err(|e| Error::io("create a staging directory beside --out in", parent, e))?;
+    let job = Job {
+        cfg,
+        inputs: &inputs,
+        refs: &refs,
+        plan: &plan,
+        rels: &rels,
+        staging: staging.path(),
+        names: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
+        group_hashes: (0..plan.groups.len()).map(|_| OnceLock::new()).collect(),
+        records: Mutex::new(Vec::new()),
+        failure: Mutex::new(None),
+        rewritten: AtomicUsize::new(0),
+        rendered: &rendered,
+    };
+    job.run_all();
+    if let Some(e) = job.failure.into_inner().unwrap_or(None) {
+        return Err(e);
+    }
+    let records = job.records.into_inner().unwrap_or_default();
+    let finals: Vec<String> = job
+        .names
+        .iter()
+        .map(|n| n.get().cloned().unwrap_or_default())
+        .collect();
+    if let Some(i) = finals.iter().position(String::is_empty) {
+        return Err(Error::Failed(format!(
+            "internal error: {} was never processed",
+            rels[i]
+        )));
+    }
+    let manifest = Manifest {
+        version: VERSION,
+        hash_length: cfg.hash_len,
+        files: records,
+        renamed: fingerprint::renames(&rels, &finals)
+            .into_iter()
+            .map(|(o, f)| (o, ViteEntry { file: f }))
+            .collect(),
+    };
+    let built: Vec<Built> = manifest
+        .files
+        .iter()
+        .map(|f| Built {
+            path: f.path.clone(),
+            source: f.source.clone(),
+        })
+        .collect();
+    let expected = Expected {
+        rels: &rels,
+        refs: &refs,
+        finals: &finals,
+    };
+    let checking = Instant::now();
+    check::refuse(
+        "build",
+        check::problems(staging.path(), &built, &how, Some(&expected))?,
+    )?;
+    let check_ms = checking.elapsed().as_millis() as u64;
+    write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
+    crate::site::tree::write_stats(staging.path(), &manifest)?;
+    let mut report = summarize(
+        &out,
+        &manifest,
+        &plan,
+        &rels,
+        job.rewritten.into_inner(),
+        started,
+    );
+    report.rendered = rendered.iter().filter(|&&r| r).count();
+    report.base_path = how.base.path().to_string();
+    report.check_ms = check_ms;
+    report.base_path_from = base_from;
+    swap_into_place(staging, &out)?;
+    Ok(report)
+}
+
+/// What `cdnpub build --check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The command ("check").
+    pub command: &'static str,
+    /// The tree checked.
+    pub dir: PathBuf,
+    /// Files in it.
+    pub files: usize,
+    /// Files cdnpub renamed (from its manifest; 0 for a tree cdnpub did not build).
+    pub renamed: usize,
+    /// The deploy sub-path used.
+    pub base_path: String,
+    /// Every problem found.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    /// Exit status: a tree with problems must not be published (exit 2).
+    pub fn outcome(&self) -> Result<()> {
+        check::refuse("build --check", self.problems.clone())
+    }
+}
+
+/// `cdnpub build --check DIR`: check a built tree on its own (SRC is the tree).
+pub fn check_tree(cfg: &BuildConfig) -> Result<CheckReport> {
+    let dir = fs::canonicalize(&cfg.src).map_err(|e| {
+        Error::Usage(format!(
+            "{} cannot be opened ({e}); give the built tree to check",
+            cfg.src.display()
+        ))
+    })?;
+    let manifest = crate::site::manifest::Manifest::read(&dir)?;
+    let built: Vec<Built> = match &manifest {
+        Some(m) => m
+            .files
+            .iter()
+            .map(|f| Built {
+                path: f.path.clone(),
+                source: f.source.clone(),
+            })
+            .collect(),
+        None => scan_tree(&dir)?
+            .into_iter()
+            .filter(|i| !i.rel.starts_with(".cdnpub/"))
+            .map(|i| Built {
+                path: i.rel.clone(),
+                source: i.rel,
+            })
+            .collect(),
+    };
+    let mut how = resolution(cfg);
+    if how.base == Base::Infer {
+        // The sub-path a check resolves under: the one the tree's references agree on.
+        let rels: Vec<String> = built.iter().map(|b| b.path.clone()).collect();
+        let index = how.index(&rels);
+        let mut dropped: Vec<String> = Vec::new();
+        for rel in rels
+            .iter()
+            .filter(|r| classify::kind(r) != classify::Kind::Other)
+        {
+            let path = dir.join(rel);
+            let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            dropped.extend(
+                fingerprint::analyze(rel, &bytes, &index)
+                    .guessed
+                    .into_iter()
+                    .map(|(_, d)| d),
+            );
+        }
+        dropped.sort();
+        dropped.dedup();
+        if let [one] = dropped.as_slice() {
+            how.base = Base::Hint(one.clone());
+        }
+    }
+    let problems = check::problems(&dir, &built, &how, None)?;
+    Ok(CheckReport {
+        command: "check",
+        dir,
+        files: built.len(),
+        renamed: built.iter().filter(|b| b.path != b.source).count(),
+        base_path: how.base.path().to_string(),
+        problems,
+    })
+}
+
+fn keep_globs(cfg: &BuildConfig) -> Vec<String> {
+    classify::DEFAULT_KEEP
+        .iter()
+        .map(|s| s.to_string())
+        .chain(cfg.keep.iter().cloned())
+        .collect()
+}
+
+/// How references resolve: the placeholder, the deploy sub-path, the known servers (the
+/// rendered server included).
+fn resolution(cfg: &BuildConfig) -> Resolution {
+    let mut servers = cfg.servers.clone();
+    if let Some(r) = &cfg.render {
+        let s = String::from_utf8_lossy(r.renderer.server()).to_string();
+        if !s.is_empty() && !servers.contains(&s) {
+            servers.push(s);
+        }
+    }
+    Resolution {
+        prefix: cfg.prefix.clone(),
+        base: cfg.base.clone(),
+        servers,
+        manifest_named: cfg.manifest_named.clone(),
+    }
+}
+
+/// Settle the deploy sub-path: references that reached their file only by dropping leading
+/// segments must agree on what they dropped (then that is the sub-path, inferred); when they
+/// disagree and any of them names a file cdnpub renames, the build stops naming them.
+fn settle_base(
+    how: &mut Resolution,
+    refs: &[Refs],
+    plan: &Plan,
+    rels: &[String],
+    inputs: &[Input],
+) -> Result<&'static str> {
+    let from = match &how.base {
+        Base::Set(_) => "set",
+        Base::Hint(p) if !p.is_empty() => "target prefix",
+        _ => "none",
+    };
+    let mut dropped: Vec<&str> = refs
+        .iter()
+        .flat_map(|r| r.guessed.iter().map(|(_, d)| d.as_str()))
+        .collect();
+    dropped.sort_unstable();
+    dropped.dedup();
+    match dropped.as_slice() {
+        [] => Ok(from),
+        [one] if !matches!(how.base, Base::Set(_)) => {
+            how.base = Base::Hint(one.to_string());
+            Ok("inferred")
+        }
+        _ => {
+            let renamed = |t: usize| plan.hashed[t] || plan.env_named[t];
+            let mut bad = Vec::new();
+            for (i, r) in refs.iter().enumerate() {
+                for (start, d) in &r.guessed {
+                    let Some(l) = r.links.iter().find(|l| l.span.start == *start) else {
+                        continue;
+                    };
+                    if renamed(l.target) {
+                        let bytes = fs::read(&inputs[i].path)
+                            .map_err(|e| Error::io("read", &inputs[i].path, e))?;
+                        bad.push(format!(
+                            "{}: {} → {} (sub-path {d})",
+                            rels[i],
+                            String::from_utf8_lossy(&bytes[l.span.start..l.span.end]),
+                            rels[l.target]
+                        ));
+                    }
+                }
+            }
+            if bad.is_empty() {
+                return Ok(from);
+            }
+            bad.truncate(20);
+            Err(Error::Broken(format!(
+                "references name files of the tree under different deploy sub-paths ({}), so cdnpub cannot tell                  which is the tree's; set it with --base-path SUBPATH (base_path in cdnpub.toml). References to renamed files:\n  {}",
+                dropped.join(", "),
+                bad.join("\n  ")
+            )))
+        }
+    }
+}
+
+fn summarize(
+    out: &Path,
+    m: &Manifest,
+    plan: &Plan,
+    rels: &[String],
+    rewritten: usize,
+    started: Instant,
+) -> BuildReport {
+    let cycles: Vec<Vec<String>> = plan
+        .cycles
+        .iter()
+        .map(|c| c.iter().map(|&i| rels[i].clone()).collect())
+        .collect();
+    let warnings = cycles
+        .iter()
+        .map(|c| {
+            format!(
+                "reference cycle, these files keep their names and are not cached as immutable: {}",
+                c.join(" → ")
+            )
+        })
+        .collect();
+    BuildReport {
+        command: "build",
+        out: out.to_path_buf(),
+        files: m.files.len(),
+        fingerprinted: m.renamed.len(),
+        immutable: m.files.iter().filter(|f| f.immutable).count(),
+        rewritten,
+        rendered: 0,
+        bytes: m.files.iter().map(|f| f.size).sum(),
+        bytes_smallest: m
+            .files
+            .iter()
+            .map(|f| {
+                f.encodings
+                    .iter()
+                    .map(|e| e.size)
+                    .chain([f.size])
+                    .min()
+                    .unwrap_or(f.size)
+            })
+            .sum(),
+        siblings: m.files.iter().map(|f| f.encodings.len()).sum(),
+        base_path: String::new(),
+        base_path_from: "none",
+        check_ms: 0,
+        cycles,
+        warnings,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// SRC must exist; OUT must not be SRC, inside it, or contain it; an existing OUT must be a
+/// previous cdnpub build (or empty), so nothing else is ever replaced.
+fn check_dirs(src: &Path, out: &Path) -> Result<(PathBuf, PathBuf)> {
+    let src_c = fs::canonicalize(src).map_err(|e| {
+        Error::Usage(format!(
+            "SRC {} cannot be opened ({e}); give the bundler's output directory",
+            src.display()
+        ))
+    })?;
+    if !src_c.is_dir() {
+        return Err(Error::Usage(format!(
+            "SRC {} is not a directory",
+            src.display()
+        )));
+    }
+    let out_abs = std::path::absolute(out).map_err(|e| Error::io("resolve", out, e))?;
+    let out_parent = out_abs
+        .parent()
+        .ok_or_else(|| Error::Usage(format!("--out {} has no parent directory", out.display())))?;
+    let parent_c = fs::canonicalize(out_parent).map_err(|e| {
+        Error::Usage(format!(
+            "the parent of --out {} cannot be opened ({e}); create it first",
+            out.display()
+        ))
+    })?;
+    let out_c = parent_c.join(out_abs.file_name().unwrap_or_default());
+    if out_c == src_c || out_c.starts_with(&src_c) {
+        return Err(Error::Usage(format!(
+            "--out {} is {} SRC {}; write the build somewhere else (e.g. a sibling directory)",
+            out.display(),
+            if out_c == src_c {
+                "the same directory as"
+            } else {
+                "inside"
+            },
+            src.display()
+        )));
+    }
+    if src_c.starts_with(&out_c) {
+        return Err(Error::Usage(format!(
+            "SRC {} is inside --out {}; replacing OUT would delete it",
+            src.display(),
+            out.display()
+        )));
+    }
+    if out_c.exists() {
+        let ours = out_c.join(MANIFEST_PATH).is_file();
+        let empty = fs::read_dir(&out_c)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !ours && !empty {
+            return Err(Error::Usage(format!(
+                "--out {} exists and is not a cdnpub build (no {MANIFEST_PATH}); refusing to replace it. Remove it or choose another directory",
+                out.display()
+            )));
+        }
+    }
+    Ok((src_c, out_c))
+}
+
+/// Every regular file under `src`, sorted. Links leading outside SRC are refused; `.gz` / `.br`
+/// files whose plain version exists are skipped (they are regenerated).
+fn scan_tree(src: &Path) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for entry in WalkDir::new(src).follow_links(false).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| src.to_path_buf());
+            Error::io("read directory", path, e.into())
+        })?;
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            continue;
+        }
+        let path = entry.path().to_path_buf();
+        if ft.is_symlink() {
+            let target = fs::canonicalize(&path).map_err(|e| Error::io("resolve", &path, e))?;
+            if !target.starts_with(src) {
+                return Err(Error::Usage(format!(
+                    "{} is a link to {}, outside SRC {}; refusing to publish it (copy the file in, or remove the link)",
+                    path.display(),
+                    target.display(),
+                    src.display()
+                )));
+            }
+            if target.is_dir() {
+                continue;
+            }
+        }
+        let rel = path.strip_prefix(src).unwrap_or(&path);
+        let Some(rel) = rel.to_str() else {
+            return Err(Error::Usage(format!(
+                "{}: file names must be UTF-8 to be served by URL",
+                path.display()
+            )));
+        };
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        inputs.push(Input {
+            rel: rel.to_string(),
+            path,
+            size,
+        });
+    }
+    let all: std::collections::HashSet<&str> = inputs.iter().map(|i| i.rel.as_str()).collect();
+    let skip: std::collections::HashSet<String> = inputs
+        .iter()
+        .filter(|i| {
+            [".gz", ".br"]
+                .iter()
+                .any(|ext| i.rel.strip_suffix(ext).is_some_and(|s| all.contains(s)))
+        })
+        .map(|i| i.rel.clone())
+        .collect();
+    inputs.retain(|i| !skip.contains(&i.rel));
+    inputs.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(inputs)
+}
+
+/// References of every file, and whether rendering placeholders changes it.
+fn analyze_all(
+    inputs: &[Input],
+    index: &fingerprint::resolve::Index,
+    render: Option<&Render>,
+) -> Result<Vec<(Refs, bool)>> {
+    use rayon::prelude::*;
+    inputs
+        .par_iter()
+        .map(|i| {
+            let renders = render.filter(|r| r.globs.is_match(&i.rel));
+            if classify::kind(&i.rel) == classify::Kind::Other && renders.is_none() {
+                return Ok((Refs::default(), false));
+            }
+            let bytes = fs::read(&i.path).map_err(|e| Error::io("read", &i.path, e))?;
+            let changes = renders.is_some_and(|r| r.renderer.count(&bytes) > 0);
+            Ok((fingerprint::analyze(&i.rel, &bytes, index), changes))
+        })
+        .collect()
+}
+
+/// Shared state of one build's workers.
+struct Job<'a> {
+    cfg: &'a BuildConfig,
+    inputs: &'a [Input],
+    refs: &'a [Refs],
+    plan: &'a Plan,
+    rels: &'a [String],
+    staging: &'a Path,
+    names: Vec<OnceLock<String>>,
+    records: Mutex<Vec<FileRecord>>,
+    failure: Mutex<Option<Error>>,
+    rewritten: AtomicUsize,
+    rendered: &'a [bool],
+    group_hashes: Vec<OnceLock<String>>,
+}
+
+impl Job<'_> {
+    /// Process every file, each once the files it names are named.
+    fn run_all(&self) {
+        let n = self.inputs.len();
+        let mut dependents = vec![Vec::new(); n];
+        for (i, w) in self.plan.waits_for.iter().enumerate() {
+            for &d in w {
+                dependents[d].push(i);
+            }
+        }
+        let pending: Vec<AtomicUsize> = self
+            .plan
+            .waits_for
+            .iter()
+            .map(|w| AtomicUsize::new(w.len()))
+            .collect();
+        // Largest first (FIFO): a multi-megabyte brotli job started last would leave cores idle.
+        let mut ready: Vec<usize> = (0..n)
+            .filter(|&i| pending[i].load(Ordering::Relaxed) == 0)
+            .collect();
+        ready.sort_by_key(|&i| std::cmp::Reverse(self.inputs[i].size));
+        rayon::scope_fifo(|s| {
+            for i in ready {
+                let (pending, dependents) = (&pending, &dependents);
+                s.spawn_fifo(move |s| self.task(s, i, pending, dependents));
+            }
+        });
+    }
+
+    fn task<'s>(
+        &'s self,
+        s: &rayon::ScopeFifo<'s>,
+        i: usize,
+        pending: &'s [AtomicUsize],
+        dependents: &'s [Vec<usize>],
+    ) {
+        if self.plan.map_owner[i].is_some() {
+            return; // written with the file that names it
+        }
+        if self.failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+            return;
+        }
+        let outputs = match self.name(i) {
+            Ok(o) => o,
+            Err(e) => {
+                if let Ok(mut f) = self.failure.lock() {
+                    f.get_or_insert(e);
+                }
+                return;
+            }
+        };
+        for &d in &dependents[i] {
+            if pending[d].fetch_sub(1, Ordering::AcqRel) == 1 {
+                s.spawn_fifo(move |s| self.task(s, d, pending, dependents));
+            }
+        }
+        for (source, rel, bytes) in outputs {
+            match self.write(&source, &rel, &bytes, self.plan.immutable[i]) {
+                Ok(r) => {
+                    if let Ok(mut v) = self.records.lock() {
+                        v.push(r);
+                    }
+                }
+                Err(e) => {
+                    if let Ok(mut f) = self.failure.lock() {
+                        f.get_or_insert(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn final_name(&self, t: usize) -> Option<String> {
+        self.names[t].get().cloned().or_else(|| {
+            let g = self.plan.group_of[t].filter(|_| self.plan.env_named[t])?;
+            Some(rename_rel(&self.rels[t], self.group_hash(g)))
+        })
+    }
+
+    /// The name suffix of a cycle's members: SHA-256 of the placeholder, the rendered server
+    /// and the final names of every file the cycle names outside itself (all named before any
+    /// member is processed), so the members' names cover what cdnpub changes in their bytes.
+    fn group_hash(&self, g: usize) -> &str {
+        self.group_hashes[g].get_or_init(|| {
+            let mut h = Sha256::new();
+            h.update(self.cfg.prefix.as_bytes());
+            h.update(b"\n");
+            if let Some(r) = &self.cfg.render {
+                h.update(r.renderer.server());
+            }
+            h.update(b"\n");
+            let members = &self.plan.groups[g];
+            let mut outside: Vec<usize> = members
+                .iter()
+                .flat_map(|&m| self.plan.waits_for[m].iter().copied())
+                .collect();
+            outside.sort_unstable_by(|a, b| self.rels[*a].cmp(&self.rels[*b]));
+            outside.dedup();
+            for t in outside {
+                h.update(self.rels[t].as_bytes());
+                h.update(b"\0");
+                h.update(self.final_name(t).unwrap_or_default().as_bytes());
+                h.update(b"\n");
+            }
+            hex(&h.finalize())[..self.cfg.hash_len].to_string()
+        })
+    }
+
+    /// Read, rewrite and name file `i` (and the map that follows it); returns what to write.
+    fn name(&self, i: usize) -> Result<Vec<(String, String, Vec<u8>)>> {
+        let input = &self.inputs[i];
+        let bytes = fs::read(&input.path).map_err(|e| Error::io("read", &input.path, e))?;
+        let mut links = self.refs[i].links.clone();
+        // A map another file writes: this file's comment follows the map's new name.
+        if let Some(m) = self.refs[i].source_map {
+            if self.plan.map_owner[m.target].is_some_and(|o| o != i) {
+                links.push(m);
+                links.sort_by_key(|l| l.span.start);
+            }
+        }
+        let links = &links;
+        let names = |t: usize| self.final_name(t);
+        // The hash covers the content with its references rewritten (the map comment left as
+        // it is: the map's name follows this file's) and the rewritten map.
+        let hashed_content = self.render(
+            i,
+            fingerprint::rewrite(&bytes, links, self.rels, &names),
+            &bytes,
+        );
+        // Only the file a map follows writes it; another file naming the same map leaves its
+        // comment as it is.
+        let map = match self.refs[i].source_map {
+            Some(link) if self.plan.map_owner[link.target] == Some(i) => {
+                Some((link, self.read_map(link.target)?))
+            }
+            _ => None,
+        };
+        let hash = self.plan.hashed[i].then(|| {
+            let mut h = Sha256::new();
+            h.update(hashed_content.as_deref().unwrap_or(&bytes));
+            if let Some((_, m)) = &map {
+                h.update(Sha256::digest(m));
+            }
+            hex(&h.finalize())[..self.cfg.hash_len].to_string()
+        });
+        let hash = hash.or_else(|| {
+            let g = self.plan.group_of[i].filter(|_| self.plan.env_named[i])?;
+            Some(self.group_hash(g).to_string())
+        });
+        let final_rel = rename_rel_opt(&input.rel, hash.as_deref());
+        let _ = self.names[i].set(final_rel.clone());
+        let mut outputs = Vec::new();
+        let mut content = hashed_content;
+        if let Some((link, map_bytes)) = map {
+            let map_rel = rename_rel_opt(&self.rels[link.target], hash.as_deref());
+            let _ = self.names[link.target].set(map_rel.clone());
+            // One pass over the original bytes with every link, the map comment included.
+            let mut all = links.clone();
+            all.push(link);
+            all.sort_by_key(|l| l.span.start);
+            content = self
+                .render(
+                    i,
+                    fingerprint::rewrite(&bytes, &all, self.rels, &names),
+                    &bytes,
+                )
+                .or(content);
+            // A map whose `sources` name the file it follows (bootstrap's CSS maps) is read
+            // again now that the file has its name; the hash covered the map before that
+            // rename, which the file's own name already determines.
+            let names_owner = self.refs[link.target].links.iter().any(|l| l.target == i);
+            let map_bytes = if names_owner {
+                self.read_map(link.target)?
+            } else {
+                map_bytes
+            };
+            outputs.push((
+                self.rels[link.target].clone(),
+                map_rel,
+                set_map_file(&map_bytes, file_name(&final_rel)),
+            ));
+        }
+        if content.is_some() {
+            self.rewritten.fetch_add(1, Ordering::Relaxed);
+        }
+        outputs.push((input.rel.clone(), final_rel, content.unwrap_or(bytes)));
+        Ok(outputs)
+    }
+
+    /// Render placeholders in file `i`'s content (`content`, or the original `bytes` when the
+    /// content was not rewritten), when the build renders and the file has any.
+    fn render(&self, i: usize, content: Option<Vec<u8>>, bytes: &[u8]) -> Option<Vec<u8>> {
+        match (&self.cfg.render, self.rendered[i]) {
+            (Some(r), true) => Some(r.renderer.render(content.as_deref().unwrap_or(bytes)).bytes),
+            _ => content,
+        }
+    }
+
+    /// A map's bytes with its `sources` rewritten.
+    fn read_map(&self, m: usize) -> Result<Vec<u8>> {
+        let path = &self.inputs[m].path;
+        let bytes = fs::read(path).map_err(|e| Error::io("read", path, e))?;
+        let names = |t: usize| self.final_name(t);
+        Ok(fingerprint::rewrite(&bytes, &self.refs[m].links, self.rels, &names).unwrap_or(bytes))
+    }
+
+    /// Write one output file and its siblings into the staging tree.
+    fn write(&self, source: &str, rel: &str, bytes: &[u8], immutable: bool) -> Result<FileRecord> {
+        let path = self.staging.join(rel);
+        write_new(&path, bytes)?;
+        let mut encodings = Vec::new();
+        let size = bytes.len() as u64;
+        if self.cfg.compress && size >= self.cfg.min_size && classify::compressible(rel) {
+            let limit = (size as f64 * self.cfg.max_ratio) as usize;
+            let (gz, br) = rayon::join(
+                || compress::gzip(bytes, self.cfg.gzip_level),
+                || compress::brotli(bytes, self.cfg.brotli_quality),
+            );
+            for (name, ext, data) in [("gzip", ".gz", gz), ("br", ".br", br)] {
+                if data.len() < limit {
+                    let sib = format!("{rel}{ext}");
+                    write_new(&self.staging.join(&sib), &data)?;
+                    encodings.push(Encoding {
+                        encoding: name.into(),
+                        path: sib,
+                        size: data.len() as u64,
+                        sha256: sha256_hex(&data),
+                    });
+                }
+            }
+            encodings.sort_by_key(|e| e.size);
+        }
+        Ok(FileRecord {
+            path: rel.to_string(),
+            source: source.to_string(),
+            sha256: sha256_hex(bytes),
+            size,
+            content_type: classify::content_type(rel),
+            immutable,
+            encodings,
+        })
+    }
+}
+
+/// `dir/app.js` → `dir/app.HASH.js` (`dir/app.js.map` → `dir/app.HASH.js.map`).
+fn rename_rel(rel: &str, hash: &str) -> String {
+    match rel.rfind('/') {
+        Some(p) => format!("{}/{}", &rel[..p], hashed_name(&rel[p + 1..], hash)),
+        None => hashed_name(rel, hash),
+    }
+}
+
+fn rename_rel_opt(rel: &str, hash: Option<&str>) -> String {
+    hash.map_or_else(|| rel.to_string(), |h| rename_rel(rel, h))
+}
+
+/// A map with its `file` field set to `name`.
+fn set_map_file(map: &[u8], name: &str) -> Vec<u8> {
+    match sourcemap::file_field(map) {
+        Some(s) => [&map[..s.start], name.as_bytes(), &map[s.end..]].concat(),
+        None => map.to_vec(),
+    }
+}
+
+/// Create `path` (and its directories) in the staging tree.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    fs::write(path, bytes).map_err(|e| Error::io("write", path, e))
+}
+
+/// Move the staging tree to `out`, replacing a previous build.
+fn swap_into_place(staging: tempfile::TempDir, out: &Path) -> Result<()> {
+    let staged = staging.keep();
+    if out.exists() {
+        let parent = out.parent().unwrap_or(Path::new("."));
+        let old = tempfile::Builder::new()
+            .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
+            .suffix(".cdnpub-old")
+            .tempdir_in(parent)
+            .map_err(|e| Error::io("create a directory beside", out, e))?
+            .keep();
+        fs::rename(out, old.join("tree"))
+            .map_err(|e| Error::io("move the previous build aside", out, e))?;
+        fs::rename(&staged, out).map_err(|e| Error::io("move the new build into place", out, e))?;
+        fs::remove_dir_all(&old).map_err(|e| Error::io("remove the previous build", &old, e))?;
+    } else {
+        fs::rename(&staged, out).map_err(|e| Error::io("move the new build into place", out, e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! `cdnpub config check` (validate cdnpub.toml and every profile) and `cdnpub config show`
+//! (the resolved settings of a profile, secrets masked).
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{ConfigFile, Settings};
+use crate::error::{Error, Result};
+
+/// What `config check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// The command ("config check").
+    pub command: &'static str,
+    /// The file checked.
+    pub file: String,
+    /// Its profiles.
+    pub profiles: Vec<String>,
+}
+
+/// What `config show` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShowReport {
+    /// The command ("config show").
+    pub command: &'static str,
+    /// The file, if any.
+    pub file: Option<String>,
+    /// The profile, if any.
+    pub env: Option<String>,
+    /// Resolved settings: the profile over the top level over built-in defaults.
+    pub settings: Value,
+    /// Credential variables: "set (hidden)" or "not set".
+    pub credentials: Map<String, Value>,
+}
+
+/// Credential variables cdnpub reads (shown masked).
+const CREDENTIAL_VARS: [&str; 10] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+];
+
+/// Built-in defaults, shown where neither the profile nor the top level sets a key.
+fn defaults() -> Value {
+    serde_json::json!({
+        "cdn_prefix": crate::site::placeholder::DEFAULT_PREFIX,
+        "root": crate::config::DEFAULT_ROOT,
+        "gzip_level": crate::site::compress::DEFAULT_GZIP_LEVEL,
+        "brotli_quality": crate::site::compress::DEFAULT_BROTLI_QUALITY,
+        "hash_length": 10,
+        "min_compress_size": 1024,
+        "max_compress_ratio": 0.9,
+        "compress": true,
+        "concurrency": crate::config::DEFAULT_CONCURRENCY,
+        "keep_releases": crate::config::DEFAULT_KEEP_RELEASES,
+        "max_deletes": crate::config::DEFAULT_MAX_DELETES,
+        "replace_files (publish)": crate::cmd::publish::DEFAULT_RENDER,
+    })
+}
+
+/// The top level with `profile` laid over it.
+fn merged(file: &ConfigFile, profile: Option<&str>) -> Result<Value> {
+    let mut top = serde_json::to_value(&file.settings).unwrap_or(Value::Null);
+    if let Some(map) = top.as_object_mut() {
+        map.remove("env");
+    }
+    if let Some(name) = profile {
+        let p = file.settings.env.get(name).ok_or_else(|| Error::Config {
+            path: file.path.clone(),
+            message: format!(
+                "no profile [env.{name}] (profiles: {})",
+                file.settings
+                    .env
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+        let over = serde_json::to_value(p).unwrap_or(Value::Null);
+        if let (Some(t), Some(o)) = (top.as_object_mut(), over.as_object()) {
+            for (k, v) in o {
+                if !v.is_null() {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Ok(top)
+}
+
+/// Hide passwords in URLs (`https://user:pass@host` → `https://***@host`).
+fn mask(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            if let (Some(scheme), Some(at)) = (s.find("://"), s.find('@')) {
+                if at > scheme {
+                    *s = format!("{}***{}", &s[..scheme + 3], &s[at..]);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(mask),
+        Value::Object(o) => o.values_mut().for_each(mask),
+        _ => {}
+    }
+}
+
+/// `config show`: the resolved settings of `env` (or the top level).
+pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
+    let file = ConfigFile::load(explicit)?;
+    let mut settings = match &file {
+        Some(f) => merged(f, env)?,
+        None if env.is_some() => {
+            return Err(Error::Usage(format!(
+            "--env {} needs a configuration file: none given with --config and no cdnpub.toml here",
+            env.unwrap_or_default()
+        )))
+        }
+        None => Value::Object(Map::new()),
+    };
+    if let (Some(s), Value::Object(d)) = (settings.as_object_mut(), defaults()) {
+        for (k, v) in d {
+            let key = k.trim_end_matches(" (publish)").to_string();
+            if !s.contains_key(&key) || s[&key].is_null() {
+                s.insert(k, v);
+            }
+        }
+        s.retain(|_, v| !v.is_null());
+    }
+    mask(&mut settings);
+    let credentials = CREDENTIAL_VARS
+        .iter()
+        .map(|v| {
+            let state = if std::env::var_os(v).is_some() {
+                "set (hidden)"
+            } else {
+                "not set"
+            };
+            (v.to_string(), Value::String(state.into()))
+        })
+        .collect();
+    Ok(ShowReport {
+        command: "config show",
+        file: file.as_ref().map(|f| f.path.display().to_string()),
+        env: env.map(str::to_owned),
+        settings,
+        credentials,
+    })
+}
+
+/// `config check`: parse the file (unknown keys name key and line) and validate the values of
+/// the top level and of every profile; every problem is listed.
+pub fn check(explicit: Option<&Path>) -> Result<CheckReport> {
+    let file = ConfigFile::load(explicit)?.ok_or_else(|| {
+        Error::Usage("no configuration file: give --config FILE or create ./cdnpub.toml".into())
+    })?;
+    let text = std::fs::read_to_string(&file.path).unwrap_or_default();
+    let mut problems = Vec::new();
+    let mut scopes: Vec<Option<&str>> = vec![None];
+    scopes.extend(file.settings.env.keys().map(|k| Some(k.as_str())));
+    for scope in scopes {
+        let merged = merged(&file, scope)?;
+        let s: Settings = serde_json::from_value(merged).unwrap_or_default();
+        for (key, message) in validate(&s) {
+            let at = line_of(&text, scope, &key)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            let label = scope.map(|n| format!("[env.{n}] ")).unwrap_or_default();
+            let line = format!("{at}{label}{key}: {message}");
+            if !problems.contains(&line) {
+                problems.push(line);
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Config {
+            path: file.path.clone(),
+            message: format!(
+                "{} problem(s):\n  {}",
+                problems.len(),
+                problems.join("\n  ")
+            ),
+        });
+    }
+    Ok(CheckReport {
+        command: "config check",
+        file: file.path.display().to_string(),
+        profiles: file.settings.env.keys().cloned().collect(),
+    })
+}
+
+/// Problems of one resolved scope, as (key, message).
+fn validate(s: &Settings) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut bad = |key: &str, msg: String| out.push((key.to_string(), msg));
+    if let Some(v) = &s.cdn_server {
+        if let Err(e) = crate::site::placeholder::resolve_server(v) {
+            bad("cdn_server", e.to_string());
+        }
+    }
+    if let Some(v) = &s.cdn_prefix {
+        if let Err(e) = crate::site::placeholder::check_prefix(v) {
+            bad("cdn_prefix", e.to_string());
+        }
+    }
+    for (key, v, lo, hi) in [
+        ("gzip_level", s.gzip_level, 1, 9),
+        ("brotli_quality", s.brotli_quality, 0, 11),
+        ("hash_length", s.hash_length.map(u32::from), 8, 16),
+        ("concurrency", s.concurrency.map(u32::from), 1, 256),
+    ] {
+        if let Some(v) = v.filter(|v| !(lo..=hi).contains(v)) {
+            bad(key, format!("{v} is out of range ({lo} to {hi})"));
+        }
+    }
+    if let Some(r) = s.max_compress_ratio.filter(|r| !(*r > 0.0 && *r <= 1.0)) {
+        bad(
+            "max_compress_ratio",
+            format!("{r} must be above 0 and at most 1"),
+        );
+    }
+    if let Some(p) = &s.hashed_pattern {
+        if let Err(e) = regex::Regex::new(p) {
+            bad("hashed_pattern", format!("not a valid regex: {e}"));
+        }
+    }
+    for (key, globs) in [
+        ("replace_files", &s.replace_files),
+        ("keep_names", &s.keep_names),
+    ] {
+        for g in globs.iter().flatten() {
+            if let Err(e) = globset::Glob::new(g) {
+                bad(key, format!("{g:?}: {e}"));
+            }
+        }
+    }
+    for t in s.targets.iter().flatten() {
+        if let Err(e) = crate::store::target::Location::parse(t) {
+            bad("targets", e.to_string());
+        }
+    }
+    if let Some(rules) = &s.headers {
+        if let Err(e) = crate::site::headers::HeaderRules::new(rules) {
+            bad("headers", e.to_string());
+        }
+    }
+    if let Some(p) = &s.cdn_provider {
+        if crate::cmd::purge::ProviderKind::parse(p).is_none() {
+            bad(
+                "cdn_provider",
+                format!("{p:?}: use \"aliyun\" or \"cloudfront\""),
+            );
+        }
+    }
+    if let Some(d) = &s.cdn_domains {
+        if let Err(e) = crate::cdn::urls::Domains::parse(d) {
+            bad("cdn_domains", e.to_string());
+        }
+    }
+    out
+}
+
+/// The 1-based line where `key` is set in `scope` (the top level or `[env.NAME]`), or in the
+/// top level when the profile inherits it.
+fn line_of(text: &str, scope: Option<&str>, key: &str) -> Option<usize> {
+    let mut section: Option<String> = None;
+    let mut top = None;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = Some(t.trim_matches(['[', ']']).to_string());
+            continue;
+        }
+        let sets = t.starts_with(key) && t[key.len()..].trim_start().starts_with('=');
+        if !sets {
+            continue;
+        }
+        match (&section, scope) {
+            (None, _) => top = top.or(Some(i + 1)),
+            (Some(s), Some(n)) if *s == format!("env.{n}") => return Some(i + 1),
+            _ => {}
+        }
+    }
+    top
+}

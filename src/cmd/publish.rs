@@ -1,0 +1,358 @@
+//! `cdnpub publish`: build (rendering placeholders for the environment before hashing) →
+//! upload to every target → purge what changed → prefetch the entry points → prune what no
+//! recent release needs. Each stage reports; `--dry-run` plans every stage and writes nothing
+//! but a temporary build.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cdn::urls::{key_paths, normalize, Domains};
+use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
+use crate::cmd::build::{BuildConfig, BuildReport};
+use crate::cmd::purge::{entry_points, open_provider, ProviderKind, ProviderSettings};
+use crate::cmd::upload::{UploadConfig, UploadReport};
+use crate::error::{Error, Result};
+use crate::site::fingerprint::resolve::{normalize_base, Base};
+use crate::store::target::{Location, Target};
+use crate::store::ObjectStore;
+
+/// Everything `publish` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    /// The build (its `out` is a temporary directory unless `--out` was given).
+    pub build: BuildConfig,
+    /// True when `build.out` is the user's `--out` (kept); false: a temporary directory.
+    pub keep_out: bool,
+    /// The upload (its `dir` is replaced by the build's output).
+    pub upload: UploadConfig,
+    /// The CDN provider, or none (the CDN stages are skipped).
+    pub cdn: ProviderSettings,
+    /// CDN job options (`dry_run` follows the publish).
+    pub job: JobOptions,
+    /// Purge what changed.
+    pub purge: bool,
+    /// Prefetch the entry points.
+    pub prefetch: bool,
+    /// Delete what no recent release needs, last.
+    pub prune: bool,
+    /// The server placeholders were rendered with, for the report.
+    pub server: String,
+    /// The profile used, for the report.
+    pub env: Option<String>,
+}
+
+/// A stage that ran or was skipped.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Stage<T> {
+    /// It ran.
+    Ran(T),
+    /// It did not, and why.
+    Skipped {
+        /// Why.
+        skipped: String,
+    },
+    /// It failed after the stages before it had run (their results are kept in the report).
+    Failed {
+        /// What went wrong.
+        failed: String,
+    },
+}
+
+impl<T> Stage<T> {
+    /// The stage's result, an error kept as [`Stage::Failed`] so the report survives it.
+    pub fn from_result(r: Result<Stage<T>>) -> Stage<T> {
+        r.unwrap_or_else(|e| Stage::Failed {
+            failed: e.to_string(),
+        })
+    }
+
+    /// The error of a failed stage, named.
+    pub fn check(&self, name: &str) -> Result<()> {
+        match self {
+            Stage::Failed { failed } => Err(Error::Failed(format!("{name}: {failed}"))),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn skipped<T>(why: impl Into<String>) -> Stage<T> {
+    Stage::Skipped {
+        skipped: why.into(),
+    }
+}
+
+/// Pruning on one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pruned {
+    /// The target.
+    pub target: String,
+    /// Keys deleted (or that would be).
+    pub deleted: Vec<String>,
+    /// Why it failed, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishReport {
+    /// The command ("publish").
+    pub command: &'static str,
+    /// Nothing was written (but a temporary build).
+    pub dry_run: bool,
+    /// The profile.
+    pub env: Option<String>,
+    /// What placeholders became.
+    pub server: String,
+    /// The release id (the first target's).
+    pub release: Option<String>,
+    /// Build.
+    pub build: BuildReport,
+    /// Upload.
+    pub upload: UploadReport,
+    /// CDN purge.
+    pub purge: Stage<CdnReport>,
+    /// CDN prefetch.
+    pub prefetch: Stage<CdnReport>,
+    /// Prune.
+    pub prune: Stage<Vec<Pruned>>,
+}
+
+impl PublishReport {
+    /// Exit status: the first stage that failed, named.
+    pub fn outcome(&self) -> Result<()> {
+        self.upload.outcome()?;
+        for (name, stage) in [("purge", &self.purge), ("prefetch", &self.prefetch)] {
+            stage.check(name)?;
+            if let Stage::Ran(r) = stage {
+                r.outcome()
+                    .map_err(|e| Error::Failed(format!("{name}: {e}")))?;
+            }
+        }
+        self.prune.check("prune")?;
+        if let Stage::Ran(p) = &self.prune {
+            if let Some(bad) = p.iter().find(|p| p.error.is_some()) {
+                return Err(Error::Failed(format!(
+                    "prune on {}: {}",
+                    bad.target,
+                    bad.error.clone().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of objects uploaded (first target).
+    pub fn uploaded(&self) -> usize {
+        self.upload.targets.first().map_or(0, |t| t.uploaded.len())
+    }
+}
+
+/// Run a publish.
+pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
+    // Refuse bad CDN settings before anything is built or sent.
+    let domains = Domains::parse(&cfg.cdn.domains)?;
+    let provider = match cfg.cdn.kind {
+        Some(_) if cfg.purge || cfg.prefetch => {
+            if domains.is_empty() {
+                return Err(Error::Usage(
+                    "a CDN provider is set but no CDN domain: give --domain, cdn_domains or cdn_server".into(),
+                ));
+            }
+            Some(open_provider(&cfg.cdn, cfg.job.dry_run, None).await?)
+        }
+        _ => None,
+    };
+    let first = cfg
+        .upload
+        .targets
+        .first()
+        .map(|t| Location::parse(t))
+        .transpose()?;
+    let tmp;
+    let mut build_cfg = cfg.build.clone();
+    if build_cfg.base == Base::Infer {
+        // The first target's key prefix is the likeliest deploy sub-path.
+        let hint = first.as_ref().map_or("", Location::key_prefix);
+        if let Ok(p) = normalize_base(hint) {
+            build_cfg.base = Base::Hint(p);
+        }
+    }
+    if !cfg.keep_out {
+        tmp = tempfile::tempdir().map_err(|e| Error::io("create", std::env::temp_dir(), e))?;
+        build_cfg.out = tmp.path().join("site");
+    }
+    // The build is blocking CPU and file-system work: it runs on tokio's blocking pool.
+    let build = {
+        let build_cfg = build_cfg.clone();
+        crate::util::tasks::blocking(move || crate::cmd::build::run(&build_cfg)).await?
+    };
+    let upload_cfg = UploadConfig {
+        dir: build_cfg.out.clone(),
+        delete: false,
+        ..cfg.upload.clone()
+    };
+    let upload = crate::cmd::upload::run(&upload_cfg).await?;
+    let mut report = PublishReport {
+        command: "publish",
+        dry_run: cfg.upload.dry_run,
+        env: cfg.env.clone(),
+        server: cfg.server.clone(),
+        release: upload.targets.first().and_then(|t| t.release.clone()),
+        build,
+        upload,
+        purge: skipped("not reached"),
+        prefetch: skipped("not reached"),
+        prune: skipped("not reached"),
+    };
+    if report.upload.outcome().is_err() {
+        return Ok(report);
+    }
+    let changed: Vec<String> = report
+        .upload
+        .targets
+        .first()
+        .map(|t| t.uploaded.clone())
+        .unwrap_or_default();
+    let url_prefix = cfg
+        .cdn
+        .url_prefix
+        .clone()
+        .unwrap_or_else(|| first.as_ref().map_or("", Location::key_prefix).to_string());
+    let ctx = CdnStage {
+        provider: provider.as_ref(),
+        kind: cfg.cdn.kind,
+        domains: &domains,
+        url_prefix: &url_prefix,
+        job: &cfg.job,
+        staged: cfg.upload.stage,
+    };
+    // From here on the release is out: a failing stage is kept in the report (with the
+    // release id), never dropped with it.
+    report.purge = if cfg.purge {
+        Stage::from_result(ctx.purge(&changed).await)
+    } else {
+        skipped("--no-purge")
+    };
+    report.prefetch = if cfg.prefetch {
+        Stage::from_result(ctx.prefetch(&changed, &build_cfg.out).await)
+    } else {
+        skipped("--no-prefetch")
+    };
+    report.prune = if !cfg.prune {
+        skipped("--no-prune")
+    } else if cfg.upload.stage {
+        skipped("a staged release: the live one and its assets stay")
+    } else {
+        Stage::from_result(prune_all(cfg).await.map(Stage::Ran))
+    };
+    Ok(report)
+}
+
+/// What the CDN stages share.
+struct CdnStage<'a> {
+    provider: Option<&'a Provider>,
+    kind: Option<ProviderKind>,
+    domains: &'a Domains,
+    url_prefix: &'a str,
+    job: &'a JobOptions,
+    staged: bool,
+}
+
+impl CdnStage<'_> {
+    fn ready(&self, changed: &[String]) -> std::result::Result<&Provider, String> {
+        let Some(p) = self.provider else {
+            return Err(
+                "no CDN provider is set (--provider, or cdn_provider in cdnpub.toml)".into(),
+            );
+        };
+        if self.staged {
+            return Err("a staged release: its pages have new keys, nothing is cached yet".into());
+        }
+        if changed.is_empty() {
+            return Err("nothing changed".into());
+        }
+        Ok(p)
+    }
+
+    async fn purge(&self, changed: &[String]) -> Result<Stage<CdnReport>> {
+        let p = match self.ready(changed) {
+            Ok(p) => p,
+            Err(why) => return Ok(skipped(why)),
+        };
+        let urls = normalize(&key_paths(changed, self.url_prefix), self.domains)?;
+        Ok(Stage::Ran(
+            cdn::run(p, Action::Purge, ObjectKind::File, &urls, self.job).await?,
+        ))
+    }
+
+    async fn prefetch(
+        &self,
+        changed: &[String],
+        out: &std::path::Path,
+    ) -> Result<Stage<CdnReport>> {
+        let p = match self.ready(changed) {
+            Ok(p) => p,
+            Err(why) => return Ok(skipped(why)),
+        };
+        if self.kind == Some(ProviderKind::Cloudfront) {
+            return Ok(skipped("CloudFront has no prefetch API"));
+        }
+        let (out, pages) = (out.to_path_buf(), changed.to_vec());
+        let (keys, html) = crate::util::tasks::blocking(move || {
+            let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
+            let keys: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
+            let mut html = BTreeMap::new();
+            for k in pages.iter().filter(|k| crate::cmd::purge::is_html(k)) {
+                let path = out.join(k);
+                let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+                html.insert(k.clone(), bytes);
+            }
+            Ok((keys, html))
+        })
+        .await?;
+        let (keys, absolute) = entry_points(changed, &keys, &html, self.domains);
+        let mut inputs: Vec<String> = key_paths(&keys, self.url_prefix)
+            .into_iter()
+            .filter(|p| !p.ends_with('/'))
+            .collect();
+        inputs.extend(absolute);
+        let urls = normalize(&inputs, self.domains)?;
+        Ok(Stage::Ran(
+            cdn::run(p, Action::Prefetch, ObjectKind::File, &urls, self.job).await?,
+        ))
+    }
+}
+
+async fn prune_all(cfg: &PublishConfig) -> Result<Vec<Pruned>> {
+    let mut out = Vec::new();
+    for raw in &cfg.upload.targets {
+        let target = Target::open(&Location::parse(raw)?, &cfg.upload.endpoint).await?;
+        let r = crate::release::retention::prune(
+            &target,
+            cfg.upload.keep_releases,
+            cfg.upload.max_deletes,
+            cfg.upload.dry_run,
+        )
+        .await;
+        out.push(match r {
+            Ok(deleted) => Pruned {
+                target: target.describe(),
+                deleted,
+                error: None,
+            },
+            Err(e) => Pruned {
+                target: target.describe(),
+                deleted: Vec::new(),
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The default files rendered at publish: pages, scripts (Vite's preload helper holds the
+/// base) and styles.
+pub const DEFAULT_RENDER: [&str; 3] = ["**/*.html", "**/*.js", "**/*.css"];

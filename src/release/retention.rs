@@ -1,0 +1,156 @@
+//! Retention: which objects of a target no recent release names, so `upload --delete` and
+//! publish's prune may remove them. The decision ([`unreferenced`]) is pure; reading the
+//! records it needs ([`recent`]) and deleting ([`prune`]) are the only requests.
+
+use std::collections::BTreeSet;
+
+use super::{fetch, ids_in, snapshot_key, survey, Release, SNAPSHOTS_DIR};
+use crate::error::{Error, Result};
+use crate::store::target::Target;
+use crate::store::{Listed, ObjectStore};
+
+/// The last `count` release records of `ids` (oldest first) that still exist.
+pub async fn recent(target: &Target, ids: &[String], count: usize) -> Result<Vec<Release>> {
+    let mut out = Vec::new();
+    for id in &ids[ids.len().saturating_sub(count)..] {
+        if let Some(r) = fetch(target, id).await? {
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+/// Keys of `listing` that neither `keep` nor any of `kept` names (release records themselves
+/// are kept; rollback copies only while a kept release names their content; a staged record's
+/// pages are kept under both their staged and their live key). More than `max_deletes`: an
+/// error, nothing to delete.
+pub fn unreferenced(
+    mut keep: BTreeSet<String>,
+    listing: &[Listed],
+    kept: &[Release],
+    max_deletes: usize,
+) -> Result<Vec<String>> {
+    for r in kept {
+        let stage = r.stage.clone().unwrap_or_default();
+        for (k, o) in &r.objects {
+            keep.insert(snapshot_key(&o.sha256));
+            if let Some(live) = k.strip_prefix(&stage).filter(|_| !stage.is_empty()) {
+                keep.insert(live.to_string());
+            }
+            keep.insert(k.clone());
+        }
+    }
+    let deletes: Vec<String> = listing
+        .iter()
+        .map(|l| l.key.clone())
+        .filter(|k| {
+            (!k.starts_with("_cdnpub/") || k.starts_with(SNAPSHOTS_DIR)) && !keep.contains(k)
+        })
+        .collect();
+    if deletes.len() > max_deletes {
+        return Err(Error::Failed(format!(
+            "{} objects would be deleted, more than --max-deletes {}; nothing was deleted or uploaded. \
+             Check the target and prefix, then raise --max-deletes if this is intended",
+            deletes.len(),
+            max_deletes
+        )));
+    }
+    Ok(deletes)
+}
+
+/// Delete what none of the last `keep_releases` releases names (publish's last stage).
+/// Returns the keys deleted (or, with `dry_run`, that would be).
+pub async fn prune(
+    target: &Target,
+    keep_releases: usize,
+    max_deletes: usize,
+    dry_run: bool,
+) -> Result<Vec<String>> {
+    let listing = survey(target).await?.listing;
+    let ids = ids_in(listing.iter().map(|l| &l.key));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kept = recent(target, &ids, keep_releases.max(1)).await?;
+    let deletes = unreferenced(BTreeSet::new(), &listing, &kept, max_deletes)?;
+    if !dry_run && !deletes.is_empty() {
+        target.delete(&deletes).await?;
+    }
+    Ok(deletes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::release::Object;
+
+    fn listed(keys: &[&str]) -> Vec<Listed> {
+        keys.iter()
+            .map(|k| Listed {
+                key: k.to_string(),
+                size: 1,
+                etag: String::new(),
+            })
+            .collect()
+    }
+
+    fn object(sha: &str) -> Object {
+        Object {
+            sha256: sha.into(),
+            size: 1,
+            content_type: "text/html".into(),
+            cache_control: "no-cache".into(),
+            content_encoding: None,
+        }
+    }
+
+    fn record(id: &str, keys: &[(&str, &str)], stage: Option<&str>) -> Release {
+        let objects: BTreeMap<String, Object> = keys
+            .iter()
+            .map(|(k, s)| (k.to_string(), object(s)))
+            .collect();
+        let mut r = Release::new((id.into(), "t".into()), objects, vec![], vec![]);
+        r.stage = stage.map(str::to_owned);
+        r
+    }
+
+    #[test]
+    fn keeps_what_kept_releases_name_their_copies_and_both_keys_of_a_staged_page() {
+        let listing = listed(&[
+            "a.js",
+            "old.js",
+            "index.html",
+            "_cdnpub/releases/1.json",
+            "_cdnpub/latest.json",
+            "_cdnpub/objects/aaa",
+            "_cdnpub/objects/zzz",
+            "releases/2/index.html",
+        ]);
+        let kept = [
+            record("1", &[("a.js", "x"), ("index.html", "aaa")], None),
+            record(
+                "2",
+                &[("releases/2/index.html", "bbb")],
+                Some("releases/2/"),
+            ),
+        ];
+        let deletes = unreferenced(BTreeSet::new(), &listing, &kept, 10).unwrap();
+        assert_eq!(deletes, ["old.js", "_cdnpub/objects/zzz"]);
+    }
+
+    #[test]
+    fn more_deletes_than_allowed_is_an_error_naming_the_flag() {
+        let listing = listed(&["a", "b", "c"]);
+        let keep = BTreeSet::from(["a".to_string()]);
+        let err = unreferenced(keep.clone(), &listing, &[], 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("2 objects would be deleted") && err.contains("--max-deletes 1"),
+            "{err}"
+        );
+        assert_eq!(unreferenced(keep, &listing, &[], 2).unwrap(), ["b", "c"]);
+    }
+}

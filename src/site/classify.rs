@@ -1,0 +1,256 @@
+//! What kind of file an asset is: how to scan it for references, whether it keeps its name,
+//! whether a bundler already hashed its name, its Content-Type, and whether it compresses.
+
+use std::path::Path;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+use crate::error::{Error, Result};
+
+/// Files that keep their names by default: entry points and well-known fixed URLs.
+pub const DEFAULT_KEEP: &[&str] = &[
+    "**/*.html",
+    "**/*.htm",
+    "**/favicon.ico",
+    "**/robots.txt",
+    "**/manifest.webmanifest",
+    "**/manifest.json",
+    "**/browserconfig.xml",
+    "**/sitemap*.xml",
+    "**/sw.js",
+    "**/service-worker.js",
+    "**/*-sw.js",
+    "**/.well-known/**",
+    "**/apple-touch-icon*.png",
+    "**/CNAME",
+];
+
+/// Names a bundler already content-hashed: Vite `name-Hash8.ext` (8 base64url characters, not all
+/// lower-case letters, which would be a word) and webpack `name.hex8-32.ext`.
+pub const DEFAULT_HASHED_PATTERN: &str =
+    r"(?:-[A-Za-z0-9_-]{8}|\.[0-9a-f]{8,32})(?:\.[A-Za-z0-9]+)+$";
+
+/// How an asset's references are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// HTML document.
+    Html,
+    /// Stylesheet.
+    Css,
+    /// JavaScript module or script.
+    Js,
+    /// Source map (JSON).
+    Map,
+    /// Anything else: no references.
+    Other,
+}
+
+/// The kind of a file by its name.
+pub fn kind(name: &str) -> Kind {
+    match extension(name).as_str() {
+        "html" | "htm" => Kind::Html,
+        "css" => Kind::Css,
+        "js" | "mjs" | "cjs" => Kind::Js,
+        "map" => Kind::Map,
+        _ => Kind::Other,
+    }
+}
+
+fn extension(name: &str) -> String {
+    Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Content-Type for a file name, with `charset=utf-8` for text.
+pub fn content_type(name: &str) -> String {
+    let mime = match extension(name).as_str() {
+        "map" => "application/json".to_string(),
+        "webmanifest" => "application/manifest+json".to_string(),
+        "mjs" | "cjs" => "text/javascript".to_string(),
+        _ => mime_guess::from_path(name)
+            .first_or_octet_stream()
+            .essence_str()
+            .to_string(),
+    };
+    let texty = mime.starts_with("text/")
+        || matches!(
+            mime.as_str(),
+            "application/javascript"
+                | "application/json"
+                | "application/manifest+json"
+                | "image/svg+xml"
+                | "application/xml"
+        );
+    if texty {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime
+    }
+}
+
+/// True for types worth precompressing (text, JS, CSS, SVG, JSON, wasm, uncompressed fonts).
+pub fn compressible(name: &str) -> bool {
+    matches!(
+        extension(name).as_str(),
+        "html"
+            | "htm"
+            | "css"
+            | "js"
+            | "mjs"
+            | "cjs"
+            | "map"
+            | "json"
+            | "webmanifest"
+            | "svg"
+            | "xml"
+            | "txt"
+            | "md"
+            | "csv"
+            | "wasm"
+            | "ttf"
+            | "otf"
+            | "eot"
+            | "ico"
+            | "bmp"
+            | "glsl"
+            | "vert"
+            | "frag"
+            | "less"
+            | "scss"
+            | "ts"
+    )
+}
+
+/// A set of path globs (`*` stays within a directory, `**` crosses them); an invalid one is a
+/// usage error naming it as `what`.
+pub fn glob_set(patterns: &[String], what: &str) -> Result<GlobSet> {
+    let mut set = GlobSetBuilder::new();
+    for g in patterns {
+        set.add(
+            GlobBuilder::new(g)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::Usage(format!("{what} {g:?} is not valid: {e}")))?,
+        );
+    }
+    set.build()
+        .map_err(|e| Error::Usage(format!("{what}s: {e}")))
+}
+
+/// Naming rules for one build.
+#[derive(Debug, Clone)]
+pub struct Naming {
+    keep: GlobSet,
+    hashed: Regex,
+}
+
+impl Naming {
+    /// Rules from keep-name globs and the bundler-hash pattern (regex on the file name).
+    pub fn new(keep: &[String], hashed_pattern: &str) -> Result<Self> {
+        let keep = glob_set(keep, "keep-name glob")?;
+        let hashed = Regex::new(hashed_pattern).map_err(|e| {
+            Error::Usage(format!(
+                "--hashed-pattern {hashed_pattern:?} is not a valid regex: {e}"
+            ))
+        })?;
+        Ok(Naming { keep, hashed })
+    }
+
+    /// True when `rel` keeps its name (HTML, fixed URLs, user globs).
+    pub fn keeps_name(&self, rel: &str) -> bool {
+        kind(rel) == Kind::Html || self.keep.is_match(rel)
+    }
+
+    /// True when a bundler already put a content hash in the file name.
+    pub fn bundler_hashed(&self, rel: &str) -> bool {
+        let name = file_name(rel);
+        self.hashed.find(name).is_some_and(|m| {
+            let tag = &name[m.start()..];
+            // Vite's 8-character hashes: a run of only lower-case letters is a word, not a hash.
+            let vite = tag.starts_with('-');
+            !vite
+                || !tag
+                    .get(1..9)
+                    .is_some_and(|h| h.bytes().all(|b| b.is_ascii_lowercase()))
+        })
+    }
+}
+
+/// Where the content hash goes in a file name: before the last extension (`app.js` →
+/// `app.HASH.js`), or before `.js.map` for a source map.
+pub fn stem_len(name: &str) -> usize {
+    let base = name.strip_suffix(".map").unwrap_or(name);
+    match base.rfind('.') {
+        Some(dot) if dot > 0 => dot,
+        _ => base.len(),
+    }
+}
+
+/// The last component of a `/`-separated path.
+pub fn file_name(rel: &str) -> &str {
+    rel.rsplit('/').next().unwrap_or(rel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naming() -> Naming {
+        let keep: Vec<String> = DEFAULT_KEEP.iter().map(|s| s.to_string()).collect();
+        Naming::new(&keep, DEFAULT_HASHED_PATTERN).unwrap()
+    }
+
+    #[test]
+    fn bundler_hashes_are_recognised() {
+        let n = naming();
+        for hashed in [
+            "assets/index-BXc8f2aK.js",
+            "assets/logo-C1-eG4Xp.svg",
+            "js/app.3f9a1c2b.js",
+            "css/chunk-vendors.0123456789abcdef.css",
+            "assets/index-ty7liqwf.css",
+        ] {
+            assert!(n.bundler_hashed(hashed), "{hashed}");
+        }
+        for plain in [
+            "js/app.js",
+            "js/chunk-vendors.js",
+            "img/vue-carousel.png",
+            "fonts/element-icons.woff",
+            "app.min.js",
+        ] {
+            assert!(!n.bundler_hashed(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn fixed_names_are_kept() {
+        let n = naming();
+        for kept in [
+            "index.html",
+            "a/b/page.htm",
+            "favicon.ico",
+            "robots.txt",
+            "sw.js",
+            "x/manifest.webmanifest",
+        ] {
+            assert!(n.keeps_name(kept), "{kept}");
+        }
+        assert!(!n.keeps_name("js/app.js"));
+    }
+
+    #[test]
+    fn hash_position_and_types() {
+        assert_eq!(stem_len("app.js"), 3);
+        assert_eq!(stem_len("app.min.js"), 7);
+        assert_eq!(stem_len("app.js.map"), 3);
+        assert_eq!(stem_len("LICENSE"), 7);
+        assert_eq!(content_type("a.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("a.png"), "image/png");
+        assert_eq!(content_type("a.svg"), "image/svg+xml; charset=utf-8");
+        assert!(compressible("a.ttf") && !compressible("a.woff2") && !compressible("a.png"));
+    }
+}

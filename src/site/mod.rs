@@ -1,0 +1,14 @@
+//! The pipeline steps on a tree of files, none of which touches the network: choosing files
+//! ([`scan`]), naming them ([`classify`], [`fingerprint`]), compressing ([`compress`]), rendering
+//! placeholders ([`placeholder`], [`state`]), the manifest a build leaves ([`manifest`]), the
+//! check of the tree against it before an upload ([`tree`]) and per-glob headers ([`headers`]).
+
+pub mod classify;
+pub mod compress;
+pub mod fingerprint;
+pub mod headers;
+pub mod manifest;
+pub mod placeholder;
+pub mod scan;
+pub mod state;
+pub mod tree;

@@ -1,0 +1,73 @@
+//! What an upload sends, and in what order: the objects of a built tree ([`local`]), the pure
+//! decision of what each target needs ([`plan`]), and sending it ([`put`]).
+
+pub mod local;
+pub mod plan;
+pub mod put;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::release::Object;
+use crate::site::state::sha256_hex;
+use crate::store::Meta;
+
+pub use crate::release::NO_CACHE;
+
+/// Cache-Control of fingerprinted files.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Which stored variant of compressible files goes under the plain key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// The plain bytes (CDNs compress on the fly).
+    Identity,
+    /// The .gz sibling, with `Content-Encoding: gzip`.
+    Gzip,
+    /// The .br sibling, with `Content-Encoding: br`.
+    Br,
+}
+
+/// One object to publish: its key, the file holding its bytes, and how it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalObject {
+    /// Key relative to the target's prefix.
+    pub key: String,
+    /// The file whose bytes are sent.
+    pub path: PathBuf,
+    /// Digest, size and headers.
+    pub object: Object,
+    /// Its name changes with its content (sent before any page).
+    pub immutable: bool,
+}
+
+/// Object metadata naming the digest of the headers an object was stored with.
+pub const HEADERS_META: &str = "cdnpub-headers";
+
+/// A short digest of the headers cdnpub sets (16 hex of SHA-256): a rule change shows as a
+/// different value even where a store normalises the headers themselves.
+pub fn headers_digest(o: &Object) -> String {
+    let text = format!(
+        "content-type:{}\ncache-control:{}\ncontent-encoding:{}\n",
+        o.content_type,
+        o.cache_control,
+        o.content_encoding.as_deref().unwrap_or("")
+    );
+    sha256_hex(text.as_bytes())[..16].to_string()
+}
+
+/// Headers and metadata an object is stored with.
+pub fn meta_of(o: &Object) -> Meta {
+    Meta {
+        content_type: Some(o.content_type.clone()),
+        cache_control: Some(o.cache_control.clone()),
+        content_encoding: o.content_encoding.clone(),
+        metadata: BTreeMap::from([
+            ("sha256".to_string(), o.sha256.clone()),
+            (HEADERS_META.to_string(), headers_digest(o)),
+        ]),
+    }
+}

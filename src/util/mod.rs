@@ -1,0 +1,4 @@
+//! Plumbing shared by the layers above: atomic file writes and bounded concurrency.
+
+pub mod atomic;
+pub mod tasks;

@@ -1,0 +1,22 @@
+//! The integration suite, one test binary (each binary links the AWS SDK: one link instead of
+//! seventeen). One module per area; `cargo test --test it -- store::` runs one area.
+
+mod common;
+
+mod action;
+mod build;
+mod bundlers_e2e;
+mod cdn_aliyun;
+mod cdn_cloudfront;
+mod contrib;
+mod correctness;
+mod crash;
+mod differential;
+mod faults;
+mod hostile;
+mod nginx_e2e;
+mod publish;
+mod publish_e2e;
+mod rewrite;
+mod store;
+mod upload;
