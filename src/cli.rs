@@ -135,24 +135,12 @@ pub struct PublishArgs {
         allow_hyphen_values = true
     )]
     pub server: Option<String>,
-    /// The placeholder token [default: EGOVA_CDN].
-    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
-    pub prefix: Option<String>,
-    /// Files that keep their names (glob, repeatable), besides HTML, favicon.ico, robots.txt, service workers…
-    #[arg(long = "keep", value_name = "GLOB")]
-    pub keep: Vec<String>,
-    /// The tree's deploy sub-path under the site root (`mobile-vue/pass`) [default: the first target's key prefix where references use it, else inferred].
-    #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
-    pub base_path: Option<String>,
+    /// Naming and compression (shared with build).
+    #[command(flatten)]
+    pub tree: TreeArgs,
     /// Files whose placeholders are rendered (glob, repeatable) [default: the profile's replace_files, else **/*.html **/*.js **/*.css].
     #[arg(long = "render", value_name = "GLOB")]
     pub render: Vec<String>,
-    /// Write no .gz/.br siblings.
-    #[arg(long)]
-    pub no_compress: bool,
-    /// brotli quality for .br siblings (0-11) [default: 11].
-    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
-    pub brotli_quality: Option<u32>,
     /// The CDN and how to talk to it.
     #[command(flatten)]
     pub cdn: CdnProviderArgs,
@@ -432,45 +420,61 @@ pub struct BuildArgs {
     /// Where the CDN-ready tree goes; replaced as a whole (an existing OUT must be an earlier cdnpub build).
     #[arg(long, value_name = "DIR", required_unless_present = "check")]
     pub out: Option<PathBuf>,
-    /// Files found through manifest.json's `renamed` map (a server template, another app), not by a reference: renamed, and not required to be named (glob, repeatable).
-    #[arg(long = "manifest-named", value_name = "GLOB")]
-    pub manifest_named: Vec<String>,
     /// Check SRC as a built tree (every reference resolves, every renamed file is named, webpack's chunk maps name files of the tree); write nothing.
     #[arg(long, conflicts_with = "out")]
     pub check: bool,
-    /// The tree's deploy sub-path under the site root, the end of the bundler's base (`mobile-vue/pass` for base `EGOVA_CDN/mobile-vue/pass/`) [default: inferred from the references].
+    /// Naming and compression (shared with publish).
+    #[command(flatten)]
+    pub tree: TreeArgs,
+    /// Build-only tuning.
+    #[command(flatten)]
+    pub tuning: TuningArgs,
+}
+
+/// Options `build` and `publish` share: how the tree is named and compressed.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TreeArgs {
+    /// The CDN placeholder that may prefix root paths in references [default: EGOVA_CDN].
+    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
+    pub prefix: Option<String>,
+    /// Files that keep their names (glob, repeatable), besides HTML, favicon.ico, robots.txt, service workers…
+    #[arg(long = "keep", value_name = "GLOB")]
+    pub keep: Vec<String>,
+    /// The tree's deploy sub-path under the site root, the end of the bundler's base (`mobile-vue/pass` for base `EGOVA_CDN/mobile-vue/pass/`) [default: publish: the first target's key prefix where references use it; else inferred from the references].
     #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
     pub base_path: Option<String>,
+    /// brotli quality for .br siblings (0-11) [default: 11].
+    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
+    pub brotli_quality: Option<u32>,
+    /// Write no .gz/.br siblings.
+    #[arg(long)]
+    pub no_compress: bool,
+}
+
+/// Options only `build` takes (publish uses their defaults, which `Default` gives: no flag).
+#[derive(Debug, Clone, Default, Args)]
+pub struct TuningArgs {
+    /// Files found through manifest.json's `renamed` map (a server template, another app), not by a reference: renamed, and not required to be named (glob, repeatable).
+    #[arg(long = "manifest-named", value_name = "GLOB")]
+    pub manifest_named: Vec<String>,
     /// A server URL references may already start with (a bundler base of `https://cdn.example.com/app/`; repeatable) [default: the profile's cdn_server].
     #[arg(long = "server", value_name = "URL")]
     pub servers: Vec<String>,
     /// Hex characters of content hash in fingerprinted names (8-16) [default: 10].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(8..=16))]
     pub hash_length: Option<u8>,
-    /// Files that keep their names (glob, repeatable), besides HTML, favicon.ico, robots.txt, service workers…
-    #[arg(long = "keep", value_name = "GLOB")]
-    pub keep: Vec<String>,
     /// Regex (on the file name) for names a bundler already hashed; those keep their names [default: Vite's and webpack's].
     #[arg(long, value_name = "REGEX")]
     pub hashed_pattern: Option<String>,
-    /// The CDN placeholder that may prefix root paths in references [default: EGOVA_CDN].
-    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
-    pub prefix: Option<String>,
     /// gzip level for .gz siblings (1-9) [default: 9].
     #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
     pub gzip_level: Option<u32>,
-    /// brotli quality for .br siblings (0-11) [default: 11].
-    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
-    pub brotli_quality: Option<u32>,
     /// Smallest file (bytes) that gets .gz/.br siblings [default: 1024].
     #[arg(long, value_name = "BYTES")]
     pub min_size: Option<u64>,
     /// Keep a sibling only when smaller than this fraction of the original [default: 0.9].
     #[arg(long, value_name = "RATIO")]
     pub max_ratio: Option<f64>,
-    /// Write no .gz/.br siblings.
-    #[arg(long)]
-    pub no_compress: bool,
 }
 
 const REWRITE_EXAMPLES: &str = "\

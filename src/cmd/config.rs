@@ -49,24 +49,6 @@ const CREDENTIAL_VARS: [&str; 10] = [
     "OSS_ACCESS_KEY_SECRET",
 ];
 
-/// Built-in defaults, shown where neither the profile nor the top level sets a key.
-fn defaults() -> Value {
-    serde_json::json!({
-        "cdn_prefix": crate::site::placeholder::DEFAULT_PREFIX,
-        "root": crate::config::DEFAULT_ROOT,
-        "gzip_level": crate::site::compress::DEFAULT_GZIP_LEVEL,
-        "brotli_quality": crate::site::compress::DEFAULT_BROTLI_QUALITY,
-        "hash_length": 10,
-        "min_compress_size": 1024,
-        "max_compress_ratio": 0.9,
-        "compress": true,
-        "concurrency": crate::config::DEFAULT_CONCURRENCY,
-        "keep_releases": crate::config::DEFAULT_KEEP_RELEASES,
-        "max_deletes": crate::config::DEFAULT_MAX_DELETES,
-        "replace_files (publish)": crate::cmd::publish::DEFAULT_RENDER,
-    })
-}
-
 /// The top level with `profile` laid over it.
 fn merged(file: &ConfigFile, profile: Option<&str>) -> Result<Value> {
     let mut top = serde_json::to_value(&file.settings).unwrap_or(Value::Null);
@@ -127,7 +109,9 @@ pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
         }
         None => Value::Object(Map::new()),
     };
-    if let (Some(s), Value::Object(d)) = (settings.as_object_mut(), defaults()) {
+    if let (Some(s), Value::Object(d)) =
+        (settings.as_object_mut(), crate::config::defaults::table())
+    {
         for (k, v) in d {
             let key = k.trim_end_matches(" (publish)").to_string();
             if !s.contains_key(&key) || s[&key].is_null() {
@@ -170,7 +154,7 @@ pub fn check(explicit: Option<&Path>) -> Result<CheckReport> {
     for scope in scopes {
         let merged = merged(&file, scope)?;
         let s: Settings = serde_json::from_value(merged).unwrap_or_default();
-        for (key, message) in validate(&s) {
+        for (key, message) in crate::config::validate::settings(&s) {
             let at = line_of(&text, scope, &key)
                 .map(|l| format!("line {l}: "))
                 .unwrap_or_default();
@@ -196,77 +180,6 @@ pub fn check(explicit: Option<&Path>) -> Result<CheckReport> {
         file: file.path.display().to_string(),
         profiles: file.settings.env.keys().cloned().collect(),
     })
-}
-
-/// Problems of one resolved scope, as (key, message).
-fn validate(s: &Settings) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut bad = |key: &str, msg: String| out.push((key.to_string(), msg));
-    if let Some(v) = &s.cdn_server {
-        if let Err(e) = crate::site::placeholder::resolve_server(v) {
-            bad("cdn_server", e.to_string());
-        }
-    }
-    if let Some(v) = &s.cdn_prefix {
-        if let Err(e) = crate::site::placeholder::check_prefix(v) {
-            bad("cdn_prefix", e.to_string());
-        }
-    }
-    for (key, v, lo, hi) in [
-        ("gzip_level", s.gzip_level, 1, 9),
-        ("brotli_quality", s.brotli_quality, 0, 11),
-        ("hash_length", s.hash_length.map(u32::from), 8, 16),
-        ("concurrency", s.concurrency.map(u32::from), 1, 256),
-    ] {
-        if let Some(v) = v.filter(|v| !(lo..=hi).contains(v)) {
-            bad(key, format!("{v} is out of range ({lo} to {hi})"));
-        }
-    }
-    if let Some(r) = s.max_compress_ratio.filter(|r| !(*r > 0.0 && *r <= 1.0)) {
-        bad(
-            "max_compress_ratio",
-            format!("{r} must be above 0 and at most 1"),
-        );
-    }
-    if let Some(p) = &s.hashed_pattern {
-        if let Err(e) = regex::Regex::new(p) {
-            bad("hashed_pattern", format!("not a valid regex: {e}"));
-        }
-    }
-    for (key, globs) in [
-        ("replace_files", &s.replace_files),
-        ("keep_names", &s.keep_names),
-    ] {
-        for g in globs.iter().flatten() {
-            if let Err(e) = globset::Glob::new(g) {
-                bad(key, format!("{g:?}: {e}"));
-            }
-        }
-    }
-    for t in s.targets.iter().flatten() {
-        if let Err(e) = crate::store::target::Location::parse(t) {
-            bad("targets", e.to_string());
-        }
-    }
-    if let Some(rules) = &s.headers {
-        if let Err(e) = crate::site::headers::HeaderRules::new(rules) {
-            bad("headers", e.to_string());
-        }
-    }
-    if let Some(p) = &s.cdn_provider {
-        if crate::cmd::purge::ProviderKind::parse(p).is_none() {
-            bad(
-                "cdn_provider",
-                format!("{p:?}: use \"aliyun\" or \"cloudfront\""),
-            );
-        }
-    }
-    if let Some(d) = &s.cdn_domains {
-        if let Err(e) = crate::cdn::urls::Domains::parse(d) {
-            bad("cdn_domains", e.to_string());
-        }
-    }
-    out
 }
 
 /// The 1-based line where `key` is set in `scope` (the top level or `[env.NAME]`), or in the

@@ -462,12 +462,12 @@ fn a_rollback_the_store_fails_midway_names_its_pages_writes_no_record_and_a_reru
     assert_eq!(restored, pages, "the two changed pages");
     let asked = counting.stats.forwarded.load(Ordering::Relaxed);
 
-    // The store answers those and one more request, then only 503s: every page restore fails
-    // (after the SDK's retries), and all of them are named.
+    // The store answers those, then only 503s: every page restore (a server-side copy of its
+    // rollback copy) fails after the store's retries, and all of them are named.
     let failing = FaultProxy::start(
         &server.endpoint,
         Faults {
-            down_after: Some(asked + 1),
+            down_after: Some(asked),
             ..Faults::none()
         },
     );

@@ -2,6 +2,9 @@
 //! plain configuration. Precedence: flags > environment variables > profile > file top level >
 //! built-in defaults.
 
+pub mod defaults;
+pub mod validate;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +21,7 @@ use crate::site::placeholder::DEFAULT_PREFIX;
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "cdnpub.toml";
 /// The web root of the official nginx image, the old entrypoint's root.
-pub const DEFAULT_ROOT: &str = "/usr/share/nginx/html";
+pub const DEFAULT_ROOT: &str = defaults::ROOT;
 
 /// Settings a cdnpub.toml may hold at its top level and in each `[env.NAME]` profile.
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
@@ -292,11 +295,11 @@ pub fn resolve_rewrite(
 }
 
 /// Default of `--keep-releases`.
-pub const DEFAULT_KEEP_RELEASES: usize = 3;
-/// Default of `--max-deletes` (as in s3deploy and hugo deploy).
-pub const DEFAULT_MAX_DELETES: usize = 256;
+pub const DEFAULT_KEEP_RELEASES: usize = defaults::KEEP_RELEASES;
+/// Default of `--max-deletes`.
+pub const DEFAULT_MAX_DELETES: usize = defaults::MAX_DELETES;
 /// Default of `--concurrency`.
-pub const DEFAULT_CONCURRENCY: u16 = 16;
+pub const DEFAULT_CONCURRENCY: u16 = defaults::CONCURRENCY;
 
 /// Resolve `upload`'s configuration from flags/variables and the file.
 pub fn resolve_upload(
@@ -305,23 +308,43 @@ pub fn resolve_upload(
 ) -> Result<crate::cmd::upload::UploadConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    upload_config(global, args, &layers, &file)
+    let transfer = Transfer {
+        to: &args.to,
+        store: &args.store,
+        transfer: &args.transfer,
+        dry_run: args.dry_run,
+    };
+    Ok(crate::cmd::upload::UploadConfig {
+        dir: args.dir.clone(),
+        delete: args.delete,
+        no_check_bucket: args.no_check_bucket,
+        ..upload_config(global, &transfer, &layers, &file)?
+    })
 }
 
-/// `upload`'s configuration from flags/variables and the already loaded layers.
+/// The flag groups `upload` and `publish` share (borrowed from either command's arguments).
+struct Transfer<'a> {
+    to: &'a [String],
+    store: &'a crate::cli::StoreArgs,
+    transfer: &'a crate::cli::TransferArgs,
+    dry_run: bool,
+}
+
+/// `upload`'s configuration from the shared flag groups and the already loaded layers
+/// (`dir`, `delete` and `no_check_bucket` are upload's own: left empty and off).
 fn upload_config(
     global: &GlobalArgs,
-    args: &UploadArgs,
+    args: &Transfer,
     layers: &Layers,
     file: &Option<ConfigFile>,
 ) -> Result<crate::cmd::upload::UploadConfig> {
-    let targets = targets(&args.to, layers)?;
+    let targets = targets(args.to, layers)?;
     let concurrency = args
         .transfer
         .concurrency
         .or_else(|| layers.value("concurrency", |s| s.concurrency))
         .unwrap_or(DEFAULT_CONCURRENCY);
-    check_range("concurrency", u32::from(concurrency), 1, 256, file)?;
+    check_range("concurrency", u32::from(concurrency), file)?;
     let rules = layers
         .value("headers", |s| s.headers.clone())
         .unwrap_or_default();
@@ -333,11 +356,11 @@ fn upload_config(
         None => e,
     })?;
     Ok(crate::cmd::upload::UploadConfig {
-        dir: args.dir.clone(),
+        dir: PathBuf::new(),
         targets,
-        endpoint: endpoint(&args.store, layers),
+        endpoint: endpoint(args.store, layers),
         concurrency: usize::from(concurrency),
-        delete: args.delete,
+        delete: false,
         keep_releases: args
             .transfer
             .keep_releases
@@ -352,7 +375,7 @@ fn upload_config(
         encoding: args.transfer.encoding,
         siblings: args.transfer.siblings,
         progress: !global.quiet && !global.json && !args.dry_run,
-        no_check_bucket: args.no_check_bucket,
+        no_check_bucket: false,
         headers,
         stage: false,
     })
@@ -484,24 +507,8 @@ pub fn resolve_publish(
 ) -> Result<crate::cmd::publish::PublishConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let build_args = BuildArgs {
-        src: args.src.clone(),
-        out: args.out.clone(),
-        check: false,
-        manifest_named: Vec::new(),
-        base_path: args.base_path.clone(),
-        servers: Vec::new(),
-        hash_length: None,
-        keep: args.keep.clone(),
-        hashed_pattern: None,
-        prefix: args.prefix.clone(),
-        gzip_level: None,
-        brotli_quality: args.brotli_quality,
-        min_size: None,
-        max_ratio: None,
-        no_compress: args.no_compress,
-    };
-    let mut build = build_config(&build_args, &layers, &file)?;
+    let tuning = crate::cli::TuningArgs::default();
+    let mut build = build_config(&args.src, &args.out, &args.tree, &tuning, &layers, &file)?;
     crate::site::placeholder::check_prefix(&build.prefix)
         .map_err(|e| Error::Usage(format!("--prefix / CDN_PREFIX / cdn_prefix: {e}")))?;
     let (raw_server, origin) = match &args.server {
@@ -534,16 +541,13 @@ pub fn resolve_publish(
         &server,
         &globs,
     )?);
-    let upload_args = UploadArgs {
-        dir: PathBuf::new(),
-        to: args.to.clone(),
-        store: args.store.clone(),
-        transfer: args.transfer.clone(),
-        delete: false,
+    let transfer = Transfer {
+        to: &args.to,
+        store: &args.store,
+        transfer: &args.transfer,
         dry_run: args.dry_run,
-        no_check_bucket: false,
     };
-    let mut upload = upload_config(global, &upload_args, &layers, &file)?;
+    let mut upload = upload_config(global, &transfer, &layers, &file)?;
     upload.stage = args.stage;
     Ok(crate::cmd::publish::PublishConfig {
         keep_out: args.out.is_some(),
@@ -626,18 +630,15 @@ fn compression(
     let brotli = brotli
         .or_else(|| layers.value("brotli_quality", |s| s.brotli_quality))
         .unwrap_or(DEFAULT_BROTLI_QUALITY);
-    check_range("gzip_level", gzip, 1, 9, file)?;
-    check_range("brotli_quality", brotli, 0, 11, file)?;
+    check_range("gzip_level", gzip, file)?;
+    check_range("brotli_quality", brotli, file)?;
     Ok((gzip, brotli))
 }
 
-fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile>) -> Result<()> {
-    if (lo..=hi).contains(&value) {
-        return Ok(());
-    }
-    Err(Error::Config {
+fn check_range(key: &str, value: u32, file: &Option<ConfigFile>) -> Result<()> {
+    validate::range(key, value).map_err(|e| Error::Config {
         path: file.as_ref().map(|f| f.path.clone()).unwrap_or_default(),
-        message: format!("{key} = {value} is out of range ({lo} to {hi})"),
+        message: format!("{key} = {e}"),
     })
 }
 
@@ -645,36 +646,43 @@ fn check_range(key: &str, value: u32, lo: u32, hi: u32, file: &Option<ConfigFile
 pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    build_config(args, &layers, &file)
+    build_config(
+        &args.src,
+        &args.out,
+        &args.tree,
+        &args.tuning,
+        &layers,
+        &file,
+    )
 }
 
 /// `build`'s configuration from flags/variables and the already loaded layers.
 fn build_config(
-    args: &BuildArgs,
+    src: &Path,
+    out: &Option<PathBuf>,
+    tree: &crate::cli::TreeArgs,
+    args: &crate::cli::TuningArgs,
     layers: &Layers,
     file: &Option<ConfigFile>,
 ) -> Result<BuildConfig> {
     let hash_len = args
         .hash_length
         .or_else(|| layers.value("hash_length", |s| s.hash_length))
-        .unwrap_or(10);
-    check_range("hash_length", u32::from(hash_len), 8, 16, file)?;
+        .unwrap_or(defaults::HASH_LENGTH);
+    check_range("hash_length", u32::from(hash_len), file)?;
     let max_ratio = args
         .max_ratio
         .or_else(|| layers.value("max_compress_ratio", |s| s.max_compress_ratio))
-        .unwrap_or(0.9);
-    if !(max_ratio > 0.0 && max_ratio <= 1.0) {
-        return Err(Error::Usage(format!(
-            "--max-ratio / max_compress_ratio {max_ratio} must be above 0 and at most 1"
-        )));
-    }
+        .unwrap_or(defaults::MAX_COMPRESS_RATIO);
+    validate::ratio(max_ratio)
+        .map_err(|e| Error::Usage(format!("--max-ratio / max_compress_ratio {e}")))?;
     let (gzip_level, brotli_quality) =
-        compression(args.gzip_level, args.brotli_quality, layers, file)?;
+        compression(args.gzip_level, tree.brotli_quality, layers, file)?;
     let mut keep = layers
         .value("keep_names", |s| s.keep_names.clone())
         .unwrap_or_default();
-    keep.extend(args.keep.iter().cloned());
-    let base = match args
+    keep.extend(tree.keep.iter().cloned());
+    let base = match tree
         .base_path
         .clone()
         .or_else(|| layers.value("base_path", |s| s.base_path.clone()))
@@ -706,8 +714,8 @@ fn build_config(
         base,
         servers,
         manifest_named,
-        src: args.src.clone(),
-        out: args.out.clone().unwrap_or_default(),
+        src: src.to_path_buf(),
+        out: out.clone().unwrap_or_default(),
         hash_len: usize::from(hash_len),
         keep,
         hashed_pattern: args
@@ -715,7 +723,7 @@ fn build_config(
             .clone()
             .or_else(|| layers.value("hashed_pattern", |s| s.hashed_pattern.clone()))
             .unwrap_or_else(|| crate::site::classify::DEFAULT_HASHED_PATTERN.to_string()),
-        prefix: args
+        prefix: tree
             .prefix
             .clone()
             .filter(|p| !p.is_empty())
@@ -726,9 +734,9 @@ fn build_config(
         min_size: args
             .min_size
             .or_else(|| layers.value("min_compress_size", |s| s.min_compress_size))
-            .unwrap_or(1024),
+            .unwrap_or(defaults::MIN_COMPRESS_SIZE),
         max_ratio,
-        compress: !args.no_compress
+        compress: !tree.no_compress
             && layers
                 .pick("compress", |s| s.compress)
                 .is_none_or(|(v, _)| v),
@@ -756,7 +764,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_is_valid() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let section = &readme[readme.find("## Configuration file").unwrap()..];
         let start = section.find("```toml\n").unwrap() + 8;
         let toml = &section[start..start + section[start..].find("```").unwrap()];
