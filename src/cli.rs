@@ -271,7 +271,7 @@ pub struct TransferArgs {
     pub max_deletes: Option<usize>,
     /// Store this variant of compressible files under their plain keys, with Content-Encoding.
     #[arg(long, value_enum, default_value = "identity")]
-    pub encoding: crate::cmd::upload::Encoding,
+    pub encoding: crate::sync::Encoding,
     /// Also store .gz/.br siblings under their own keys (for nginx gzip_static origins).
     #[arg(long)]
     pub siblings: bool,
@@ -348,7 +348,7 @@ pub struct CdnProviderArgs {
     pub url_prefix: Option<String>,
     /// CDN provider [default: the profile's cdn_provider].
     #[arg(long, env = "CDNPUB_CDN_PROVIDER", value_enum)]
-    pub provider: Option<crate::cmd::purge::ProviderKind>,
+    pub provider: Option<crate::cdn::provider::ProviderKind>,
     /// A CDN domain this job may touch (repeatable; the first takes bare paths) [default: the profile's cdn_domains, else cdn_server's host].
     #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,

@@ -3,8 +3,8 @@
 //! template from the rendered output (what makes `cdnpub rewrite` re-runnable).
 #![no_main]
 
-use cdnpub::placeholder::{resolve_server, Renderer};
-use cdnpub::state::{rebuild, Rendering};
+use cdnpub::site::placeholder::{resolve_server, Renderer};
+use cdnpub::site::state::{rebuild, Rendering};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 //! spans (the text outside them is kept byte for byte, in order).
 #![no_main]
 
-use cdnpub::fingerprint::{self, resolve::Index};
+use cdnpub::site::fingerprint::{self, resolve::Index};
 use libfuzzer_sys::fuzz_target;
 
 const NAMES: [&str; 6] = [

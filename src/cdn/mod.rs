@@ -6,6 +6,8 @@
 pub mod acs3;
 pub mod aliyun;
 pub mod cloudfront;
+pub mod entry;
+pub mod provider;
 pub mod urls;
 
 use std::path::{Path, PathBuf};

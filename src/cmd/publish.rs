@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::cdn::entry::entry_points;
+use crate::cdn::provider::{open_provider, ProviderKind, ProviderSettings};
 use crate::cdn::urls::{key_paths, normalize, Domains};
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
 use crate::cmd::build::{BuildConfig, BuildReport};
-use crate::cmd::purge::{entry_points, open_provider, ProviderKind, ProviderSettings};
 use crate::cmd::upload::{UploadConfig, UploadReport};
 use crate::error::{Error, Result};
 use crate::site::fingerprint::resolve::{normalize_base, Base};
@@ -42,40 +43,7 @@ pub struct PublishConfig {
     pub env: Option<String>,
 }
 
-/// A stage that ran or was skipped.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum Stage<T> {
-    /// It ran.
-    Ran(T),
-    /// It did not, and why.
-    Skipped {
-        /// Why.
-        skipped: String,
-    },
-    /// It failed after the stages before it had run (their results are kept in the report).
-    Failed {
-        /// What went wrong.
-        failed: String,
-    },
-}
-
-impl<T> Stage<T> {
-    /// The stage's result, an error kept as [`Stage::Failed`] so the report survives it.
-    pub fn from_result(r: Result<Stage<T>>) -> Stage<T> {
-        r.unwrap_or_else(|e| Stage::Failed {
-            failed: e.to_string(),
-        })
-    }
-
-    /// The error of a failed stage, named.
-    pub fn check(&self, name: &str) -> Result<()> {
-        match self {
-            Stage::Failed { failed } => Err(Error::Failed(format!("{name}: {failed}"))),
-            _ => Ok(()),
-        }
-    }
-}
+pub use super::Stage;
 
 fn skipped<T>(why: impl Into<String>) -> Stage<T> {
     Stage::Skipped {
@@ -305,7 +273,7 @@ impl CdnStage<'_> {
             let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
             let keys: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
             let mut html = BTreeMap::new();
-            for k in pages.iter().filter(|k| crate::cmd::purge::is_html(k)) {
+            for k in pages.iter().filter(|k| crate::cdn::entry::is_html(k)) {
                 let path = out.join(k);
                 let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
                 html.insert(k.clone(), bytes);

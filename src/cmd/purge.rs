@@ -4,32 +4,14 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use crate::cdn::entry::{entry_points, is_html};
+use crate::cdn::provider::{open_provider, ProviderSettings};
 use crate::cdn::urls::{key_paths, normalize, Domains};
-use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
+use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind};
 use crate::error::{Error, Result};
 use crate::release::{self, Release};
 use crate::store::target::{Endpoint, Location, Target};
 use crate::store::ObjectStore;
-
-/// Which CDN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ProviderKind {
-    /// Alibaba Cloud CDN.
-    Aliyun,
-    /// AWS CloudFront.
-    Cloudfront,
-}
-
-impl ProviderKind {
-    /// Parse a configuration value.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "aliyun" => Some(ProviderKind::Aliyun),
-            "cloudfront" => Some(ProviderKind::Cloudfront),
-            _ => None,
-        }
-    }
-}
 
 /// Which release's changes to use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,27 +22,6 @@ pub enum ReleaseChoice {
     Latest,
     /// A release by id.
     Id(String),
-}
-
-/// The CDN provider and how to reach it, resolved from flags and the profile.
-#[derive(Debug, Clone)]
-pub struct ProviderSettings {
-    /// Provider (None: CDN stages are skipped by publish, an error for purge).
-    pub kind: Option<ProviderKind>,
-    /// Domains jobs may touch.
-    pub domains: Vec<String>,
-    /// CloudFront distribution.
-    pub distribution_id: Option<String>,
-    /// Provider API endpoint override.
-    pub cdn_endpoint: Option<String>,
-    /// URL path where the target's keys are served (None: the target's prefix).
-    pub url_prefix: Option<String>,
-    /// CloudFront collapse threshold.
-    pub max_paths: usize,
-    /// Alibaba prefetch area.
-    pub area: Option<String>,
-    /// Alibaba L2 prefetch.
-    pub l2_preload: bool,
 }
 
 /// Everything `purge`/`prefetch` needs, resolved.
@@ -91,7 +52,8 @@ pub async fn run(cfg: &CdnConfig) -> Result<CdnReport> {
     let domains = Domains::parse(&cfg.settings.domains)?;
     let mut inputs = cfg.inputs.clone();
     if let Some(f) = &cfg.from_file {
-        inputs.extend(read_list(f)?);
+        let f = f.clone();
+        inputs.extend(crate::util::tasks::blocking(move || read_list(&f)).await?);
     }
     let mut reference = None;
     if cfg.release != ReleaseChoice::None {
@@ -130,56 +92,6 @@ fn read_list(path: &PathBuf) -> Result<Vec<String>> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(str::to_owned)
         .collect())
-}
-
-/// Open the configured provider; `reference` seeds CloudFront caller references (a release id).
-pub async fn open_provider(
-    cfg: &ProviderSettings,
-    dry_run: bool,
-    reference: Option<String>,
-) -> Result<Provider> {
-    let kind = cfg.kind.ok_or_else(|| {
-        Error::Usage(
-            "no CDN provider: give --provider aliyun|cloudfront (or cdn_provider in cdnpub.toml)"
-                .into(),
-        )
-    })?;
-    Ok(match kind {
-        ProviderKind::Aliyun => {
-            let creds = match cdn::aliyun::Credentials::from_env() {
-                Ok(c) => c,
-                // A dry run sends nothing, so it needs no key.
-                Err(_) if dry_run => cdn::aliyun::Credentials {
-                    id: String::new(),
-                    secret: String::new(),
-                    token: None,
-                },
-                Err(e) => return Err(e),
-            };
-            let mut a = cdn::aliyun::Aliyun::new(cfg.cdn_endpoint.as_deref(), creds)?;
-            a.area = cfg.area.clone();
-            a.l2_preload = cfg.l2_preload;
-            Provider::Aliyun(a)
-        }
-        ProviderKind::Cloudfront => {
-            let reference = reference.unwrap_or_else(|| {
-                let secs = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                format!("manual-{secs}")
-            });
-            Provider::CloudFront(
-                cdn::cloudfront::CloudFront::connect(
-                    cfg.distribution_id.as_deref().unwrap_or(""),
-                    cfg.cdn_endpoint.as_deref(),
-                    reference,
-                    cfg.max_paths,
-                )
-                .await?,
-            )
-        }
-    })
 }
 
 /// The release's id and the URL paths to purge or prefetch for it.
@@ -238,49 +150,4 @@ async fn entry_set(
     }
     let keys: Vec<String> = record.objects.keys().cloned().collect();
     Ok(entry_points(&record.changed, &keys, &html, domains))
-}
-
-/// True for a page (the classifier's HTML kind).
-pub fn is_html(key: &str) -> bool {
-    crate::site::classify::kind(key) == crate::site::classify::Kind::Html
-}
-
-/// What to warm after a release: the HTML it changed and the assets that HTML names directly
-/// (resolved against the release's `keys`); with no HTML changed, the changed keys themselves.
-/// `html` holds the changed pages' bytes. Returns keys, and the absolute URLs on the job's
-/// domains the pages name (pages rendered for the CDN hold those).
-pub fn entry_points(
-    changed: &[String],
-    keys: &[String],
-    html: &std::collections::BTreeMap<String, Vec<u8>>,
-    domains: &Domains,
-) -> (Vec<String>, Vec<String>) {
-    let pages: Vec<&String> = changed.iter().filter(|k| is_html(k)).collect();
-    if pages.is_empty() {
-        return (changed.to_vec(), Vec::new());
-    }
-    let index = crate::site::fingerprint::resolve::Index::new(
-        keys,
-        crate::site::placeholder::DEFAULT_PREFIX,
-    );
-    let (mut out, mut urls) = (Vec::new(), Vec::new());
-    for page in pages {
-        out.push(page.clone());
-        let Some(bytes) = html.get(page) else {
-            continue;
-        };
-        for span in crate::site::fingerprint::html::refs(bytes) {
-            let raw = &bytes[span.start..span.end];
-            if let Some((id, _)) = index.resolve(page, raw, false) {
-                out.push(keys[id].clone());
-            } else if let Ok(s) = std::str::from_utf8(raw) {
-                if domains.has_url(s) {
-                    urls.push(s.to_string());
-                }
-            }
-        }
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    out.retain(|k| seen.insert(k.clone()));
-    (out, urls)
 }

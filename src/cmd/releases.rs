@@ -248,7 +248,7 @@ pub struct RollbackReport {
     /// Targets that failed, with the error.
     pub failed: Vec<(String, String)>,
     /// The CDN purge of the restored pages.
-    pub purge: crate::cmd::publish::Stage<crate::cdn::CdnReport>,
+    pub purge: crate::cmd::Stage<crate::cdn::CdnReport>,
 }
 
 impl RollbackReport {
@@ -267,7 +267,7 @@ impl RollbackReport {
             )));
         }
         self.purge.check("purge")?;
-        if let crate::cmd::publish::Stage::Ran(r) = &self.purge {
+        if let crate::cmd::Stage::Ran(r) = &self.purge {
             r.outcome()?;
         }
         Ok(())
@@ -279,15 +279,17 @@ pub async fn rollback_all(
     targets: &[String],
     endpoint: &crate::store::target::Endpoint,
     id: Option<&str>,
-    cdn: &crate::cmd::purge::ProviderSettings,
+    cdn: &crate::cdn::provider::ProviderSettings,
     job: &crate::cdn::JobOptions,
     purge: bool,
 ) -> Result<RollbackReport> {
-    use crate::cmd::publish::Stage;
+    use crate::cmd::Stage;
     use crate::store::target::Location;
     let domains = crate::cdn::urls::Domains::parse(&cdn.domains)?;
     let provider = match cdn.kind {
-        Some(_) if purge => Some(crate::cmd::purge::open_provider(cdn, job.dry_run, None).await?),
+        Some(_) if purge => {
+            Some(crate::cdn::provider::open_provider(cdn, job.dry_run, None).await?)
+        }
         _ => None,
     };
     let mut report = RollbackReport {

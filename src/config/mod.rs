@@ -403,8 +403,8 @@ fn endpoint(args: &crate::cli::StoreArgs, layers: &Layers) -> crate::store::targ
 fn provider_settings(
     args: &crate::cli::CdnProviderArgs,
     layers: &Layers,
-) -> Result<crate::cmd::purge::ProviderSettings> {
-    use crate::cmd::purge::ProviderKind;
+) -> Result<crate::cdn::provider::ProviderSettings> {
+    use crate::cdn::provider::ProviderKind;
     let kind = match args.provider {
         Some(p) => Some(p),
         None => match layers.pick("cdn_provider", |s| s.cdn_provider.clone()) {
@@ -433,7 +433,7 @@ fn provider_settings(
             }
         }
     }
-    Ok(crate::cmd::purge::ProviderSettings {
+    Ok(crate::cdn::provider::ProviderSettings {
         kind,
         domains,
         distribution_id: args
@@ -595,7 +595,7 @@ fn targets(to: &[String], layers: &Layers) -> Result<Vec<String>> {
 pub type RollbackConfig = (
     Vec<String>,
     crate::store::target::Endpoint,
-    crate::cmd::purge::ProviderSettings,
+    crate::cdn::provider::ProviderSettings,
     crate::cdn::JobOptions,
 );
 

@@ -85,7 +85,7 @@ pub fn settings(s: &Settings) -> Vec<(String, String)> {
         }
     }
     if let Some(p) = &s.cdn_provider {
-        if crate::cmd::purge::ProviderKind::parse(p).is_none() {
+        if crate::cdn::provider::ProviderKind::parse(p).is_none() {
             bad(
                 "cdn_provider",
                 format!("{p:?}: use \"aliyun\" or \"cloudfront\""),
