@@ -502,3 +502,51 @@ fn a_rollback_the_store_fails_midway_names_its_pages_writes_no_record_and_a_reru
     assert_eq!(now, v1);
     assert_eq!(stored_under(&server, &prefix, "_cdnpub/releases").len(), 3);
 }
+
+#[test]
+fn heads_onto_a_bucket_without_records_run_concurrently_within_the_concurrency() {
+    let Some(server) = in_process_server() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), &fixtures().join("vue-cli"));
+    let prefix = server.unique_prefix("heads");
+    upload(&server.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    // Another tool's bucket: the objects are there, no release record says what they are.
+    let meta = server.stored_file(&format!("{prefix}/_cdnpub")).unwrap();
+    fs::remove_dir_all(meta.join("releases")).unwrap();
+    fs::remove_file(meta.join("latest.json")).unwrap();
+    let objects = manifest(&dir).len();
+    // Every request waits 150 ms at the proxy: one after another, the HEADs would take
+    // objects × 150 ms.
+    let slow = FaultProxy::start(
+        &server.endpoint,
+        Faults {
+            delay_pct: 100,
+            delay: Duration::from_millis(150),
+            ..Faults::none()
+        },
+    );
+    let started = std::time::Instant::now();
+    let mut cmd = upload(&slow.endpoint, &server, &dir, &prefix);
+    let a = cmd.args(["--concurrency", "4"]).assert().success();
+    let elapsed = started.elapsed();
+    let out: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let t = &out["targets"][0];
+    assert_eq!(t["heads"].as_u64().unwrap() as usize, objects, "{t}");
+    assert_eq!(
+        t["uploaded"].as_array().unwrap().len(),
+        0,
+        "the HEADs found every object in place"
+    );
+    let peak = slow.stats.peak.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&peak), "requests at once: {peak}");
+    let sequential = Duration::from_millis(150) * objects as u32;
+    // The whole run (process start, listing, HEADs) is shorter than the HEADs alone one by one.
+    assert!(
+        elapsed < sequential,
+        "{elapsed:?} for {objects} HEADs (sequential: {sequential:?})"
+    );
+}

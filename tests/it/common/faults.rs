@@ -61,6 +61,10 @@ pub struct Stats {
     pub forwarded: AtomicUsize,
     /// Requests refused while down.
     pub refused: AtomicUsize,
+    /// Requests being handled now.
+    pub in_flight: AtomicUsize,
+    /// The most requests handled at once.
+    pub peak: AtomicUsize,
 }
 
 /// A running proxy; stopped when dropped.
@@ -103,15 +107,14 @@ impl FaultProxy {
             let seq = Arc::new(AtomicUsize::new(0));
             move |req: hyper::Request<hyper::body::Incoming>| {
                 let n = seq.fetch_add(1, Ordering::Relaxed) as u64;
-                handle(
-                    req,
-                    n,
-                    faults,
-                    client.clone(),
-                    st.clone(),
-                    dn.clone(),
-                    up.clone(),
-                )
+                let (client, st, dn, up) = (client.clone(), st.clone(), dn.clone(), up.clone());
+                async move {
+                    let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    st.peak.fetch_max(now, Ordering::SeqCst);
+                    let reply = handle(req, n, faults, client, st.clone(), dn, up).await;
+                    st.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    reply
+                }
             }
         });
         FaultProxy {
