@@ -14,9 +14,7 @@ use serde::Deserialize;
 use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs, UploadArgs};
 use crate::cmd::build::BuildConfig;
 use crate::error::{Error, Result};
-use crate::site::compress::{DEFAULT_BROTLI_QUALITY, DEFAULT_GZIP_LEVEL};
 use crate::site::fingerprint::resolve::Base;
-use crate::site::placeholder::DEFAULT_PREFIX;
 
 /// The file looked for in the working directory when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "cdnpub.toml";
@@ -266,7 +264,7 @@ pub fn resolve_rewrite(
         .filter(|p| !p.is_empty())
         .or_else(|| layers.value("cdn_prefix", |s| s.cdn_prefix.clone()))
         .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+        .unwrap_or_else(|| defaults::CDN_PREFIX.to_string());
     let root = args
         .root
         .clone()
@@ -626,10 +624,10 @@ fn compression(
 ) -> Result<(u32, u32)> {
     let gzip = gzip
         .or_else(|| layers.value("gzip_level", |s| s.gzip_level))
-        .unwrap_or(DEFAULT_GZIP_LEVEL);
+        .unwrap_or(defaults::GZIP_LEVEL);
     let brotli = brotli
         .or_else(|| layers.value("brotli_quality", |s| s.brotli_quality))
-        .unwrap_or(DEFAULT_BROTLI_QUALITY);
+        .unwrap_or(defaults::BROTLI_QUALITY);
     check_range("gzip_level", gzip, file)?;
     check_range("brotli_quality", brotli, file)?;
     Ok((gzip, brotli))
@@ -728,7 +726,7 @@ fn build_config(
             .clone()
             .filter(|p| !p.is_empty())
             .or_else(|| layers.value("cdn_prefix", |s| s.cdn_prefix.clone()))
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string()),
+            .unwrap_or_else(|| defaults::CDN_PREFIX.to_string()),
         gzip_level,
         brotli_quality,
         min_size: args
