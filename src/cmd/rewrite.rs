@@ -12,7 +12,6 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::config::RewriteConfig;
 use crate::error::{Error, Result};
 use crate::site::compress;
 use crate::site::placeholder::{check_prefix, resolve_server, Rendered, Renderer};
@@ -129,6 +128,35 @@ struct Plan {
     found: Found,
     rendered: Rendered,
     changed: bool,
+}
+
+/// Everything `cdnpub rewrite` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct RewriteConfig {
+    /// Served directory.
+    pub root: PathBuf,
+    /// Globs relative to the root (empty: nothing to do).
+    pub patterns: Vec<String>,
+    /// The raw server value (validated later) and where it came from.
+    pub server: String,
+    /// Where the server value came from, for messages.
+    pub server_origin: String,
+    /// The placeholder token.
+    pub prefix: String,
+    /// Render state directory (None: the default beside the root).
+    pub state_dir: Option<PathBuf>,
+    /// Write nothing.
+    pub dry_run: bool,
+    /// Exit 3 when placeholders remain.
+    pub check: bool,
+    /// Unmatched globs are errors.
+    pub strict: bool,
+    /// gzip level for siblings.
+    pub gzip_level: u32,
+    /// brotli quality for siblings.
+    pub brotli_quality: u32,
+    /// fsync before rename.
+    pub fsync: bool,
 }
 
 /// Run `rewrite` with a resolved configuration. An empty pattern list does nothing (exit 0,

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::cli::{value_origin, BuildArgs, GlobalArgs, RewriteArgs, UploadArgs};
 use crate::cmd::build::BuildConfig;
+use crate::cmd::rewrite::RewriteConfig;
 use crate::error::{Error, Result};
 use crate::site::fingerprint::resolve::Base;
 
@@ -201,35 +202,6 @@ fn list_or_none(items: &[&str]) -> String {
     } else {
         items.join(", ")
     }
-}
-
-/// Everything `cdnpub rewrite` needs, resolved.
-#[derive(Debug, Clone)]
-pub struct RewriteConfig {
-    /// Served directory.
-    pub root: PathBuf,
-    /// Globs relative to the root (empty: nothing to do).
-    pub patterns: Vec<String>,
-    /// The raw server value (validated later) and where it came from.
-    pub server: String,
-    /// Where the server value came from, for messages.
-    pub server_origin: String,
-    /// The placeholder token.
-    pub prefix: String,
-    /// Render state directory (None: the default beside the root).
-    pub state_dir: Option<PathBuf>,
-    /// Write nothing.
-    pub dry_run: bool,
-    /// Exit 3 when placeholders remain.
-    pub check: bool,
-    /// Unmatched globs are errors.
-    pub strict: bool,
-    /// gzip level for siblings.
-    pub gzip_level: u32,
-    /// brotli quality for siblings.
-    pub brotli_quality: u32,
-    /// fsync before rename.
-    pub fsync: bool,
 }
 
 /// Resolve `rewrite`'s configuration from flags/variables (`args`, `matches`) and the file.
