@@ -324,6 +324,29 @@ impl Pacer {
     }
 }
 
+impl CdnReport {
+    /// The report of a job before anything is sent: no batches, notes, calls or tasks yet.
+    fn planned(command: &'static str, provider: &'static str, dry_run: bool, urls: usize) -> Self {
+        CdnReport {
+            command,
+            provider,
+            dry_run,
+            urls,
+            batches: Vec::new(),
+            notes: Vec::new(),
+            quota: None,
+            tasks: Vec::new(),
+            api_calls: 0,
+            retries: 0,
+            sent: 0,
+            not_sent: 0,
+            remainder_file: None,
+            wait: None,
+            error: None,
+        }
+    }
+}
+
 /// Run one job: plan, check the quota, send with pacing and retries, wait if asked.
 pub async fn run(
     cdn: &Provider,
@@ -333,23 +356,9 @@ pub async fn run(
     opts: &JobOptions,
 ) -> Result<CdnReport> {
     let plan = cdn.plan(action, kind, urls)?;
-    let mut report = CdnReport {
-        command: action.name(),
-        provider: cdn.name(),
-        dry_run: opts.dry_run,
-        urls: urls.len(),
-        batches: plan.batches.clone(),
-        notes: plan.notes,
-        quota: None,
-        tasks: Vec::new(),
-        api_calls: 0,
-        retries: 0,
-        sent: 0,
-        not_sent: 0,
-        remainder_file: None,
-        wait: None,
-        error: None,
-    };
+    let mut report = CdnReport::planned(action.name(), cdn.name(), opts.dry_run, urls.len());
+    report.batches = plan.batches.clone();
+    report.notes = plan.notes;
     if opts.dry_run || plan.batches.is_empty() {
         return Ok(report);
     }
@@ -570,23 +579,7 @@ mod tests {
     }
 
     fn report() -> CdnReport {
-        CdnReport {
-            command: "purge",
-            provider: "test",
-            dry_run: false,
-            urls: 0,
-            batches: Vec::new(),
-            notes: Vec::new(),
-            quota: None,
-            tasks: Vec::new(),
-            api_calls: 0,
-            retries: 0,
-            sent: 0,
-            not_sent: 0,
-            remainder_file: None,
-            wait: None,
-            error: None,
-        }
+        CdnReport::planned("purge", "test", false, 0)
     }
 
     fn failing(class: ErrorClass) -> ApiError {
