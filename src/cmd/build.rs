@@ -284,24 +284,17 @@ pub fn check_tree(cfg: &BuildConfig) -> Result<CheckReport> {
         // The sub-path a check resolves under: the one the tree's references agree on.
         let rels: Vec<String> = built.iter().map(|b| b.path.clone()).collect();
         let index = how.index(&rels);
-        let mut dropped: Vec<String> = Vec::new();
+        let mut refs = Vec::new();
         for rel in rels
             .iter()
             .filter(|r| classify::kind(r) != classify::Kind::Other)
         {
             let path = dir.join(rel);
             let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-            dropped.extend(
-                fingerprint::analyze(rel, &bytes, &index)
-                    .guessed
-                    .into_iter()
-                    .map(|(_, d)| d),
-            );
+            refs.push(fingerprint::analyze(rel, &bytes, &index));
         }
-        dropped.sort();
-        dropped.dedup();
-        if let [one] = dropped.as_slice() {
-            how.base = Base::Hint(one.clone());
+        if let [one] = dropped_subpaths(&refs).as_slice() {
+            how.base = Base::Hint(one.to_string());
         }
     }
     let problems = check::problems(&dir, &built, &how, None)?;
@@ -341,6 +334,18 @@ fn resolution(cfg: &BuildConfig) -> Resolution {
     }
 }
 
+/// The distinct leading segments that references dropped to reach a file of the tree (by
+/// suffix), sorted: one is the tree's deploy sub-path; several disagree.
+fn dropped_subpaths(refs: &[Refs]) -> Vec<&str> {
+    let mut dropped: Vec<&str> = refs
+        .iter()
+        .flat_map(|r| r.guessed.iter().map(|(_, d)| d.as_str()))
+        .collect();
+    dropped.sort_unstable();
+    dropped.dedup();
+    dropped
+}
+
 /// Settle the deploy sub-path: references that reached their file only by dropping leading
 /// segments must agree on what they dropped (then that is the sub-path, inferred); when they
 /// disagree and any of them names a file cdnpub renames, the build stops naming them.
@@ -356,12 +361,7 @@ fn settle_base(
         Base::Hint(p) if !p.is_empty() => "target prefix",
         _ => "none",
     };
-    let mut dropped: Vec<&str> = refs
-        .iter()
-        .flat_map(|r| r.guessed.iter().map(|(_, d)| d.as_str()))
-        .collect();
-    dropped.sort_unstable();
-    dropped.dedup();
+    let dropped = dropped_subpaths(refs);
     match dropped.as_slice() {
         [] => Ok(from),
         [one] if !matches!(how.base, Base::Set(_)) => {
@@ -393,7 +393,7 @@ fn settle_base(
             }
             bad.truncate(20);
             Err(Error::Broken(format!(
-                "references name files of the tree under different deploy sub-paths ({}), so cdnpub cannot tell                  which is the tree's; set it with --base-path SUBPATH (base_path in cdnpub.toml). References to renamed files:\n  {}",
+                "references name files of the tree under different deploy sub-paths ({}), so cdnpub cannot tell which is the tree's; set it with --base-path SUBPATH (base_path in cdnpub.toml). References to renamed files:\n  {}",
                 dropped.join(", "),
                 bad.join("\n  ")
             )))
