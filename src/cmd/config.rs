@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::{ConfigFile, Settings};
+use crate::config::{ConfigFile, Layers, Settings};
 use crate::error::{Error, Result};
 
 /// What `config check` found.
@@ -49,37 +49,6 @@ const CREDENTIAL_VARS: [&str; 10] = [
     "OSS_ACCESS_KEY_SECRET",
 ];
 
-/// The top level with `profile` laid over it.
-fn merged(file: &ConfigFile, profile: Option<&str>) -> Result<Value> {
-    let mut top = serde_json::to_value(&file.settings).unwrap_or(Value::Null);
-    if let Some(map) = top.as_object_mut() {
-        map.remove("env");
-    }
-    if let Some(name) = profile {
-        let p = file.settings.env.get(name).ok_or_else(|| Error::Config {
-            path: file.path.clone(),
-            message: format!(
-                "no profile [env.{name}] (profiles: {})",
-                file.settings
-                    .env
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })?;
-        let over = serde_json::to_value(p).unwrap_or(Value::Null);
-        if let (Some(t), Some(o)) = (top.as_object_mut(), over.as_object()) {
-            for (k, v) in o {
-                if !v.is_null() {
-                    t.insert(k.clone(), v.clone());
-                }
-            }
-        }
-    }
-    Ok(top)
-}
-
 /// Hide passwords in URLs (`https://user:pass@host` → `https://***@host`).
 fn mask(v: &mut Value) {
     match v {
@@ -99,16 +68,7 @@ fn mask(v: &mut Value) {
 /// `config show`: the resolved settings of `env` (or the top level).
 pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
     let file = ConfigFile::load(explicit)?;
-    let mut settings = match &file {
-        Some(f) => merged(f, env)?,
-        None if env.is_some() => {
-            return Err(Error::Usage(format!(
-            "--env {} needs a configuration file: none given with --config and no cdnpub.toml here",
-            env.unwrap_or_default()
-        )))
-        }
-        None => Value::Object(Map::new()),
-    };
+    let mut settings = Layers::new(file.as_ref(), env)?.merged();
     if let (Some(s), Value::Object(d)) =
         (settings.as_object_mut(), crate::config::defaults::table())
     {
@@ -152,7 +112,7 @@ pub fn check(explicit: Option<&Path>) -> Result<CheckReport> {
     let mut scopes: Vec<Option<&str>> = vec![None];
     scopes.extend(file.settings.env.keys().map(|k| Some(k.as_str())));
     for scope in scopes {
-        let merged = merged(&file, scope)?;
+        let merged = Layers::new(Some(&file), scope)?.merged();
         let s: Settings = serde_json::from_value(merged).unwrap_or_default();
         for (key, message) in crate::config::validate::settings(&s) {
             let at = line_of(&text, scope, &key)

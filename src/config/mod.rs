@@ -139,14 +139,19 @@ impl ConfigFile {
     }
 }
 
-/// The layers below the flags: the chosen profile, then the file's top level.
-struct Layers<'a> {
+/// The layers below the flags: the chosen profile, then the file's top level. The one place
+/// that lays a profile over the top level: resolution asks it key by key ([`Layers::pick`],
+/// with where each value came from), `config show` and `config check` take the whole merged
+/// scope ([`Layers::merged`]).
+pub struct Layers<'a> {
     file: Option<&'a ConfigFile>,
     profile: Option<(&'a str, &'a Settings)>,
 }
 
 impl<'a> Layers<'a> {
-    fn new(file: Option<&'a ConfigFile>, env: Option<&'a str>) -> Result<Self> {
+    /// The layers of `file` with profile `env` (an error naming the profiles when it has none
+    /// of that name, or when a profile is asked for without a file).
+    pub fn new(file: Option<&'a ConfigFile>, env: Option<&'a str>) -> Result<Self> {
         let profile = match (env, file) {
             (None, _) => None,
             (Some(name), None) => {
@@ -182,6 +187,28 @@ impl<'a> Layers<'a> {
             }
         }
         get(&file.settings).map(|v| (v, format!("{path} {key}")))
+    }
+
+    /// Every key the layers set, the profile's over the top level's (no `env` table); an empty
+    /// object without a file.
+    pub fn merged(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let Some(file) = self.file else {
+            return Value::Object(serde_json::Map::new());
+        };
+        let mut top = serde_json::to_value(&file.settings).unwrap_or(Value::Null);
+        if let Some(map) = top.as_object_mut() {
+            map.remove("env");
+        }
+        if let Some((_, p)) = self.profile {
+            let over = serde_json::to_value(p).unwrap_or(Value::Null);
+            if let (Some(t), Some(o)) = (top.as_object_mut(), over.as_object()) {
+                for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        top
     }
 
     /// The first layer's value for a key, without its origin.
