@@ -193,3 +193,240 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
     let html = s3.get("index.html").await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&html).contains("https://cdn.example.com/assets/"));
 }
+
+/// The install step's script.
+fn install_step() -> String {
+    let a = action();
+    a["runs"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Install cdnpub"))
+        .and_then(|s| s["run"].as_str().map(str::to_owned))
+        .expect("an Install cdnpub step")
+}
+
+/// A release layout on a loopback HTTP server: `/v<version>/<file>` answers `files`, anything
+/// else 404; the paths asked for are logged.
+struct Releases {
+    url: String,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _served: common::serve::Served,
+}
+
+impl Releases {
+    fn start(files: BTreeMap<String, Vec<u8>>) -> Releases {
+        use http_body_util::Full;
+        use hyper::body::Bytes;
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (log, files) = (asked.clone(), std::sync::Arc::new(files));
+        let served = common::serve::serve(0, move || {
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let (log, files) = (log.clone(), files.clone());
+                async move {
+                    let path = req.uri().path().to_string();
+                    log.lock().unwrap().push(path.clone());
+                    let resp = match files.get(&path) {
+                        Some(b) => hyper::Response::new(Full::new(Bytes::from(b.clone()))),
+                        None => hyper::Response::builder()
+                            .status(404)
+                            .body(Full::new(Bytes::from_static(b"not found")))
+                            .unwrap(),
+                    };
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            }
+        });
+        Releases {
+            url: format!("http://127.0.0.1:{}", served.port),
+            asked,
+            _served: served,
+        }
+    }
+}
+
+/// A `.tar.gz` holding one executable `cdnpub` that prints `cdnpub <label>` for `--version`.
+fn archive(tmp: &Path, label: &str) -> Vec<u8> {
+    let dir = tmp.join(format!("pack-{label}"));
+    fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("cdnpub");
+    fs::write(&bin, format!("#!/bin/sh\necho 'cdnpub {label}'\n")).unwrap();
+    fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = tmp.join(format!("{label}.tar.gz"));
+    let ok = std::process::Command::new("tar")
+        .args([
+            "-czf",
+            out.to_str().unwrap(),
+            "-C",
+            dir.to_str().unwrap(),
+            "cdnpub",
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    fs::read(out).unwrap()
+}
+
+/// The release layout of version 9.8.7 for linux x86_64 and aarch64; `sums` overrides the
+/// digest listed for the x86_64 archive.
+fn layout(tmp: &Path, sums: Option<&str>) -> BTreeMap<String, Vec<u8>> {
+    let x64 = archive(tmp, "x64");
+    let arm = archive(tmp, "arm64");
+    let name = |t: &str| format!("cdnpub-v9.8.7-{t}.tar.gz");
+    let x64_sum = sums
+        .map(str::to_owned)
+        .unwrap_or_else(|| cdnpub::site::state::sha256_hex(&x64));
+    let listing = format!(
+        "{x64_sum}  {}\n{}  {}\n",
+        name("x86_64-unknown-linux-musl"),
+        cdnpub::site::state::sha256_hex(&arm),
+        name("aarch64-unknown-linux-musl")
+    );
+    BTreeMap::from([
+        (
+            format!("/v9.8.7/{}", name("x86_64-unknown-linux-musl")),
+            x64,
+        ),
+        (
+            format!("/v9.8.7/{}", name("aarch64-unknown-linux-musl")),
+            arm,
+        ),
+        ("/v9.8.7/SHA256SUMS".to_string(), listing.into_bytes()),
+    ])
+}
+
+/// Run the install step as the runner would, for `os`/`arch`, with a `cargo` on PATH that only
+/// records how it was called; returns (success, log, cargo's arguments if it ran).
+fn run_install(tmp: &Path, releases: &str, os: &str, arch: &str) -> (bool, String, Option<String>) {
+    let script = tmp.join("install.sh");
+    fs::write(&script, install_step()).unwrap();
+    let fake = tmp.join("fake-bin");
+    fs::create_dir_all(&fake).unwrap();
+    let called = tmp.join("cargo-called");
+    let _ = fs::remove_file(&called);
+    fs::write(
+        fake.join("cargo"),
+        format!("#!/bin/sh\necho \"$@\" > '{}'\n", called.display()),
+    )
+    .unwrap();
+    fs::set_permissions(
+        fake.join("cargo"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let home = tmp.join("home");
+    let _ = fs::remove_dir_all(&home);
+    fs::create_dir_all(&home).unwrap();
+    let run = std::process::Command::new("bash")
+        .arg(&script)
+        .current_dir(tmp)
+        .env("HOME", &home)
+        .env(
+            "PATH",
+            format!("{}:{}", fake.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("ACTION_REPOSITORY", "example/cdnpub")
+        .env("CDNPUB_VERSION", "9.8.7")
+        .env("CDNPUB_RELEASES_URL", releases)
+        .env("RUNNER_OS", os)
+        .env("RUNNER_ARCH", arch)
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (run.status.success(), log, fs::read_to_string(&called).ok())
+}
+
+#[test]
+fn the_install_step_downloads_the_runners_archive_and_checks_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let releases = Releases::start(layout(tmp.path(), None));
+    for (arch, label, target) in [
+        ("X64", "x64", "x86_64-unknown-linux-musl"),
+        ("ARM64", "arm64", "aarch64-unknown-linux-musl"),
+    ] {
+        releases.asked.lock().unwrap().clear();
+        let (ok, log, cargo) = run_install(tmp.path(), &releases.url, "Linux", arch);
+        assert!(ok, "{log}");
+        assert_eq!(
+            cargo, None,
+            "no cargo install when a binary is published: {log}"
+        );
+        let installed = tmp.path().join("home/.cdnpub-action/bin/cdnpub");
+        let version = std::process::Command::new(&installed)
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            format!("cdnpub {label}")
+        );
+        assert_eq!(
+            *releases.asked.lock().unwrap(),
+            [
+                "/v9.8.7/SHA256SUMS".to_string(),
+                format!("/v9.8.7/cdnpub-v9.8.7-{target}.tar.gz")
+            ]
+        );
+        assert!(
+            log.contains(&format!("installed cdnpub-v9.8.7-{target}.tar.gz")),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn the_install_step_refuses_an_archive_that_does_not_match_its_checksum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wrong = "0".repeat(64);
+    let releases = Releases::start(layout(tmp.path(), Some(&wrong)));
+    let (ok, log, cargo) = run_install(tmp.path(), &releases.url, "Linux", "X64");
+    assert!(!ok, "{log}");
+    assert!(
+        log.contains("::error::cdnpub-v9.8.7-x86_64-unknown-linux-musl.tar.gz does not match")
+            && log.contains("refusing to install it"),
+        "{log}"
+    );
+    assert_eq!(
+        cargo, None,
+        "a bad download is an error, not a reason to build: {log}"
+    );
+    assert!(!tmp.path().join("home/.cdnpub-action/bin/cdnpub").exists());
+}
+
+#[test]
+fn the_install_step_builds_from_source_where_no_binary_is_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let releases = Releases::start(layout(tmp.path(), None));
+    // A platform with no release binary: no download at all.
+    let (ok, log, cargo) = run_install(tmp.path(), &releases.url, "FreeBSD", "X64");
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("no release binary for FreeBSD/X64") && log.contains("cargo install"),
+        "{log}"
+    );
+    let args = cargo.expect("cargo install ran");
+    assert!(
+        args.starts_with("install --locked --path ")
+            && args.contains("--root ")
+            && args.contains(".cdnpub-action"),
+        "{args}"
+    );
+    assert!(releases.asked.lock().unwrap().is_empty());
+    // A version the mirror does not have: the download fails, the log says so, cargo builds.
+    let (ok, log, cargo) = run_install(
+        tmp.path(),
+        &format!("{}/missing", releases.url),
+        "Linux",
+        "X64",
+    );
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("could not be downloaded from") && cargo.is_some(),
+        "{log}"
+    );
+}
