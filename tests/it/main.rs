@@ -15,6 +15,7 @@ mod differential;
 mod faults;
 mod hostile;
 mod nginx_e2e;
+mod npm;
 mod publish;
 mod publish_e2e;
 mod rewrite;
