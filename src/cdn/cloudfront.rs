@@ -48,6 +48,7 @@ impl CloudFront {
             )));
         }
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::util::aws_http_client())
             .region(aws_config::Region::new("us-east-1"))
             .load()
             .await;

@@ -109,7 +109,8 @@ fn alibaba_credentials() -> Option<Credentials> {
 impl S3Store {
     /// Connect (no request is made until the first operation).
     pub async fn connect(opts: S3Options) -> Result<Self> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(crate::util::aws_http_client());
         if let Some((id, secret)) = &opts.keys {
             loader = loader.credentials_provider(Credentials::new(
                 id,

@@ -11,6 +11,7 @@ mod cdn_cloudfront;
 mod contrib;
 mod correctness;
 mod crash;
+mod credentials;
 mod differential;
 mod faults;
 mod hostile;
