@@ -151,11 +151,7 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
         .env_remove("CDN_SERVER")
         .output()
         .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let log = common::output_log(&run);
     assert!(run.status.success(), "{log}");
     assert!(!log.contains(&server.secret_key), "the secret was echoed");
     let out = fs::read_to_string(&output).unwrap();
@@ -333,11 +329,7 @@ fn run_install(tmp: &Path, releases: &str, os: &str, arch: &str) -> (bool, Strin
         .env("RUNNER_ARCH", arch)
         .output()
         .unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let log = common::output_log(&run);
     (run.status.success(), log, fs::read_to_string(&called).ok())
 }
 

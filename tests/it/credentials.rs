@@ -37,11 +37,7 @@ fn upload_with(server: &S3Server, tmp: &Path, env: &[(&str, String)]) -> (bool, 
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = common::output_log(&out);
     (out.status.success(), log)
 }
 

@@ -26,11 +26,7 @@ fn have_npm() -> bool {
 
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
-    let log = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let log = common::output_log(&out);
     (out.status.success(), log)
 }
 

@@ -53,6 +53,15 @@ pub fn cdnpub(cwd: &Path) -> Command {
     cmd
 }
 
+/// A finished process's stdout then stderr, as text (for assertion messages and searches).
+pub fn output_log(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// The repository's fixtures/ directory.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
