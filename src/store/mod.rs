@@ -82,11 +82,22 @@ pub trait ObjectStore: Send + Sync {
     /// does not exist. Stores that can copy on the server do (S3 CopyObject); the default
     /// reads and writes the bytes.
     async fn copy(&self, from: &str, to: &str, meta: &Meta) -> Result<bool> {
-        match self.get(from).await? {
-            Some(bytes) => self.put(to, bytes, meta).await.map(|()| true),
-            None => Ok(false),
-        }
+        copy_through(self, from, to, meta).await
     }
     /// Delete these keys (missing keys are not an error).
     async fn delete(&self, keys: &[String]) -> Result<()>;
+}
+
+/// Copy by reading the bytes and writing them back (stores without a server-side copy); false
+/// when `from` does not exist.
+pub async fn copy_through<S: ObjectStore + ?Sized>(
+    store: &S,
+    from: &str,
+    to: &str,
+    meta: &Meta,
+) -> Result<bool> {
+    match store.get(from).await? {
+        Some(bytes) => store.put(to, bytes, meta).await.map(|()| true),
+        None => Ok(false),
+    }
 }

@@ -555,10 +555,7 @@ impl ObjectStore for S3Store {
             Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 404 => Ok(false),
             // A store without CopyObject: the bytes travel through cdnpub instead.
             Err(SdkError::ServiceError(e)) if e.raw().status().as_u16() == 501 => {
-                match self.get(from).await? {
-                    Some(bytes) => self.put(to, bytes, meta).await.map(|()| true),
-                    None => Ok(false),
-                }
+                super::copy_through(self, from, to, meta).await
             }
             Err(e) => Err(self.error("copy to", &dst, e)),
         }
