@@ -263,6 +263,23 @@ fn archive(tmp: &Path, label: &str) -> Vec<u8> {
     fs::read(out).unwrap()
 }
 
+/// A `.zip` holding one executable `cdnpub.exe` (a script here) that prints `cdnpub <label>`,
+/// made by Python's zipfile (another implementation than the `unzip` that reads it).
+fn zip_archive(tmp: &Path, label: &str) -> Vec<u8> {
+    let dir = tmp.join(format!("pack-{label}"));
+    fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("cdnpub.exe");
+    fs::write(&bin, format!("#!/bin/sh\necho 'cdnpub {label}'\n")).unwrap();
+    let out = tmp.join(format!("{label}.zip"));
+    let ok = std::process::Command::new("python3")
+        .args(["-m", "zipfile", "-c", out.to_str().unwrap(), "cdnpub.exe"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    fs::read(out).unwrap()
+}
+
 /// The release layout of version 9.8.7 for linux x86_64 and aarch64; `sums` overrides the
 /// digest listed for the x86_64 archive.
 fn layout(tmp: &Path, sums: Option<&str>) -> BTreeMap<String, Vec<u8>> {
@@ -289,6 +306,36 @@ fn layout(tmp: &Path, sums: Option<&str>) -> BTreeMap<String, Vec<u8>> {
         ),
         ("/v9.8.7/SHA256SUMS".to_string(), listing.into_bytes()),
     ])
+}
+
+#[test]
+fn the_install_step_unpacks_the_windows_zip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = zip_archive(tmp.path(), "win");
+    let name = "cdnpub-v9.8.7-x86_64-pc-windows-msvc.zip";
+    let sums = format!("{}  {name}\n", cdnpub::site::state::sha256_hex(&zip));
+    let releases = Releases::start(BTreeMap::from([
+        (format!("/v9.8.7/{name}"), zip),
+        ("/v9.8.7/SHA256SUMS".to_string(), sums.into_bytes()),
+    ]));
+    let (ok, log, cargo) = run_install(tmp.path(), &releases.url, "Windows", "X64");
+    assert!(ok, "{log}");
+    assert_eq!(cargo, None, "{log}");
+    assert!(log.contains(&format!("installed {name}")), "{log}");
+    assert!(
+        log.contains("cdnpub win"),
+        "the installed binary ran: {log}"
+    );
+    let installed = tmp.path().join("home/.cdnpub-action/bin/cdnpub.exe");
+    let mode = fs::metadata(&installed).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o111,
+        0o111
+    );
+    assert_eq!(
+        *releases.asked.lock().unwrap(),
+        ["/v9.8.7/SHA256SUMS".to_string(), format!("/v9.8.7/{name}")]
+    );
 }
 
 /// Run the install step as the runner would, for `os`/`arch`, with a `cargo` on PATH that only
