@@ -43,7 +43,7 @@ prep_pipe="rm -rf $work/pipe && cp -r $work/corpus $work/pipe && sync"
 prep_cdnpub="rm -rf $work/out && sync"
 hyperfine --runs "$runs" --export-json "$work/build.json" \
   --prepare "$prep_pipe" -n "pipeline (gzip -9, brotli -q 11, sha256sum; xargs -P2 $batch)" "env BATCH='$batch' bash $work/pipeline.sh $work/pipe" \
-  --prepare "$prep_cdnpub" -n "cdnpub build" "/usr/bin/time -f %M -o $work/rss.txt $bin build -q --manifest-named '**' $work/corpus --out $work/out"
+  --prepare "$prep_cdnpub" -n "cdnpub build" "/usr/bin/time -f %M -o $work/rss.txt $bin build -q --no-cache --manifest-named '**' $work/corpus --out $work/out"
 
 python3 - "$work" <<'PY'
 import json, os, sys

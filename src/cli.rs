@@ -269,9 +269,9 @@ pub struct TransferArgs {
     /// With --delete: more deletes than this is an error and nothing is deleted [default: 256].
     #[arg(long, value_name = "N")]
     pub max_deletes: Option<usize>,
-    /// Store this variant of compressible files under their plain keys, with Content-Encoding.
-    #[arg(long, value_enum, default_value = "identity")]
-    pub encoding: crate::sync::Encoding,
+    /// Store this variant of compressible files under their plain keys, with Content-Encoding [default: auto: gzip in buckets, plain files + .gz/.br siblings in directories].
+    #[arg(long, value_enum)]
+    pub encoding: Option<crate::sync::Encoding>,
     /// Also store .gz/.br siblings under their own keys (for nginx gzip_static origins).
     #[arg(long)]
     pub siblings: bool,
@@ -449,6 +449,15 @@ pub struct TreeArgs {
     /// Write no .gz/.br siblings.
     #[arg(long)]
     pub no_compress: bool,
+    /// Directory of the compression cache: outputs reused by input digest and setting [default: .cdnpub/cache].
+    #[arg(long, env = "CDNPUB_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Size bound of the compression cache in MiB; least recently used entries go first [default: 1024].
+    #[arg(long, value_name = "MIB")]
+    pub cache_max_mib: Option<u64>,
+    /// Compress every file again; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
 /// Options only `build` takes (publish uses their defaults, which `Default` gives: no flag).

@@ -125,8 +125,32 @@ pub fn build(report: &BuildReport, out: Output) {
                 format!("{} ({})", report.base_path, report.base_path_from)
             },
             report.elapsed_ms
-        )
+        )?;
+        if let Some(c) = &report.cache {
+            writeln!(w, "{}", cache_line(c))?;
+        }
+        Ok(())
     });
+}
+
+/// `cache .cdnpub/cache: 3380 reused, 2 compressed` (+ repaired, unwritable, evicted when any).
+fn cache_line(c: &crate::site::cache::CacheStats) -> String {
+    let mut line = format!(
+        "cache {}: {} reused, {} compressed",
+        c.dir.display(),
+        c.hits,
+        c.misses + c.repaired
+    );
+    for (n, what) in [
+        (c.repaired, "damaged entries recomputed"),
+        (c.write_errors, "entries not written"),
+        (c.evicted, "evicted"),
+    ] {
+        if n > 0 {
+            line.push_str(&format!(", {n} {what}"));
+        }
+    }
+    line
 }
 
 /// Print a `build --check` report (problems go to the error, exit 2).
@@ -150,6 +174,19 @@ pub fn check(report: &crate::cmd::build::CheckReport, out: Output) {
             }
         )
     });
+}
+
+/// How compressible files are stored: `gzip under plain keys`, `plain + .gz/.br siblings`.
+fn stored_as(encoding: crate::sync::Encoding, siblings: bool) -> String {
+    let plain = match encoding.content_encoding() {
+        Some(e) if encoding != crate::sync::Encoding::Auto => format!("{e} under plain keys"),
+        _ => "plain".to_string(),
+    };
+    if siblings {
+        format!("{plain} + .gz/.br siblings")
+    } else {
+        plain
+    }
 }
 
 /// Print an `upload` report: per target, what was sent, kept and deleted.
@@ -181,10 +218,11 @@ fn upload_text(w: &mut dyn Write, report: &UploadReport) -> std::io::Result<()> 
     for t in &report.targets {
         writeln!(
             w,
-            "{}: {verb} {} objects ({} bytes), {} unchanged, {} deleted{}{}",
+            "{}: {verb} {} objects ({} bytes, {}), {} unchanged, {} deleted{}{}",
             t.target,
             t.uploaded.len(),
             t.bytes,
+            stored_as(report.encoding, report.siblings),
             t.unchanged,
             t.deleted.len(),
             t.release
@@ -305,6 +343,9 @@ pub fn publish(report: &PublishReport, out: Output) {
             "build     {} files, {} fingerprinted, {} rendered, {} siblings, {} bytes ({} ms)",
             b.files, b.fingerprinted, b.rendered, b.siblings, b.bytes, b.elapsed_ms
         )?;
+        if let Some(c) = &b.cache {
+            writeln!(w, "          {}", cache_line(c))?;
+        }
         write!(w, "upload    ")?;
         upload_text(w, &report.upload)?;
         for (name, stage) in [("purge", &report.purge), ("prefetch", &report.prefetch)] {

@@ -49,6 +49,8 @@ pub struct BuildConfig {
     pub max_ratio: f64,
     /// Write .gz/.br siblings at all.
     pub compress: bool,
+    /// The compression cache (`--cache-dir`), or None (`--no-cache`).
+    pub cache: Option<crate::site::cache::CacheConfig>,
     /// The tree's deploy sub-path under the site root (`mobile-vue/pass`): set, hinted (the
     /// target's key prefix) or inferred from the references.
     pub base: Base,
@@ -119,6 +121,8 @@ pub struct BuildReport {
     pub cycles: Vec<Vec<String>>,
     /// Warnings.
     pub warnings: Vec<String>,
+    /// What the compression cache served and computed (None with `--no-cache`).
+    pub cache: Option<crate::site::cache::CacheStats>,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
 }
@@ -152,8 +156,13 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         .suffix(".cdnpub-build")
         .tempdir_in(parent)
         .map_err(|e| Error::io("create a staging directory beside --out in", parent, e))?;
+    let cache = match (&cfg.cache, cfg.compress) {
+        (Some(c), true) => Some(crate::site::cache::Cache::open(c)?),
+        _ => None,
+    };
     let job = Job {
         cfg,
+        cache: cache.as_ref(),
         inputs: &inputs,
         refs: &refs,
         plan: &plan,
@@ -225,6 +234,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     report.check_ms = check_ms;
     report.base_path_from = base_from;
     swap_into_place(staging, &out)?;
+    report.cache = cache.map(|c| c.finish());
     Ok(report)
 }
 
@@ -450,6 +460,7 @@ fn summarize(
         check_ms: 0,
         cycles,
         warnings,
+        cache: None,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }
 }
@@ -518,7 +529,14 @@ fn check_dirs(src: &Path, out: &Path) -> Result<(PathBuf, PathBuf)> {
 /// files whose plain version exists are skipped (they are regenerated).
 fn scan_tree(src: &Path) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
-    for entry in WalkDir::new(src).follow_links(false).sort_by_file_name() {
+    // `.cdnpub/` at the top of SRC is cdnpub's own (a manifest, the compression cache).
+    let own = src.join(".cdnpub");
+    for entry in WalkDir::new(src)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.path() != own)
+    {
         let entry = entry.map_err(|e| {
             let path = e
                 .path()
@@ -598,6 +616,7 @@ fn analyze_all(
 /// Shared state of one build's workers.
 struct Job<'a> {
     cfg: &'a BuildConfig,
+    cache: Option<&'a crate::site::cache::Cache>,
     inputs: &'a [Input],
     refs: &'a [Refs],
     plan: &'a Plan,
@@ -817,17 +836,40 @@ impl Job<'_> {
         Ok(fingerprint::rewrite(&bytes, &self.refs[m].links, self.rels, &names).unwrap_or(bytes))
     }
 
+    /// `encoder`'s output for the input with digest `sha256`: from the cache when there is one.
+    fn compressed(
+        &self,
+        encoder: &str,
+        sha256: &str,
+        compute: impl FnOnce() -> Vec<u8>,
+    ) -> Vec<u8> {
+        match self.cache {
+            Some(c) => c.get_or_compute(encoder, sha256, compute),
+            None => compute(),
+        }
+    }
+
     /// Write one output file and its siblings into the staging tree.
     fn write(&self, source: &str, rel: &str, bytes: &[u8], immutable: bool) -> Result<FileRecord> {
         let path = self.staging.join(rel);
         write_new(&path, bytes)?;
         let mut encodings = Vec::new();
         let size = bytes.len() as u64;
+        let sha256 = sha256_hex(bytes);
         if self.cfg.compress && size >= self.cfg.min_size && classify::compressible(rel) {
             let limit = (size as f64 * self.cfg.max_ratio) as usize;
+            let (gzip_level, quality) = (self.cfg.gzip_level, self.cfg.brotli_quality);
             let (gz, br) = rayon::join(
-                || compress::gzip(bytes, self.cfg.gzip_level),
-                || compress::brotli(bytes, self.cfg.brotli_quality),
+                || {
+                    self.compressed(&format!("gzip-{gzip_level}"), &sha256, || {
+                        compress::gzip(bytes, gzip_level)
+                    })
+                },
+                || {
+                    self.compressed(&format!("br-{quality}"), &sha256, || {
+                        compress::brotli(bytes, quality)
+                    })
+                },
             );
             for (name, ext, data) in [("gzip", ".gz", gz), ("br", ".br", br)] {
                 if data.len() < limit {
@@ -846,7 +888,7 @@ impl Job<'_> {
         Ok(FileRecord {
             path: rel.to_string(),
             source: source.to_string(),
-            sha256: sha256_hex(bytes),
+            sha256,
             size,
             content_type: classify::content_type(rel),
             immutable,

@@ -91,6 +91,10 @@ pub struct UploadReport {
     pub dry_run: bool,
     /// The tree checked against its manifest before planning (changed, added files).
     pub tree: crate::site::tree::TreeCheck,
+    /// The variant stored under plain keys (`auto` resolved for these targets).
+    pub encoding: Encoding,
+    /// .gz/.br siblings stored under their own keys too.
+    pub siblings: bool,
     /// One entry per target, in `--to` order.
     pub targets: Vec<TargetReport>,
 }
@@ -145,18 +149,22 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
             "no target: give --to s3://bucket/prefix, file:///dir or a directory".into(),
         ));
     }
+    let directories = locations
+        .iter()
+        .filter(|l| matches!(l, Location::Dir(_)))
+        .count();
+    let (encoding, siblings) = cfg
+        .encoding
+        .resolve(cfg.siblings, directories, locations.len())
+        .map_err(Error::Usage)?;
     // Reading, checking and hashing the tree is blocking work: off the runtime.
-    let (dir, headers, encoding, siblings) = (
-        cfg.dir.clone(),
-        cfg.headers.clone(),
-        cfg.encoding,
-        cfg.siblings,
-    );
+    let (dir, headers) = (cfg.dir.clone(), cfg.headers.clone());
     let (mut objects, tree) = crate::util::tasks::blocking(move || {
         let choices = crate::sync::local::Choices {
             headers: &headers,
             encoding,
             siblings,
+            fill_siblings: siblings && directories == 0,
         };
         crate::sync::local::objects(&dir, &choices)
     })
@@ -186,6 +194,8 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
         command: "upload",
         dry_run: cfg.dry_run,
         tree,
+        encoding,
+        siblings,
         targets: reports,
     })
 }

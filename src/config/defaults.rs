@@ -21,6 +21,8 @@ pub use crate::site::compress::DEFAULT_BROTLI_QUALITY as BROTLI_QUALITY;
 pub use crate::site::compress::DEFAULT_GZIP_LEVEL as GZIP_LEVEL;
 /// The placeholder token.
 pub use crate::site::placeholder::DEFAULT_PREFIX as CDN_PREFIX;
+/// Where the compression cache lives, relative to the working directory.
+pub const CACHE_DIR: &str = ".cdnpub/cache";
 /// The web root of the official nginx image, the old entrypoint's root.
 pub const ROOT: &str = "/usr/share/nginx/html";
 
@@ -35,9 +37,13 @@ pub fn table() -> Value {
         "min_compress_size": MIN_COMPRESS_SIZE,
         "max_compress_ratio": MAX_COMPRESS_RATIO,
         "compress": true,
+        "cache_dir": CACHE_DIR,
+        "cache_max_mib": crate::site::cache::DEFAULT_MAX_MIB,
         "concurrency": CONCURRENCY,
         "keep_releases": KEEP_RELEASES,
         "max_deletes": MAX_DELETES,
+        "encoding": "auto",
+        "siblings": false,
         "replace_files (publish)": crate::cmd::publish::DEFAULT_RENDER,
     })
 }

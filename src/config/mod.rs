@@ -52,6 +52,10 @@ pub struct Settings {
     pub max_compress_ratio: Option<f64>,
     /// `build`: write .gz/.br siblings at all.
     pub compress: Option<bool>,
+    /// `build`/`publish`: the compression cache directory (relative to this file).
+    pub cache_dir: Option<PathBuf>,
+    /// `build`/`publish`: the compression cache's size bound in MiB.
+    pub cache_max_mib: Option<u64>,
     /// `build`/`publish`: the tree's deploy sub-path under the site root (`mobile-vue/pass`).
     pub base_path: Option<String>,
     /// `build`/`publish`: files found through the manifest, not by a reference (globs).
@@ -70,6 +74,10 @@ pub struct Settings {
     pub keep_releases: Option<usize>,
     /// `upload`: most deletes allowed.
     pub max_deletes: Option<usize>,
+    /// `upload`: the variant stored under plain keys (`auto`, `identity`, `gzip`, `br`).
+    pub encoding: Option<crate::sync::Encoding>,
+    /// `upload`: also store .gz/.br siblings under their own keys.
+    pub siblings: Option<bool>,
     /// `upload`: Cache-Control / Content-Type overrides per glob (`[[headers]]`).
     pub headers: Option<Vec<crate::site::headers::HeaderRule>>,
     /// `purge`/`prefetch`: `aliyun` or `cloudfront`.
@@ -369,8 +377,13 @@ fn upload_config(
             .or_else(|| layers.value("max_deletes", |s| s.max_deletes))
             .unwrap_or(DEFAULT_MAX_DELETES),
         dry_run: args.dry_run,
-        encoding: args.transfer.encoding,
-        siblings: args.transfer.siblings,
+        encoding: args
+            .transfer
+            .encoding
+            .or_else(|| layers.value("encoding", |s| s.encoding))
+            .unwrap_or(crate::sync::Encoding::Auto),
+        siblings: args.transfer.siblings
+            || layers.value("siblings", |s| s.siblings).unwrap_or(false),
         progress: !global.quiet && !global.json && !args.dry_run,
         no_check_bucket: false,
         headers,
@@ -653,6 +666,33 @@ pub fn resolve_build(global: &GlobalArgs, args: &BuildArgs) -> Result<BuildConfi
     )
 }
 
+/// The compression cache: `--no-cache`, else `--cache-dir` / `CDNPUB_CACHE_DIR`, the file's
+/// `cache_dir` (relative to the file), or `.cdnpub/cache` in the working directory.
+fn cache_config(
+    tree: &crate::cli::TreeArgs,
+    layers: &Layers,
+    file: &Option<ConfigFile>,
+) -> Option<crate::site::cache::CacheConfig> {
+    if tree.no_cache {
+        return None;
+    }
+    let dir = tree.cache_dir.clone().unwrap_or_else(|| {
+        match (layers.value("cache_dir", |s| s.cache_dir.clone()), file) {
+            (Some(d), Some(f)) => f.path.parent().unwrap_or(Path::new(".")).join(d),
+            (Some(d), None) => d,
+            (None, _) => PathBuf::from(defaults::CACHE_DIR),
+        }
+    });
+    let mib = tree
+        .cache_max_mib
+        .or_else(|| layers.value("cache_max_mib", |s| s.cache_max_mib))
+        .unwrap_or(crate::site::cache::DEFAULT_MAX_MIB);
+    Some(crate::site::cache::CacheConfig {
+        dir,
+        max_bytes: mib.saturating_mul(1 << 20),
+    })
+}
+
 /// `build`'s configuration from flags/variables and the already loaded layers.
 fn build_config(
     src: &Path,
@@ -737,6 +777,7 @@ fn build_config(
             && layers
                 .pick("compress", |s| s.compress)
                 .is_none_or(|(v, _)| v),
+        cache: cache_config(tree, layers, file),
         render: None,
     })
 }

@@ -93,36 +93,39 @@ pub fn content_type(name: &str) -> String {
 
 /// True for types worth precompressing (text, JS, CSS, SVG, JSON, wasm, uncompressed fonts).
 pub fn compressible(name: &str) -> bool {
-    matches!(
-        extension(name).as_str(),
-        "html"
-            | "htm"
-            | "css"
-            | "js"
-            | "mjs"
-            | "cjs"
-            | "map"
-            | "json"
-            | "webmanifest"
-            | "svg"
-            | "xml"
-            | "txt"
-            | "md"
-            | "csv"
-            | "wasm"
-            | "ttf"
-            | "otf"
-            | "eot"
-            | "ico"
-            | "bmp"
-            | "glsl"
-            | "vert"
-            | "frag"
-            | "less"
-            | "scss"
-            | "ts"
-    )
+    COMPRESSIBLE.contains(&extension(name).as_str())
 }
+
+/// Extensions (lower case) of the files that get .gz/.br variants. The CloudFront Function in
+/// contrib/cloudfront/encoding.js carries the same list (tests/it/contrib.rs compares them).
+pub const COMPRESSIBLE: &[&str] = &[
+    "html",
+    "htm",
+    "css",
+    "js",
+    "mjs",
+    "cjs",
+    "map",
+    "json",
+    "webmanifest",
+    "svg",
+    "xml",
+    "txt",
+    "md",
+    "csv",
+    "wasm",
+    "ttf",
+    "otf",
+    "eot",
+    "ico",
+    "bmp",
+    "glsl",
+    "vert",
+    "frag",
+    "less",
+    "scss",
+    "ts",
+];
 
 /// A set of path globs (`*` stays within a directory, `**` crosses them); an invalid one is a
 /// usage error naming it as `what`.

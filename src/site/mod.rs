@@ -1,8 +1,9 @@
 //! The pipeline steps on a tree of files, none of which touches the network: choosing files
-//! ([`scan`]), naming them ([`classify`], [`fingerprint`]), compressing ([`compress`]), rendering
+//! ([`scan`]), naming them ([`classify`], [`fingerprint`]), compressing ([`compress`], [`cache`]), rendering
 //! placeholders ([`placeholder`], [`state`]), the manifest a build leaves ([`manifest`]), the
 //! check of the tree against it before an upload ([`tree`]) and per-glob headers ([`headers`]).
 
+pub mod cache;
 pub mod classify;
 pub mod compress;
 pub mod fingerprint;

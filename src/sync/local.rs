@@ -23,6 +23,10 @@ pub struct Choices<'a> {
     pub encoding: Encoding,
     /// Also store .gz/.br siblings under their own keys.
     pub siblings: bool,
+    /// With `siblings`, on buckets only: every compressible file gets both sibling keys, the
+    /// plain bytes without Content-Encoding where the build made no smaller variant, so an
+    /// edge that rewrites by extension alone (contrib/cloudfront/encoding.js) never misses.
+    pub fill_siblings: bool,
 }
 
 /// The objects of the tree at `dir`, sorted by key, and what the check of the tree found.
@@ -59,11 +63,7 @@ fn objects_of(dir: &Path, f: &FileRecord, choices: &Choices) -> Vec<LocalObject>
         cache_control: headers.cache_control.clone(),
         content_encoding: encoding.map(str::to_owned),
     };
-    let wanted = match choices.encoding {
-        Encoding::Identity => None,
-        Encoding::Gzip => Some("gzip"),
-        Encoding::Br => Some("br"),
-    };
+    let wanted = choices.encoding.content_encoding();
     let plain = match f
         .encodings
         .iter()
@@ -90,6 +90,18 @@ fn objects_of(dir: &Path, f: &FileRecord, choices: &Choices) -> Vec<LocalObject>
             object: object(&e.sha256, e.size, Some(&e.encoding)),
             immutable: f.immutable,
         }));
+        if choices.fill_siblings && classify::compressible(&f.path) {
+            for (name, ext) in [("gzip", ".gz"), ("br", ".br")] {
+                if !f.encodings.iter().any(|e| e.encoding == name) {
+                    out.push(LocalObject {
+                        key: format!("{}{ext}", f.path),
+                        path: dir.join(&f.path),
+                        object: object(&f.sha256, f.size, None),
+                        immutable: f.immutable,
+                    });
+                }
+            }
+        }
     }
     out
 }

@@ -20,15 +20,52 @@ pub use crate::release::NO_CACHE;
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// Which stored variant of compressible files goes under the plain key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Encoding {
+    /// gzip under plain keys on object storage (every browser and CDN takes it); plain files
+    /// with .gz/.br siblings in a directory (nginx gzip_static / brotli_static).
+    Auto,
     /// The plain bytes (CDNs compress on the fly).
     Identity,
     /// The .gz sibling, with `Content-Encoding: gzip`.
     Gzip,
     /// The .br sibling, with `Content-Encoding: br`.
     Br,
+}
+
+impl Encoding {
+    /// What `auto` means for these targets: gzip under plain keys when every target is object
+    /// storage, plain bytes plus siblings when every target is a directory. Any other choice
+    /// stands as given. Mixed targets with `auto` are refused: a directory served by nginx
+    /// must not hold gzip bytes under plain names, and every target holds the same release.
+    pub fn resolve(
+        self,
+        siblings: bool,
+        directories: usize,
+        targets: usize,
+    ) -> Result<(Encoding, bool), String> {
+        match self {
+            Encoding::Auto if directories == 0 => Ok((Encoding::Gzip, siblings)),
+            Encoding::Auto if directories == targets => Ok((Encoding::Identity, true)),
+            Encoding::Auto => Err(format!(
+                "{directories} of the {targets} targets are directories and the rest object storage; \
+                 --encoding auto stores gzip in buckets and plain files with siblings in directories, \
+                 and every target must hold the same release: say --encoding gzip (with --siblings \
+                 for an nginx gzip_static directory) or --encoding identity --siblings"
+            )),
+            other => Ok((other, siblings)),
+        }
+    }
+
+    /// The Content-Encoding this choice stores under plain keys, if any.
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Encoding::Auto | Encoding::Gzip => Some("gzip"),
+            Encoding::Identity => None,
+            Encoding::Br => Some("br"),
+        }
+    }
 }
 
 /// One object to publish: its key, the file holding its bytes, and how it is stored.

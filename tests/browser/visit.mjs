@@ -1,5 +1,6 @@
 // Load a page in headless Chromium (Debian's `chromium`, driven by playwright-core), open its
-// lazy route and report every request as JSON on stdout:
+// lazy route and report every request (URL, status, type, Content-Encoding, bytes of the body
+// on the wire) as JSON on stdout:
 //   node visit.mjs PAGE_URL
 // The page must have `#go` (opens the lazy route, which renders `#lazy`); `#worker`, when the
 // page has one, must come to read "worker: pong".
@@ -23,7 +24,15 @@ try {
   )
   page.on('requestfinished', async (r) => {
     const resp = await r.response()
-    out.requests.push({ url: r.url(), status: resp ? resp.status() : 0, type: r.resourceType() })
+    // bodySize: the bytes of the body as they crossed the wire (compressed when encoded).
+    const sizes = await r.sizes().catch(() => ({ responseBodySize: -1 }))
+    out.requests.push({
+      url: r.url(),
+      status: resp ? resp.status() : 0,
+      type: r.resourceType(),
+      encoding: resp ? (await resp.headerValue('content-encoding')) || '' : '',
+      bodySize: sizes.responseBodySize,
+    })
   })
   await page.goto(url, { waitUntil: 'load', timeout: 20000 })
   await page.waitForSelector('#go', { timeout: 10000 })

@@ -135,6 +135,7 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
         ("INPUT_SERVER", "https://cdn.example.com".into()),
         ("INPUT_BASE_PATH", String::new()),
         ("INPUT_DRY_RUN", "false".into()),
+        ("INPUT_COMPRESSION_CACHE", "true".into()),
         ("INPUT_ARGS", "--brotli-quality 5".into()),
         ("INPUT_BINARY", bin.display().to_string()),
     ];
@@ -154,6 +155,10 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
     let log = common::output_log(&run);
     assert!(run.status.success(), "{log}");
     assert!(!log.contains(&server.secret_key), "the secret was echoed");
+    assert!(
+        tmp.path().join(".cdnpub/cache").is_dir(),
+        "the compression cache the Action keeps is .cdnpub/cache in the workspace"
+    );
     let out = fs::read_to_string(&output).unwrap();
     let get = |k: &str| {
         out.lines()

@@ -542,3 +542,135 @@ fn a_map_whose_sources_name_its_own_file_follows_the_new_name() {
     let name = css.trim_start_matches("css/");
     assert!(map.contains(&format!("\"{name}\"],")), "{map}");
 }
+
+/// `cdnpub build --json` into `<cwd>/out` with `args`; the report.
+fn build_report(cwd: &Path, src: &Path, args: &[&str]) -> Value {
+    let a = cdnpub(cwd)
+        .args(["build", "--json"])
+        .arg(src)
+        .arg("--out")
+        .arg(cwd.join("out"))
+        .args(args)
+        .assert()
+        .success();
+    serde_json::from_slice(&a.get_output().stdout).unwrap()
+}
+
+/// The built tree without the stat cache (file times).
+fn built_tree(out: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut s = snapshot(out);
+    s.remove(Path::new(".cdnpub/stat.json"));
+    s
+}
+
+/// The compression cache: a warm build reuses every output and is byte-identical to a cold one;
+/// one changed file recompresses only what changed; damaged entries are recomputed, never
+/// served; `--no-cache` neither reads nor writes it; the default lives in `.cdnpub/cache`.
+#[test]
+fn the_compression_cache_reuses_outputs_and_never_serves_a_damaged_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    copy_tree(&fixtures().join("bundlers/vite-react-legacy/dist"), &src);
+    let (cold_dir, warm_dir) = (tmp.path().join("cold"), tmp.path().join("warm"));
+    fs::create_dir_all(&cold_dir).unwrap();
+    fs::create_dir_all(&warm_dir).unwrap();
+    let cold = build_report(&cold_dir, &src, &["--no-cache"]);
+    assert!(cold["cache"].is_null(), "{cold}");
+    assert!(
+        !cold_dir.join(".cdnpub").exists(),
+        "--no-cache wrote a cache"
+    );
+    let outputs = cold["siblings"].as_u64().unwrap();
+    assert!(outputs > 0);
+
+    let first = build_report(&warm_dir, &src, &[]);
+    let compressed_first = first["cache"]["misses"].as_u64().unwrap();
+    assert_eq!(first["cache"]["hits"], 0, "{first}");
+    assert!(compressed_first >= outputs, "{first}");
+    assert!(warm_dir.join(".cdnpub/cache").is_dir());
+    assert_same_tree(
+        &built_tree(&cold_dir.join("out")),
+        &built_tree(&warm_dir.join("out")),
+        "first cached build",
+    );
+
+    let second = build_report(&warm_dir, &src, &[]);
+    assert_eq!(second["cache"]["misses"], 0, "{second}");
+    assert_eq!(second["cache"]["hits"].as_u64(), Some(compressed_first));
+    assert_same_tree(
+        &built_tree(&cold_dir.join("out")),
+        &built_tree(&warm_dir.join("out")),
+        "warm build",
+    );
+
+    // Damage every entry: each is recomputed (and rewritten), the output still the cold one.
+    let entries: Vec<PathBuf> = walkdir::WalkDir::new(warm_dir.join(".cdnpub/cache"))
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    assert_eq!(entries.len() as u64, compressed_first);
+    for (i, e) in entries.iter().enumerate() {
+        let mut bytes = fs::read(e).unwrap();
+        match i % 3 {
+            0 => *bytes.last_mut().unwrap() ^= 0x55,
+            1 => bytes.truncate(bytes.len() / 2),
+            _ => bytes[0] = b'?',
+        }
+        fs::write(e, bytes).unwrap();
+    }
+    let repaired = build_report(&warm_dir, &src, &[]);
+    assert_eq!(
+        repaired["cache"]["repaired"].as_u64(),
+        Some(compressed_first),
+        "{repaired}"
+    );
+    assert_eq!(repaired["cache"]["hits"], 0);
+    assert_same_tree(
+        &built_tree(&cold_dir.join("out")),
+        &built_tree(&warm_dir.join("out")),
+        "after damage",
+    );
+    let again = build_report(&warm_dir, &src, &[]);
+    assert_eq!(
+        again["cache"]["hits"].as_u64(),
+        Some(compressed_first),
+        "entries were rewritten"
+    );
+
+    // One changed file: its outputs (and those of files whose references to it changed) are
+    // compressed again; everything else is reused.
+    let m: Value =
+        serde_json::from_slice(&fs::read(cold_dir.join("out/.cdnpub/manifest.json")).unwrap())
+            .unwrap();
+    let compressed: Vec<&Value> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["encodings"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(compressed.len() >= 3, "{m}");
+    let victim = compressed
+        .iter()
+        .min_by_key(|f| f["size"].as_u64())
+        .unwrap()["source"]
+        .as_str()
+        .unwrap();
+    let mut text = fs::read(src.join(victim)).unwrap();
+    text.extend_from_slice(b"\n/* changed for the cached rebuild */\n");
+    fs::write(src.join(victim), text).unwrap();
+    let changed = build_report(&warm_dir, &src, &[]);
+    let (hits, misses) = (
+        changed["cache"]["hits"].as_u64().unwrap(),
+        changed["cache"]["misses"].as_u64().unwrap(),
+    );
+    assert!(misses >= 1 && hits >= 1, "{changed}");
+    assert!(misses < compressed_first, "{changed}");
+    build_report(&cold_dir, &src, &["--no-cache"]);
+    assert_same_tree(
+        &built_tree(&cold_dir.join("out")),
+        &built_tree(&warm_dir.join("out")),
+        "changed file",
+    );
+}

@@ -79,3 +79,56 @@ fn entrypoint_stops_the_container_on_a_bad_value_or_a_missing_file() {
     assert_eq!(out.status.code(), Some(1));
     assert_same_tree(&before, &snapshot(t.path()), "unmatched glob");
 }
+
+/// contrib/cloudfront/encoding.js run under node against recorded viewer-request events (the
+/// shape CloudFront documents): br to browsers that take it, gzip to gzip-only clients, the
+/// plain key to a client that takes neither, images and directory URIs untouched.
+#[test]
+fn the_cloudfront_function_sends_browsers_to_the_br_or_gz_key() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(run) = Command::new("node")
+        .arg(root.join("tests/browser/cloudfront-function.mjs"))
+        .arg(root.join("contrib/cloudfront/encoding.js"))
+        .arg(root.join("tests/data/cloudfront-events.json"))
+        .output()
+    else {
+        assert!(!common::in_ci(), "node is required under CI");
+        eprintln!("SKIPPED: node is not installed; the CloudFront Function was not run");
+        return;
+    };
+    assert!(run.status.success(), "{}", common::output_log(&run));
+    let got: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let events: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("tests/data/cloudfront-events.json")).unwrap(),
+    )
+    .unwrap();
+    let events = events.as_array().unwrap();
+    assert_eq!(got.as_array().unwrap().len(), events.len());
+    for (g, e) in got.as_array().unwrap().iter().zip(events) {
+        assert_eq!(g["uri"], e["uri"], "{}", e["name"]);
+    }
+}
+
+/// The function rewrites by extension alone, so it must know exactly the extensions cdnpub
+/// compresses (and fills siblings for on a bucket).
+#[test]
+fn the_cloudfront_function_lists_every_compressible_extension() {
+    let code = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/cloudfront/encoding.js"),
+    )
+    .unwrap();
+    let list = code
+        .split("var COMPRESSIBLE = [")
+        .nth(1)
+        .and_then(|r| r.split("];").next())
+        .expect("the COMPRESSIBLE array");
+    let mut js: Vec<&str> = list
+        .split(',')
+        .map(|s| s.trim().trim_matches('\''))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut rust = cdnpub::site::classify::COMPRESSIBLE.to_vec();
+    js.sort_unstable();
+    rust.sort_unstable();
+    assert_eq!(js, rust);
+}

@@ -113,10 +113,35 @@ async fn first_upload_then_noop_then_one_change_in_order() {
         js.meta.cache_control.as_deref(),
         Some("public, max-age=31536000, immutable")
     );
+    // The default on a bucket (--encoding auto): the build's gzip under the plain key where
+    // it made one; this 805-byte script is under the 1 KiB threshold and stays plain.
     assert_eq!(js.meta.content_encoding, None);
     assert_eq!(
         s.get(&js_key).await.unwrap().unwrap(),
         fs::read(dir.join(&js_key)).unwrap()
+    );
+    let big = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["encodings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["encoding"] == "gzip")
+        })
+        .expect("a file with a gzip variant");
+    let big_key = big["path"].as_str().unwrap();
+    let stored = s.head(big_key).await.unwrap().unwrap();
+    assert_eq!(
+        stored.meta.content_encoding.as_deref(),
+        Some("gzip"),
+        "{big_key}"
+    );
+    assert_eq!(
+        s.get(big_key).await.unwrap().unwrap(),
+        fs::read(dir.join(format!("{big_key}.gz"))).unwrap()
     );
     let release = t["release"].as_str().unwrap();
     assert!(s
@@ -319,7 +344,7 @@ async fn two_targets_each_get_the_full_upload_and_one_failing_is_reported() {
         &server,
         &dir,
         &format!("s3://{}/{prefix}", server.bucket),
-        &["--to", local.to_str().unwrap()],
+        &["--to", local.to_str().unwrap(), "--encoding", "identity"],
     )
     .success();
     let out = json(&a);
@@ -332,7 +357,7 @@ async fn two_targets_each_get_the_full_upload_and_one_failing_is_reported() {
         &server,
         &dir,
         "s3://no-such-bucket-cdnpub/x",
-        &["--to", local2.to_str().unwrap()],
+        &["--to", local2.to_str().unwrap(), "--encoding", "identity"],
     )
     .code(1);
     let out = json(&a);
@@ -788,4 +813,67 @@ async fn profile_targets_and_header_rules_and_a_rule_change_resends_only_its_key
     fs::remove_file(tmp.path().join("cdnpub.toml")).unwrap();
     let err = cdnpub(tmp.path()).arg("upload").arg(&dir).assert().code(2);
     assert!(String::from_utf8_lossy(&err.get_output().stderr).contains("--to"));
+}
+
+/// `--encoding identity --siblings` on a bucket: every compressible file has both sibling keys
+/// (the edge function rewrites by extension alone), each the build's variant with its
+/// Content-Encoding, or the plain bytes without one where the build made none; other files
+/// get none.
+#[tokio::test(flavor = "multi_thread")]
+async fn siblings_on_a_bucket_give_every_compressible_file_both_keys() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = built(tmp.path(), "forms");
+    let prefix = server.unique_prefix("fill");
+    let to = format!("s3://{}/{prefix}", server.bucket);
+    upload(
+        &server,
+        &dir,
+        &to,
+        &["--encoding", "identity", "--siblings"],
+    )
+    .success();
+    let manifest = common::manifest(&dir);
+    let s = store(&server, &prefix).await;
+    let (mut variants, mut filled, mut none) = (0, 0, 0);
+    for f in manifest["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        let plain = s.head(path).await.unwrap().unwrap();
+        assert_eq!(plain.meta.content_encoding, None, "{path}");
+        for (name, ext) in [("gzip", "gz"), ("br", "br")] {
+            let key = format!("{path}.{ext}");
+            let got = s.head(&key).await.unwrap();
+            if !cdnpub::site::classify::compressible(path) {
+                assert!(got.is_none(), "{key} stored for an incompressible file");
+                none += 1;
+                continue;
+            }
+            let got = got.unwrap_or_else(|| panic!("{key} missing"));
+            let body = s.get(&key).await.unwrap().unwrap();
+            let variant = f["encodings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["encoding"] == name);
+            match variant {
+                Some(v) => {
+                    assert_eq!(got.meta.content_encoding.as_deref(), Some(name), "{key}");
+                    assert_eq!(
+                        body,
+                        fs::read(dir.join(v["path"].as_str().unwrap())).unwrap()
+                    );
+                    variants += 1;
+                }
+                None => {
+                    assert_eq!(got.meta.content_encoding, None, "{key}");
+                    assert_eq!(body, fs::read(dir.join(path)).unwrap(), "{key}");
+                    filled += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        variants > 0 && filled > 0 && none > 0,
+        "{variants} {filled} {none}"
+    );
 }

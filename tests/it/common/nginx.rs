@@ -45,12 +45,23 @@ impl Nginx {
 
     /// Like [`Nginx::start`], with `http_body` added at the `http { }` level.
     pub fn start_with(bin: &str, root: &Path, http_body: &str, server_body: &str) -> Nginx {
+        Self::start_full(bin, root, "", http_body, server_body)
+    }
+
+    /// Like [`Nginx::start_with`], with `main_body` at the top (`load_module …;`).
+    pub fn start_full(
+        bin: &str,
+        root: &Path,
+        main_body: &str,
+        http_body: &str,
+        server_body: &str,
+    ) -> Nginx {
         for _attempt in 0..5 {
             let port = free_port();
             let dir = tempfile::tempdir().unwrap();
             let p = dir.path().display();
             let conf = format!(
-                "daemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\n\
+                "{main_body}\ndaemon off;\nmaster_process off;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\n\
                  events {{ worker_connections 64; }}\n\
                  http {{\n  access_log off;\n  client_body_temp_path {p}/cb;\n  proxy_temp_path {p}/px;\n  \
                  fastcgi_temp_path {p}/fc;\n  uwsgi_temp_path {p}/uw;\n  scgi_temp_path {p}/sc;\n  \
@@ -106,4 +117,20 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Debian's brotli_static module (package libnginx-mod-http-brotli-static), if installed.
+pub fn brotli_static_module() -> Option<&'static str> {
+    let path = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so";
+    let found = Path::new(path).exists();
+    if !found {
+        assert!(
+            !super::in_ci(),
+            "the brotli_static module is required under CI (.ci/run installs libnginx-mod-http-brotli-static)"
+        );
+        eprintln!(
+            "SKIPPED: libnginx-mod-http-brotli-static is not installed; brotli_static not tested"
+        );
+    }
+    found.then_some(path)
 }
