@@ -535,7 +535,7 @@ pub struct RewriteArgs {
     /// gzip level for regenerated .gz siblings (1-9) [default: 9].
     #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
     pub gzip_level: Option<u32>,
-    /// brotli quality for regenerated .br siblings (0-11) [default: 11].
+    /// brotli quality for regenerated .br siblings (0-11) [default: 9: fast enough for a container start].
     #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
     pub brotli_quality: Option<u32>,
     /// fsync every file before renaming it into place (survives power loss; slower).

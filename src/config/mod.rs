@@ -281,8 +281,13 @@ pub fn resolve_rewrite(
         .state_dir
         .clone()
         .or_else(|| layers.pick_path("state_dir", |s| s.state_dir.clone()));
-    let (gzip_level, brotli_quality) =
-        compression(args.gzip_level, args.brotli_quality, &layers, &file)?;
+    let (gzip_level, brotli_quality) = compression(
+        args.gzip_level,
+        args.brotli_quality,
+        &layers,
+        &file,
+        defaults::REWRITE_BROTLI_QUALITY,
+    )?;
     Ok(RewriteConfig {
         root,
         patterns,
@@ -633,13 +638,14 @@ fn compression(
     brotli: Option<u32>,
     layers: &Layers,
     file: &Option<ConfigFile>,
+    default_brotli: u32,
 ) -> Result<(u32, u32)> {
     let gzip = gzip
         .or_else(|| layers.value("gzip_level", |s| s.gzip_level))
         .unwrap_or(defaults::GZIP_LEVEL);
     let brotli = brotli
         .or_else(|| layers.value("brotli_quality", |s| s.brotli_quality))
-        .unwrap_or(defaults::BROTLI_QUALITY);
+        .unwrap_or(default_brotli);
     check_range("gzip_level", gzip, file)?;
     check_range("brotli_quality", brotli, file)?;
     Ok((gzip, brotli))
@@ -713,8 +719,13 @@ fn build_config(
         .unwrap_or(defaults::MAX_COMPRESS_RATIO);
     validate::ratio(max_ratio)
         .map_err(|e| Error::Usage(format!("--max-ratio / max_compress_ratio {e}")))?;
-    let (gzip_level, brotli_quality) =
-        compression(args.gzip_level, tree.brotli_quality, layers, file)?;
+    let (gzip_level, brotli_quality) = compression(
+        args.gzip_level,
+        tree.brotli_quality,
+        layers,
+        file,
+        defaults::BROTLI_QUALITY,
+    )?;
     let mut keep = layers
         .value("keep_names", |s| s.keep_names.clone())
         .unwrap_or_default();

@@ -503,3 +503,49 @@ fn stale_temp_files_from_a_killed_run_are_removed() {
     rewrite(&root, "https://cdn.example.com", "mobile-vue/*/index.html").success();
     assert!(!stale.exists());
 }
+
+/// At container start the default brotli quality is 9 (fast enough to keep a first start under
+/// 100 ms, bench/rewrite.sh), gzip stays at 9; `brotli_quality` in cdnpub.toml still wins.
+#[test]
+fn siblings_regenerated_at_start_default_to_brotli_9_and_gzip_9() {
+    let (_t, root) = site("vite-vue/dist");
+    let js = js_bundle(&root);
+    let original = fs::read(root.join(&js)).unwrap();
+    fs::write(
+        root.join(format!("{js}.gz")),
+        cdnpub::site::compress::gzip(&original, 9),
+    )
+    .unwrap();
+    fs::write(
+        root.join(format!("{js}.br")),
+        cdnpub::site::compress::brotli(&original, 11),
+    )
+    .unwrap();
+    rewrite_args(&root, &[], "https://cdn.example.com", &["assets/*.js"])
+        .assert()
+        .success();
+    let plain = fs::read(root.join(&js)).unwrap();
+    assert_eq!(
+        fs::read(root.join(format!("{js}.br"))).unwrap(),
+        cdnpub::site::compress::brotli(&plain, 9)
+    );
+    assert_eq!(
+        fs::read(root.join(format!("{js}.gz"))).unwrap(),
+        cdnpub::site::compress::gzip(&plain, 9)
+    );
+    // The file's setting wins over the start-time default.
+    // (./cdnpub.toml of the working directory, root's parent)
+    fs::write(
+        root.parent().unwrap().join("cdnpub.toml"),
+        "brotli_quality = 3\n",
+    )
+    .unwrap();
+    rewrite_args(&root, &[], "https://cdn.other.example", &["assets/*.js"])
+        .assert()
+        .success();
+    let plain = fs::read(root.join(&js)).unwrap();
+    assert_eq!(
+        fs::read(root.join(format!("{js}.br"))).unwrap(),
+        cdnpub::site::compress::brotli(&plain, 3)
+    );
+}
