@@ -158,27 +158,8 @@ impl Aliyun {
         for (k, v) in headers.iter().filter(|(k, _)| *k != "host") {
             builder = builder.header(*k, *v);
         }
-        let resp = builder
-            .header("authorization", auth)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| ApiError {
-                code: "NetworkError".into(),
-                message: format!("{}: {e}", self.endpoint),
-                // A connection that never opened carried nothing; anything later may have.
-                class: if e.is_connect() {
-                    ErrorClass::Retry
-                } else {
-                    ErrorClass::Unsure
-                },
-            })?;
-        let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| ApiError {
-            code: "NetworkError".into(),
-            message: format!("reading the answer of {action}: {e}"),
-            class: ErrorClass::Unsure,
-        })?;
+        let req = builder.header("authorization", auth).body(body);
+        let (status, bytes) = super::exchange(req, self.endpoint.as_str(), action).await?;
         let json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if status.is_success() {
             return Ok(json);

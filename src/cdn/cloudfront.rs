@@ -122,7 +122,8 @@ impl CloudFront {
                 class: ErrorClass::Fatal,
             })?;
         let headers = [("content-type", "application/xml")];
-        let signed = signature_headers(
+        let signed = sigv4_headers(
+            "cloudfront",
             method,
             url.as_str(),
             &headers,
@@ -141,22 +142,8 @@ impl CloudFront {
         {
             req = req.header(k, v);
         }
-        let resp = req.body(body).send().await.map_err(|e| ApiError {
-            code: "NetworkError".into(),
-            message: format!("{action} on {}: {e}", self.distribution_id),
-            // A connection that never opened carried nothing; anything later may have.
-            class: if e.is_connect() {
-                ErrorClass::Retry
-            } else {
-                ErrorClass::Unsure
-            },
-        })?;
-        let status = resp.status();
-        let text = resp.text().await.map_err(|e| ApiError {
-            code: "NetworkError".into(),
-            message: format!("reading the answer of {action}: {e}"),
-            class: ErrorClass::Unsure,
-        })?;
+        let (status, body) = super::exchange(req.body(body), &self.distribution_id, action).await?;
+        let text = String::from_utf8_lossy(&body).into_owned();
         if status.is_success() {
             return Ok(text);
         }
@@ -208,21 +195,9 @@ fn chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-/// The SigV4 headers (authorization, x-amz-date, x-amz-security-token) for one CloudFront
-/// request, signed for `us-east-1` as CloudFront requires.
-pub fn signature_headers(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-    creds: aws_credential_types::Credentials,
-    time: SystemTime,
-) -> std::result::Result<Vec<(String, String)>, String> {
-    sigv4_headers("cloudfront", method, url, headers, body, creds, time)
-}
-
-/// The SigV4 headers for a request to `service` in us-east-1.
-fn sigv4_headers(
+/// The SigV4 headers (authorization, x-amz-date, x-amz-security-token) for a request to
+/// `service` in us-east-1, the region CloudFront's API is signed for.
+pub fn sigv4_headers(
     service: &str,
     method: &str,
     url: &str,
@@ -543,7 +518,8 @@ mod tests {
         );
         let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_440_938_160);
         let body = invalidation_batch(&strs(&["/a"]), "r");
-        let h = signature_headers(
+        let h = sigv4_headers(
+            "cloudfront",
             "POST",
             "https://cloudfront.amazonaws.com/2020-05-31/distribution/E1/invalidation",
             &[("content-type", "application/xml")],

@@ -120,6 +120,32 @@ pub struct ApiError {
     pub class: ErrorClass,
 }
 
+/// Send one API request and read its answer: the status and body, or the transport failure
+/// classified (a connection that never opened carried nothing and is retried; anything later
+/// may have reached the provider). `target` names the endpoint or resource in the message.
+pub async fn exchange(
+    req: reqwest::RequestBuilder,
+    target: &str,
+    action: &str,
+) -> std::result::Result<(reqwest::StatusCode, Vec<u8>), ApiError> {
+    let resp = req.send().await.map_err(|e| ApiError {
+        code: "NetworkError".into(),
+        message: format!("{action} on {target}: {e}"),
+        class: if e.is_connect() {
+            ErrorClass::Retry
+        } else {
+            ErrorClass::Unsure
+        },
+    })?;
+    let status = resp.status();
+    let body = resp.bytes().await.map_err(|e| ApiError {
+        code: "NetworkError".into(),
+        message: format!("reading the answer of {action}: {e}"),
+        class: ErrorClass::Unsure,
+    })?;
+    Ok((status, body.to_vec()))
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
