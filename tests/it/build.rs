@@ -674,3 +674,46 @@ fn the_compression_cache_reuses_outputs_and_never_serves_a_damaged_entry() {
         "changed file",
     );
 }
+
+/// Two builds at once sharing one cache directory (two CI jobs on one runner): both succeed,
+/// both trees are the cold build's byte for byte, and the cache serves them afterwards.
+#[test]
+fn concurrent_builds_share_the_compression_cache_safely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixtures().join("bundlers/vite-react-legacy/dist");
+    let cache = tmp.path().join("shared-cache");
+    let cold = tmp.path().join("cold");
+    fs::create_dir_all(&cold).unwrap();
+    build_report(&cold, &src, &["--no-cache"]);
+    let bin = assert_cmd::cargo::cargo_bin("cdnpub");
+    let jobs: Vec<(PathBuf, std::process::Child)> = (0..4)
+        .map(|i| {
+            let dir = tmp.path().join(format!("job{i}"));
+            fs::create_dir_all(&dir).unwrap();
+            let child = std::process::Command::new(&bin)
+                .current_dir(&dir)
+                .args(["build", "-q"])
+                .arg(&src)
+                .arg("--out")
+                .arg(dir.join("out"))
+                .arg("--cache-dir")
+                .arg(&cache)
+                .spawn()
+                .unwrap();
+            (dir, child)
+        })
+        .collect();
+    for (dir, mut child) in jobs {
+        assert!(child.wait().unwrap().success(), "{}", dir.display());
+        assert_same_tree(
+            &built_tree(&cold.join("out")),
+            &built_tree(&dir.join("out")),
+            "a concurrent build",
+        );
+    }
+    let after = tmp.path().join("after");
+    fs::create_dir_all(&after).unwrap();
+    let r = build_report(&after, &src, &["--cache-dir", cache.to_str().unwrap()]);
+    assert_eq!(r["cache"]["misses"], 0, "{r}");
+    assert_eq!(r["cache"]["repaired"], 0, "{r}");
+}
