@@ -8,6 +8,7 @@ pub mod aliyun;
 pub mod cloudfront;
 pub mod entry;
 pub mod provider;
+pub mod tc3;
 pub mod urls;
 
 use std::path::{Path, PathBuf};
