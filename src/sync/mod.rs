@@ -51,8 +51,9 @@ impl Encoding {
             Encoding::Auto => Err(format!(
                 "{directories} of the {targets} targets are directories and the rest object storage; \
                  --encoding auto stores gzip in buckets and plain files with siblings in directories, \
-                 and every target must hold the same release: say --encoding gzip (with --siblings \
-                 for an nginx gzip_static directory) or --encoding identity --siblings"
+                 and every target must hold the same release: say --encoding identity --siblings \
+                 (plain files with .gz/.br siblings on every target), or upload to the buckets and \
+                 to the directories in separate runs"
             )),
             other => Ok((other, siblings)),
         }
@@ -106,5 +107,36 @@ pub fn meta_of(o: &Object) -> Meta {
             ("sha256".to_string(), o.sha256.clone()),
             (HEADERS_META.to_string(), headers_digest(o)),
         ]),
+    }
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::Encoding;
+
+    #[test]
+    fn auto_is_gzip_on_buckets_and_siblings_in_directories_and_refuses_a_mix() {
+        assert_eq!(
+            Encoding::Auto.resolve(false, 0, 2),
+            Ok((Encoding::Gzip, false))
+        );
+        assert_eq!(
+            Encoding::Auto.resolve(true, 0, 1),
+            Ok((Encoding::Gzip, true))
+        );
+        assert_eq!(
+            Encoding::Auto.resolve(false, 2, 2),
+            Ok((Encoding::Identity, true))
+        );
+        let mixed = Encoding::Auto.resolve(false, 1, 2).unwrap_err();
+        assert!(mixed.contains("--encoding identity --siblings"), "{mixed}");
+        // A choice made stands, whatever the targets.
+        assert_eq!(Encoding::Br.resolve(false, 1, 2), Ok((Encoding::Br, false)));
+        assert_eq!(
+            Encoding::Identity.resolve(true, 0, 1),
+            Ok((Encoding::Identity, true))
+        );
+        assert_eq!(Encoding::Auto.content_encoding(), Some("gzip"));
+        assert_eq!(Encoding::Identity.content_encoding(), None);
     }
 }
