@@ -452,8 +452,8 @@ pub struct TreeArgs {
     /// Directory of the compression cache: outputs reused by input digest and setting [default: .cdnpub/cache].
     #[arg(long, env = "CDNPUB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Size bound of the compression cache in MiB; least recently used entries go first [default: 1024].
-    #[arg(long, value_name = "MIB")]
+    /// Size bound of the compression cache in MiB (1-1048576); least recently used entries go first [default: 1024].
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     pub cache_max_mib: Option<u64>,
     /// Compress every file again; read and write no cache.
     #[arg(long, conflicts_with = "cache_dir")]

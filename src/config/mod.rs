@@ -678,9 +678,9 @@ fn cache_config(
     tree: &crate::cli::TreeArgs,
     layers: &Layers,
     file: &Option<ConfigFile>,
-) -> Option<crate::site::cache::CacheConfig> {
+) -> Result<Option<crate::site::cache::CacheConfig>> {
     if tree.no_cache {
-        return None;
+        return Ok(None);
     }
     let dir = tree.cache_dir.clone().unwrap_or_else(|| {
         match (layers.value("cache_dir", |s| s.cache_dir.clone()), file) {
@@ -693,10 +693,15 @@ fn cache_config(
         .cache_max_mib
         .or_else(|| layers.value("cache_max_mib", |s| s.cache_max_mib))
         .unwrap_or(crate::site::cache::DEFAULT_MAX_MIB);
-    Some(crate::site::cache::CacheConfig {
+    check_range(
+        "cache_max_mib",
+        u32::try_from(mib).unwrap_or(u32::MAX),
+        file,
+    )?;
+    Ok(Some(crate::site::cache::CacheConfig {
         dir,
         max_bytes: mib.saturating_mul(1 << 20),
-    })
+    }))
 }
 
 /// `build`'s configuration from flags/variables and the already loaded layers.
@@ -788,7 +793,7 @@ fn build_config(
             && layers
                 .pick("compress", |s| s.compress)
                 .is_none_or(|(v, _)| v),
-        cache: cache_config(tree, layers, file),
+        cache: cache_config(tree, layers, file)?,
         render: None,
     })
 }

@@ -5,11 +5,12 @@
 use super::Settings;
 
 /// Allowed ranges of the numeric keys (inclusive).
-pub const RANGES: [(&str, u32, u32); 4] = [
+pub const RANGES: [(&str, u32, u32); 5] = [
     ("gzip_level", 1, 9),
     ("brotli_quality", 0, 11),
     ("hash_length", 8, 16),
     ("concurrency", 1, 256),
+    ("cache_max_mib", 1, 1 << 20),
 ];
 
 /// `value` within the range of `key` (keys without a range pass); the error says the value and
@@ -51,6 +52,11 @@ pub fn settings(s: &Settings) -> Vec<(String, String)> {
         ("brotli_quality", s.brotli_quality),
         ("hash_length", s.hash_length.map(u32::from)),
         ("concurrency", s.concurrency.map(u32::from)),
+        (
+            "cache_max_mib",
+            s.cache_max_mib
+                .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
+        ),
     ] {
         if let Some(Err(e)) = v.map(|v| range(key, v)) {
             bad(key, e);
