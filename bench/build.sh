@@ -13,13 +13,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 for tool in npm hyperfine gzip brotli python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench/build.sh: $tool is required" >&2; exit 2; }
 done
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="$repo/target/release/cdnpub"
-work=${BENCH_WORK:-$(mktemp -d)}
-[ -n "${BENCH_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+. "$repo/bench/lib/setup.sh"
 
 # --- the corpus: real npm packages' dist folders ------------------------------------------
-. "$repo/bench/lib/corpus.sh"
 make_corpus "$work"
 files=$(find "$work/corpus" -type f | wc -l)
 bytes=$(du -sb "$work/corpus" | cut -f1)

@@ -9,11 +9,7 @@
 # Needs: npm, python3. Usage: bench/cache.sh   (BENCH_WORK=DIR keeps the corpus between runs)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="$repo/target/release/cdnpub"
-work=${BENCH_WORK:-$(mktemp -d)}
-[ -n "${BENCH_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
-. "$repo/bench/lib/corpus.sh"
+. "$repo/bench/lib/setup.sh"
 make_corpus "$work"
 rm -rf "$work/tree" "$work/cache" "$work/out-cache" "$work/out-cold"
 cp -r "$work/corpus" "$work/tree"

@@ -8,7 +8,6 @@
 //! Signature        = hex(hmac_sha256(secret, StringToSign))
 //! ```
 
-use hmac::{Hmac, Mac};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 
@@ -63,38 +62,30 @@ pub fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-fn signed(headers: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut h: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
-        .filter(|(k, _)| k == "host" || k == "content-type" || k.starts_with("x-acs-"))
-        .collect();
-    h.sort();
-    h
+/// The signed headers (host, content-type, every `x-acs-*`): canonical lines and names.
+fn signed(headers: &[(&str, &str)]) -> (String, String) {
+    super::canonical::headers(
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
+            .filter(|(k, _)| k == "host" || k == "content-type" || k.starts_with("x-acs-"))
+            .collect(),
+    )
 }
 
 /// The signed header names, `;`-joined.
 pub fn signed_headers(headers: &[(&str, &str)]) -> String {
-    signed(headers)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect::<Vec<_>>()
-        .join(";")
+    signed(headers).1
 }
 
 /// The canonical request.
 pub fn canonical_request(req: &Request) -> String {
-    let headers: String = signed(req.headers)
-        .iter()
-        .map(|(k, v)| format!("{k}:{v}\n"))
-        .collect();
+    let (lines, names) = signed(req.headers);
     format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
+        "{}\n{}\n{}\n{lines}\n{names}\n{}",
         req.method,
         req.path,
         canonical_query(req.query),
-        headers,
-        signed_headers(req.headers),
         req.body_sha256
     )
 }
@@ -102,13 +93,10 @@ pub fn canonical_request(req: &Request) -> String {
 /// The signature (hex) of `req` with `secret`.
 pub fn signature(req: &Request, secret: &str) -> String {
     let to_sign = format!("{ALGORITHM}\n{}", sha256(canonical_request(req).as_bytes()));
-    // HMAC takes a key of any length; new_from_slice cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    };
-    mac.update(to_sign.as_bytes());
-    hex(&mac.finalize().into_bytes())
+    hex(&super::canonical::hmac_sha256(
+        secret.as_bytes(),
+        to_sign.as_bytes(),
+    ))
 }
 
 /// The `Authorization` header value.

@@ -101,20 +101,7 @@ fn nonce() -> String {
 impl Aliyun {
     /// A client for `endpoint` (default cdn.aliyuncs.com).
     pub fn new(endpoint: Option<&str>, creds: Credentials) -> Result<Self> {
-        let raw = endpoint.unwrap_or(DEFAULT_ENDPOINT);
-        let endpoint = Url::parse(raw)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "--cdn-endpoint {raw:?} is not an http(s) URL (e.g. https://cdn.aliyuncs.com)"
-                ))
-            })?;
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::Failed(format!("starting the HTTP client: {e}")))?;
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
         Ok(Aliyun {
             http,
             endpoint,

@@ -9,7 +9,7 @@
 //! parts, already compiled for S3.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
@@ -64,15 +64,7 @@ impl CloudFront {
                 "--max-paths {max_paths} must be between 1 and {MAX_PATHS_IN_FLIGHT}"
             )));
         }
-        let raw = endpoint.unwrap_or(DEFAULT_ENDPOINT);
-        let endpoint = Url::parse(raw)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "--cdn-endpoint {raw:?} is not an http(s) URL (e.g. {DEFAULT_ENDPOINT})"
-                ))
-            })?;
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(crate::util::aws_http_client())
             .region(aws_config::Region::new("us-east-1"))
@@ -81,12 +73,6 @@ impl CloudFront {
         let credentials = shared.credentials_provider().ok_or_else(|| {
             Error::Usage("CloudFront needs AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, or web identity)".into())
         })?;
-        // The CDN engine retries every call under crate::retry::CDN; this client sends once.
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| Error::Failed(format!("starting the HTTP client: {e}")))?;
         Ok(CloudFront {
             http,
             endpoint,
@@ -443,6 +429,7 @@ pub fn caller_reference(reference: &str, batch: usize, paths: &[String]) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn strs(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

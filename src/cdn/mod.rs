@@ -5,6 +5,7 @@
 
 pub mod acs3;
 pub mod aliyun;
+pub mod canonical;
 pub mod cloudfront;
 pub mod entry;
 pub mod provider;
@@ -119,6 +120,26 @@ pub struct ApiError {
     pub message: String,
     /// Retry, stop, or fail.
     pub class: ErrorClass,
+}
+
+/// A provider's API endpoint (`--cdn-endpoint`, else `default`) and the HTTP client for it
+/// (30 s per request, 10 s to connect; the engine retries, the client sends once).
+pub fn api_client(endpoint: Option<&str>, default: &str) -> Result<(url::Url, reqwest::Client)> {
+    let raw = endpoint.unwrap_or(default);
+    let url = url::Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--cdn-endpoint {raw:?} is not an http(s) URL (e.g. {default})"
+            ))
+        })?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| Error::Failed(format!("starting the HTTP client: {e}")))?;
+    Ok((url, http))
 }
 
 /// Send one API request and read its answer: the status and body, or the transport failure

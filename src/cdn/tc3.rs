@@ -14,10 +14,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use super::acs3::sha256;
+use super::canonical::hmac_sha256 as hmac;
 use crate::site::state::hex;
 
 /// The algorithm name in `Authorization` and the string to sign.
@@ -37,36 +35,28 @@ pub struct Request<'a> {
     pub payload: &'a [u8],
 }
 
-fn signed(headers: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut h: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
-        .collect();
-    h.sort();
-    h
+/// Every given header, names and values lower case (the document's rule): lines and names.
+fn signed(headers: &[(&str, &str)]) -> (String, String) {
+    super::canonical::headers(
+        headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
+            .collect(),
+    )
 }
 
 /// The signed header names, `;`-joined.
 pub fn signed_headers(headers: &[(&str, &str)]) -> String {
-    signed(headers)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect::<Vec<_>>()
-        .join(";")
+    signed(headers).1
 }
 
 /// The canonical request (API 3.0 always uses the path `/`).
 pub fn canonical_request(req: &Request) -> String {
-    let headers: String = signed(req.headers)
-        .iter()
-        .map(|(k, v)| format!("{k}:{v}\n"))
-        .collect();
+    let (lines, names) = signed(req.headers);
     format!(
-        "{}\n/\n{}\n{}\n{}\n{}",
+        "{}\n/\n{}\n{lines}\n{names}\n{}",
         req.method,
         req.query,
-        headers,
-        signed_headers(req.headers),
         sha256(req.payload)
     )
 }
@@ -89,16 +79,6 @@ pub fn string_to_sign(req: &Request, timestamp: u64, service: &str) -> String {
         credential_scope(timestamp, service),
         sha256(canonical_request(req).as_bytes())
     )
-}
-
-fn hmac(key: &[u8], msg: &[u8]) -> Vec<u8> {
-    // HMAC takes a key of any length; new_from_slice cannot fail for it.
-    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    };
-    mac.update(msg);
-    mac.finalize().into_bytes().to_vec()
 }
 
 /// The derived key `SecretSigning` for a date and service.
