@@ -117,6 +117,8 @@ fn the_cloudfront_function_lists_every_compressible_extension() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/cloudfront/encoding.js"),
     )
     .unwrap();
+    // CloudFront Functions take at most 10 KB of code.
+    assert!(code.len() <= 10 * 1024, "{} bytes", code.len());
     let list = code
         .split("var COMPRESSIBLE = [")
         .nth(1)
