@@ -453,8 +453,8 @@ pub struct TreeArgs {
     #[arg(long, env = "CDNPUB_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Size bound of the compression cache in MiB (1-1048576); least recently used entries go first [default: 1024].
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
-    pub cache_max_mib: Option<u64>,
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    pub cache_max_mib: Option<u32>,
     /// Compress every file again; read and write no cache.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,

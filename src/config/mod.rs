@@ -55,7 +55,7 @@ pub struct Settings {
     /// `build`/`publish`: the compression cache directory (relative to this file).
     pub cache_dir: Option<PathBuf>,
     /// `build`/`publish`: the compression cache's size bound in MiB.
-    pub cache_max_mib: Option<u64>,
+    pub cache_max_mib: Option<u32>,
     /// `build`/`publish`: the tree's deploy sub-path under the site root (`mobile-vue/pass`).
     pub base_path: Option<String>,
     /// `build`/`publish`: files found through the manifest, not by a reference (globs).
@@ -682,25 +682,19 @@ fn cache_config(
     if tree.no_cache {
         return Ok(None);
     }
-    let dir = tree.cache_dir.clone().unwrap_or_else(|| {
-        match (layers.value("cache_dir", |s| s.cache_dir.clone()), file) {
-            (Some(d), Some(f)) => f.path.parent().unwrap_or(Path::new(".")).join(d),
-            (Some(d), None) => d,
-            (None, _) => PathBuf::from(defaults::CACHE_DIR),
-        }
-    });
+    let dir = tree
+        .cache_dir
+        .clone()
+        .or_else(|| layers.pick_path("cache_dir", |s| s.cache_dir.clone()))
+        .unwrap_or_else(|| PathBuf::from(defaults::CACHE_DIR));
     let mib = tree
         .cache_max_mib
         .or_else(|| layers.value("cache_max_mib", |s| s.cache_max_mib))
         .unwrap_or(crate::site::cache::DEFAULT_MAX_MIB);
-    check_range(
-        "cache_max_mib",
-        u32::try_from(mib).unwrap_or(u32::MAX),
-        file,
-    )?;
+    check_range("cache_max_mib", mib, file)?;
     Ok(Some(crate::site::cache::CacheConfig {
         dir,
-        max_bytes: mib.saturating_mul(1 << 20),
+        max_bytes: u64::from(mib) << 20,
     }))
 }
 

@@ -52,11 +52,7 @@ pub fn settings(s: &Settings) -> Vec<(String, String)> {
         ("brotli_quality", s.brotli_quality),
         ("hash_length", s.hash_length.map(u32::from)),
         ("concurrency", s.concurrency.map(u32::from)),
-        (
-            "cache_max_mib",
-            s.cache_max_mib
-                .map(|m| u32::try_from(m).unwrap_or(u32::MAX)),
-        ),
+        ("cache_max_mib", s.cache_max_mib),
     ] {
         if let Some(Err(e)) = v.map(|v| range(key, v)) {
             bad(key, e);

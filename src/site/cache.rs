@@ -24,7 +24,7 @@ const MAGIC: &[u8; 8] = b"CDNPUBZ1";
 const HEADER: usize = MAGIC.len() + 32;
 
 /// Default size bound of the cache directory (MiB).
-pub const DEFAULT_MAX_MIB: u64 = 1024;
+pub const DEFAULT_MAX_MIB: u32 = 1024;
 
 /// Where the cache lives and how large it may grow.
 #[derive(Debug, Clone, PartialEq)]
