@@ -355,7 +355,10 @@ pub struct CdnProviderArgs {
     /// CloudFront distribution id.
     #[arg(long, env = "CDNPUB_DISTRIBUTION_ID", value_name = "ID")]
     pub distribution_id: Option<String>,
-    /// The provider's API endpoint [default: cdn.aliyuncs.com / CloudFront's].
+    /// Cloudflare zone id.
+    #[arg(long, env = "CLOUDFLARE_ZONE_ID", value_name = "ID")]
+    pub zone_id: Option<String>,
+    /// The provider's API endpoint [default: the provider's public one].
     #[arg(long, env = "CDNPUB_CDN_ENDPOINT", value_name = "URL")]
     pub cdn_endpoint: Option<String>,
     /// Poll the tasks until the CDN reports them done (or --timeout).
@@ -381,6 +384,9 @@ pub struct PurgeArgs {
     /// The inputs are directories: refresh everything under each.
     #[arg(long)]
     pub dir: bool,
+    /// With --dir on Tencent and Huawei: refresh everything under each directory, or only what changed at the origin.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = crate::cdn::DirMode::All, requires = "dir")]
+    pub dir_mode: crate::cdn::DirMode,
 }
 
 /// `cdnpub prefetch` options.
@@ -389,10 +395,10 @@ pub struct PrefetchArgs {
     /// Inputs and provider.
     #[command(flatten)]
     pub cdn: CdnArgs,
-    /// Alibaba: which nodes to warm (domestic, overseas, global) [default: the service's].
+    /// Alibaba, Tencent: which nodes to warm (domestic, overseas, global) [default: the service's].
     #[arg(long, value_name = "AREA", value_parser = ["domestic", "overseas", "global"])]
     pub area: Option<String>,
-    /// Alibaba: warm L2 nodes only.
+    /// Alibaba: warm L2 nodes only; Tencent: middle-tier nodes (Layer=middle).
     #[arg(long)]
     pub l2_preload: bool,
 }

@@ -76,7 +76,8 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             } else {
                 ObjectKind::File
             };
-            let cfg = config::resolve_cdn(&cli.global, &args.cdn, Action::Purge, kind)?;
+            let mut cfg = config::resolve_cdn(&cli.global, &args.cdn, Action::Purge, kind)?;
+            cfg.settings.dir_mode = args.dir_mode;
             let result = runtime()?.block_on(purge::run(&cfg))?;
             report::cdn(&result, out);
             result.outcome()

@@ -17,7 +17,7 @@ use crate::site::state::hex;
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
 /// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded (space is `%20`).
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'.')

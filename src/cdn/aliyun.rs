@@ -28,50 +28,23 @@ pub const STATUS_CALLS_PER_SECOND: f64 = 30.0;
 /// Task ids per DescribeRefreshTaskById call.
 pub const STATUS_IDS_PER_CALL: usize = 10;
 
-/// An AccessKey pair (and STS token); never printed.
-#[derive(Clone)]
-pub struct Credentials {
-    /// AccessKey id.
-    pub id: String,
-    /// AccessKey secret.
-    pub secret: String,
-    /// STS security token.
-    pub token: Option<String>,
-}
+pub use super::keys::Credentials;
 
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Credentials { .. }")
-    }
-}
-
-impl Credentials {
-    /// From ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (or the older
-    /// ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), with ALIBABA_CLOUD_SECURITY_TOKEN.
-    pub fn from_env() -> Result<Self> {
-        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-        let pairs = [
+/// From ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET (or the older
+/// ALICLOUD_ACCESS_KEY / ALICLOUD_SECRET_KEY), with ALIBABA_CLOUD_SECURITY_TOKEN.
+pub fn credentials_from_env() -> Result<Credentials> {
+    Credentials::from_vars(
+        &[
             (
                 "ALIBABA_CLOUD_ACCESS_KEY_ID",
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
             ),
             ("ALICLOUD_ACCESS_KEY", "ALICLOUD_SECRET_KEY"),
             ("ALICLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY_SECRET"),
-        ];
-        for (id, secret) in pairs {
-            if let (Some(id), Some(secret)) = (var(id), var(secret)) {
-                return Ok(Credentials {
-                    id,
-                    secret,
-                    token: var("ALIBABA_CLOUD_SECURITY_TOKEN")
-                        .or_else(|| var("ALICLOUD_SECURITY_TOKEN")),
-                });
-            }
-        }
-        Err(Error::Usage(
-            "no Alibaba Cloud AccessKey: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET".into(),
-        ))
-    }
+        ],
+        &["ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN"],
+        "Alibaba Cloud AccessKey",
+    )
 }
 
 /// Alibaba Cloud CDN.
@@ -285,7 +258,7 @@ impl Cdn for Aliyun {
         true
     }
 
-    async fn quota(&self) -> Result<Option<Quota>, ApiError> {
+    async fn quota(&self, _action: Action) -> Result<Option<Quota>, ApiError> {
         let v = self.call("DescribeRefreshQuota", &[]).await?;
         Ok(Some(Quota {
             urls: count(&v["UrlRemain"]),

@@ -376,7 +376,11 @@ impl Cdn for CloudFront {
         true
     }
 
-    async fn quota(&self) -> Result<Option<Quota>, ApiError> {
+    fn can_prefetch(&self) -> bool {
+        false
+    }
+
+    async fn quota(&self, _action: Action) -> Result<Option<Quota>, ApiError> {
         Ok(None)
     }
 

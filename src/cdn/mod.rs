@@ -6,10 +6,15 @@
 pub mod acs3;
 pub mod aliyun;
 pub mod canonical;
+pub mod cloudflare;
 pub mod cloudfront;
 pub mod entry;
+pub mod huawei;
+pub mod keys;
 pub mod provider;
+pub mod qiniu;
 pub mod tc3;
+pub mod tencent;
 pub mod urls;
 
 use std::path::{Path, PathBuf};
@@ -168,6 +173,94 @@ pub async fn exchange(
     Ok((status, body.to_vec()))
 }
 
+impl ApiError {
+    /// An error a provider answered: `code` (or `HTTP<status>` when it gave none), its message
+    /// and what to do (`hint`), prefixed by the call that failed.
+    pub fn answered(
+        status: u16,
+        code: &str,
+        message: &str,
+        action: &str,
+        class: ErrorClass,
+        hint: &str,
+    ) -> Self {
+        ApiError {
+            code: if code.is_empty() {
+                format!("HTTP{status}")
+            } else {
+                code.to_string()
+            },
+            message: format!(
+                "{action}: {}{}{hint}",
+                if message.is_empty() {
+                    "(no message)"
+                } else {
+                    message
+                },
+                if hint.is_empty() { "" } else { " — " }
+            ),
+            class,
+        }
+    }
+}
+
+/// Calls of at most `per_call` paths each, all sent as `call`.
+pub fn chunks(call: &str, kind: ObjectKind, urls: &[String], per_call: usize) -> Plan {
+    Plan {
+        batches: urls
+            .chunks(per_call.max(1))
+            .map(|c| Batch {
+                call: call.to_string(),
+                kind,
+                paths: c.to_vec(),
+                reference: None,
+            })
+            .collect(),
+        notes: Vec::new(),
+    }
+}
+
+/// The refusal of a provider without directory prefetch.
+pub fn no_directory_prefetch() -> Error {
+    Error::Usage("prefetch takes file URLs, not directories (drop --dir)".into())
+}
+
+/// Which action created each task id, for providers whose status calls differ by action.
+#[derive(Debug, Default)]
+pub struct TaskBook(std::sync::Mutex<std::collections::HashMap<String, Action>>);
+
+impl TaskBook {
+    /// Remember that `action` created `ids`.
+    pub fn record(&self, action: Action, ids: &[String]) {
+        if let Ok(mut m) = self.0.lock() {
+            for id in ids {
+                m.insert(id.clone(), action);
+            }
+        }
+    }
+
+    /// The action that created `id` (purge when unknown).
+    pub fn action(&self, id: &str) -> Action {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(id).copied())
+            .unwrap_or(Action::Purge)
+    }
+}
+
+/// How a directory refresh treats what is under the directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirMode {
+    /// Everything under it (Tencent FlushType=delete, Huawei mode=all).
+    #[default]
+    All,
+    /// Only what changed at the origin (Tencent FlushType=flush, Huawei
+    /// mode=detect_modify_refresh); other providers refresh everything.
+    Changed,
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -197,8 +290,12 @@ pub trait Cdn {
     fn plan(&self, action: Action, kind: ObjectKind, urls: &[String]) -> Result<Plan>;
     /// True when the provider has a quota API worth a request before each job.
     fn has_quota(&self) -> bool;
-    /// The remaining quota, when the provider has one.
-    async fn quota(&self) -> Result<Option<Quota>, ApiError>;
+    /// The remaining quota for `action`'s jobs, when the provider has one.
+    async fn quota(&self, action: Action) -> Result<Option<Quota>, ApiError>;
+    /// False for providers without a prefetch API (CloudFront, Cloudflare).
+    fn can_prefetch(&self) -> bool {
+        true
+    }
     /// True when sending the same batch twice does the work once (CloudFront: the caller
     /// reference), so a submit may be retried after an [`ErrorClass::Unsure`] error.
     fn idempotent_submit(&self) -> bool {
@@ -217,6 +314,14 @@ pub enum Provider {
     Aliyun(aliyun::Aliyun),
     /// AWS CloudFront.
     CloudFront(cloudfront::CloudFront),
+    /// Tencent Cloud CDN.
+    Tencent(tencent::Tencent),
+    /// Cloudflare.
+    Cloudflare(cloudflare::Cloudflare),
+    /// Qiniu CDN.
+    Qiniu(qiniu::Qiniu),
+    /// Huawei Cloud CDN.
+    Huawei(huawei::Huawei),
 }
 
 macro_rules! delegate {
@@ -224,6 +329,10 @@ macro_rules! delegate {
         match $self {
             Provider::Aliyun($p) => $e,
             Provider::CloudFront($p) => $e,
+            Provider::Tencent($p) => $e,
+            Provider::Cloudflare($p) => $e,
+            Provider::Qiniu($p) => $e,
+            Provider::Huawei($p) => $e,
         }
     };
 }
@@ -244,8 +353,11 @@ impl Cdn for Provider {
     fn idempotent_submit(&self) -> bool {
         delegate!(self, p => p.idempotent_submit())
     }
-    async fn quota(&self) -> Result<Option<Quota>, ApiError> {
-        delegate!(self, p => p.quota().await)
+    async fn quota(&self, action: Action) -> Result<Option<Quota>, ApiError> {
+        delegate!(self, p => p.quota(action).await)
+    }
+    fn can_prefetch(&self) -> bool {
+        delegate!(self, p => p.can_prefetch())
     }
     async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError> {
         delegate!(self, p => p.submit(action, batch).await)
@@ -446,7 +558,7 @@ async fn check_quota(
         return Ok(());
     }
     let mut pacer = Pacer::new(cdn.limits().calls_per_second);
-    let quota = call_with_retry(opts, &mut pacer, report, true, || cdn.quota())
+    let quota = call_with_retry(opts, &mut pacer, report, true, || cdn.quota(action))
         .await
         .map_err(|e| Error::Failed(format!("{} quota check failed: {e}", cdn.name())))?;
     let Some(q) = quota else {
@@ -462,8 +574,9 @@ async fn check_quota(
     match left {
         Some(left) if asked > left => Err(Error::Failed(format!(
             "refused: this job needs {asked} {what} but today's quota has {left} left \
-             (DescribeRefreshQuota); nothing was sent. Split the job, use --dir for whole \
-             directories, or wait for the quota to reset"
+             ({}'s quota API); nothing was sent. Split the job, use --dir for whole \
+             directories, or wait for the quota to reset",
+            cdn.name()
         ))),
         _ => Ok(()),
     }

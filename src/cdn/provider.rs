@@ -11,7 +11,18 @@ pub enum ProviderKind {
     Aliyun,
     /// AWS CloudFront.
     Cloudfront,
+    /// Tencent Cloud CDN.
+    Tencent,
+    /// Cloudflare.
+    Cloudflare,
+    /// Qiniu CDN.
+    Qiniu,
+    /// Huawei Cloud CDN.
+    Huawei,
 }
+
+/// The names `cdn_provider` accepts, for messages.
+pub const NAMES: &str = "aliyun, cloudfront, tencent, cloudflare, qiniu or huawei";
 
 impl ProviderKind {
     /// Parse a configuration value.
@@ -19,6 +30,10 @@ impl ProviderKind {
         match s {
             "aliyun" => Some(ProviderKind::Aliyun),
             "cloudfront" => Some(ProviderKind::Cloudfront),
+            "tencent" => Some(ProviderKind::Tencent),
+            "cloudflare" => Some(ProviderKind::Cloudflare),
+            "qiniu" => Some(ProviderKind::Qiniu),
+            "huawei" => Some(ProviderKind::Huawei),
             _ => None,
         }
     }
@@ -33,15 +48,19 @@ pub struct ProviderSettings {
     pub domains: Vec<String>,
     /// CloudFront distribution.
     pub distribution_id: Option<String>,
+    /// Cloudflare zone.
+    pub zone_id: Option<String>,
+    /// Directory refresh mode (Tencent, Huawei).
+    pub dir_mode: super::DirMode,
     /// Provider API endpoint override.
     pub cdn_endpoint: Option<String>,
     /// URL path where the target's keys are served (None: the target's prefix).
     pub url_prefix: Option<String>,
     /// CloudFront collapse threshold.
     pub max_paths: usize,
-    /// Alibaba prefetch area.
+    /// Prefetch area (`domestic`, `overseas`, `global`; Alibaba and Tencent).
     pub area: Option<String>,
-    /// Alibaba L2 prefetch.
+    /// Prefetch to L2 / middle-tier nodes only (Alibaba, Tencent).
     pub l2_preload: bool,
 }
 
@@ -52,23 +71,18 @@ pub async fn open_provider(
     reference: Option<String>,
 ) -> Result<Provider> {
     let kind = cfg.kind.ok_or_else(|| {
-        Error::Usage(
-            "no CDN provider: give --provider aliyun|cloudfront (or cdn_provider in cdnpub.toml)"
-                .into(),
-        )
+        Error::Usage(format!(
+            "no CDN provider: give --provider {NAMES} (or cdn_provider in cdnpub.toml)"
+        ))
     })?;
+    // A dry run sends nothing, so it needs no key.
+    let keys = |read: fn() -> Result<super::keys::Credentials>| match read() {
+        Err(_) if dry_run => Ok(super::keys::Credentials::default()),
+        other => other,
+    };
     Ok(match kind {
         ProviderKind::Aliyun => {
-            let creds = match super::aliyun::Credentials::from_env() {
-                Ok(c) => c,
-                // A dry run sends nothing, so it needs no key.
-                Err(_) if dry_run => super::aliyun::Credentials {
-                    id: String::new(),
-                    secret: String::new(),
-                    token: None,
-                },
-                Err(e) => return Err(e),
-            };
+            let creds = keys(super::aliyun::credentials_from_env)?;
             let mut a = super::aliyun::Aliyun::new(cfg.cdn_endpoint.as_deref(), creds)?;
             a.area = cfg.area.clone();
             a.l2_preload = cfg.l2_preload;
@@ -92,5 +106,46 @@ pub async fn open_provider(
                 .await?,
             )
         }
+        ProviderKind::Tencent => {
+            let creds = keys(super::tencent::credentials_from_env)?;
+            let mut t = super::tencent::Tencent::new(cfg.cdn_endpoint.as_deref(), creds)?;
+            t.area = cfg.area.as_deref().map(tencent_area);
+            t.middle_layer = cfg.l2_preload;
+            t.dir_mode = cfg.dir_mode;
+            Provider::Tencent(t)
+        }
+        ProviderKind::Cloudflare => {
+            let token = match super::cloudflare::token_from_env() {
+                Err(_) if dry_run => String::new(),
+                other => other?,
+            };
+            let zone = cfg.zone_id.as_deref().unwrap_or("");
+            Provider::Cloudflare(super::cloudflare::Cloudflare::new(
+                cfg.cdn_endpoint.as_deref(),
+                zone,
+                token,
+            )?)
+        }
+        ProviderKind::Qiniu => {
+            let creds = keys(super::qiniu::credentials_from_env)?;
+            Provider::Qiniu(super::qiniu::Qiniu::new(
+                cfg.cdn_endpoint.as_deref(),
+                creds,
+            )?)
+        }
+        ProviderKind::Huawei => {
+            let creds = keys(super::huawei::credentials_from_env)?;
+            let mut h = super::huawei::Huawei::new(cfg.cdn_endpoint.as_deref(), creds)?;
+            h.dir_mode = cfg.dir_mode;
+            Provider::Huawei(h)
+        }
     })
+}
+
+/// Tencent's name for a prefetch area (`--area domestic` is its `mainland`).
+fn tencent_area(area: &str) -> String {
+    match area {
+        "domestic" => "mainland".into(),
+        other => other.into(),
+    }
 }

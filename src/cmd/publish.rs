@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cdn::entry::entry_points;
-use crate::cdn::provider::{open_provider, ProviderKind, ProviderSettings};
+use crate::cdn::provider::{open_provider, ProviderSettings};
 use crate::cdn::urls::{key_paths, normalize, Domains};
+use crate::cdn::Cdn as _;
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
 use crate::cmd::build::{BuildConfig, BuildReport};
 use crate::cmd::upload::{UploadConfig, UploadReport};
@@ -191,7 +192,6 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         .unwrap_or_else(|| first.as_ref().map_or("", Location::key_prefix).to_string());
     let ctx = CdnStage {
         provider: provider.as_ref(),
-        kind: cfg.cdn.kind,
         domains: &domains,
         url_prefix: &url_prefix,
         job: &cfg.job,
@@ -222,7 +222,6 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
 /// What the CDN stages share.
 struct CdnStage<'a> {
     provider: Option<&'a Provider>,
-    kind: Option<ProviderKind>,
     domains: &'a Domains,
     url_prefix: &'a str,
     job: &'a JobOptions,
@@ -265,8 +264,8 @@ impl CdnStage<'_> {
             Ok(p) => p,
             Err(why) => return Ok(skipped(why)),
         };
-        if self.kind == Some(ProviderKind::Cloudfront) {
-            return Ok(skipped("CloudFront has no prefetch API"));
+        if !p.can_prefetch() {
+            return Ok(skipped(format!("{} has no prefetch API", p.name())));
         }
         let (out, pages) = (out.to_path_buf(), changed.to_vec());
         let (keys, html) = crate::util::tasks::blocking(move || {

@@ -80,12 +80,14 @@ pub struct Settings {
     pub siblings: Option<bool>,
     /// `upload`: Cache-Control / Content-Type overrides per glob (`[[headers]]`).
     pub headers: Option<Vec<crate::site::headers::HeaderRule>>,
-    /// `purge`/`prefetch`: `aliyun` or `cloudfront`.
+    /// `purge`/`prefetch`: `aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.
     pub cdn_provider: Option<String>,
     /// `purge`/`prefetch`: the CDN domains jobs may touch (the first takes bare paths).
     pub cdn_domains: Option<Vec<String>>,
     /// `purge`: CloudFront distribution id.
     pub cdn_distribution_id: Option<String>,
+    /// `purge`: Cloudflare zone id.
+    pub cdn_zone_id: Option<String>,
     /// `purge`/`prefetch`: the provider's API endpoint.
     pub cdn_endpoint: Option<String>,
     /// `purge`/`prefetch`: URL path where the target's keys are served.
@@ -425,7 +427,8 @@ fn provider_settings(
         None => match layers.pick("cdn_provider", |s| s.cdn_provider.clone()) {
             Some((name, origin)) => Some(ProviderKind::parse(&name).ok_or_else(|| {
                 Error::Usage(format!(
-                    "{origin} = {name:?}: use \"aliyun\" or \"cloudfront\""
+                    "{origin} = {name:?}: use {}",
+                    crate::cdn::provider::NAMES
                 ))
             })?),
             None => None,
@@ -455,6 +458,11 @@ fn provider_settings(
             .distribution_id
             .clone()
             .or_else(|| layers.value("cdn_distribution_id", |s| s.cdn_distribution_id.clone())),
+        zone_id: args
+            .zone_id
+            .clone()
+            .or_else(|| layers.value("cdn_zone_id", |s| s.cdn_zone_id.clone())),
+        dir_mode: crate::cdn::DirMode::All,
         cdn_endpoint: args
             .cdn_endpoint
             .clone()

@@ -90,7 +90,7 @@ pub fn settings(s: &Settings) -> Vec<(String, String)> {
         if crate::cdn::provider::ProviderKind::parse(p).is_none() {
             bad(
                 "cdn_provider",
-                format!("{p:?}: use \"aliyun\" or \"cloudfront\""),
+                format!("{p:?}: use {}", crate::cdn::provider::NAMES),
             );
         }
     }
