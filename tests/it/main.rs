@@ -8,6 +8,7 @@ mod build;
 mod bundlers_e2e;
 mod cdn_aliyun;
 mod cdn_cloudfront;
+mod cdn_clouds;
 mod contrib;
 mod correctness;
 mod crash;
