@@ -301,7 +301,13 @@ Examples:
   cdnpub --env prod purge --changed --wait --dry-run
 
   # CloudFront, URLs from a file (one per line, - for stdin)
-  cdnpub purge --provider cloudfront --distribution-id E123ABC --domain d111.cloudfront.net --from-file urls.txt";
+  cdnpub purge --provider cloudfront --distribution-id E123ABC --domain d111.cloudfront.net --from-file urls.txt
+
+  # Tencent Cloud CDN (TENCENTCLOUD_SECRET_ID/_KEY): only what changed at the origin under a directory
+  cdnpub purge --provider tencent --domain cdn.example.com --dir --dir-mode changed /assets/
+
+  # Cloudflare (CLOUDFLARE_API_TOKEN), Qiniu (QINIU_ACCESS_KEY/_SECRET_KEY), Huawei (HUAWEICLOUD_SDK_AK/_SK)
+  cdnpub purge --provider cloudflare --zone-id 023e105f4ecef8ad9ca31a8372d0c353 --domain www.example.com /index.html";
 
 const PREFETCH_EXAMPLES: &str = "\
 Examples:

@@ -1,6 +1,7 @@
 //! Object stores: one trait, a backend per kind (S3-compatible, local directory), so `upload`
 //! and release records never know which one they talk to. Both pass the same conformance tests.
 
+pub mod cos;
 pub mod listing;
 pub mod local;
 pub mod s3;

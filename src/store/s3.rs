@@ -82,10 +82,15 @@ pub struct S3Store {
     page: i32,
 }
 
-/// Static credentials from the Alibaba Cloud variables, when no AWS key is set.
-fn alibaba_credentials() -> Option<Credentials> {
+/// Static credentials from the Alibaba Cloud variables (Tencent Cloud's for a COS endpoint),
+/// when no AWS key is set.
+fn cloud_credentials(endpoint: Option<&str>) -> Option<Credentials> {
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
         return None;
+    }
+    if super::cos::is_cos(endpoint) {
+        let (id, secret, token) = super::cos::credentials()?;
+        return Some(Credentials::new(id, secret, token, None, "tencent-env"));
     }
     let pairs = [
         (
@@ -108,7 +113,12 @@ fn alibaba_credentials() -> Option<Credentials> {
 
 impl S3Store {
     /// Connect (no request is made until the first operation).
-    pub async fn connect(opts: S3Options) -> Result<Self> {
+    pub async fn connect(mut opts: S3Options) -> Result<Self> {
+        if let Some(region) = opts.endpoint.as_deref().and_then(super::cos::region) {
+            super::cos::check_bucket(&opts.bucket)?;
+            // COS checks the signing region against the endpoint's.
+            opts.region.get_or_insert(region);
+        }
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(crate::util::aws_http_client());
         if let Some((id, secret)) = &opts.keys {
@@ -119,7 +129,7 @@ impl S3Store {
                 None,
                 "cdnpub-config",
             ));
-        } else if let Some(creds) = alibaba_credentials() {
+        } else if let Some(creds) = cloud_credentials(opts.endpoint.as_deref()) {
             loader = loader.credentials_provider(creds);
         }
         let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]

@@ -132,6 +132,7 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
         ("INPUT_CDN_PROVIDER", String::new()),
         ("INPUT_CDN_DOMAIN", String::new()),
         ("INPUT_DISTRIBUTION_ID", String::new()),
+        ("INPUT_ZONE_ID", String::new()),
         ("INPUT_SERVER", "https://cdn.example.com".into()),
         ("INPUT_BASE_PATH", String::new()),
         ("INPUT_DRY_RUN", "false".into()),

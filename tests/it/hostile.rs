@@ -6,6 +6,7 @@ use crate::common;
 use std::fs;
 
 use common::aliyun::{AliyunConfig, AliyunServer};
+use common::clouds::{CloudConfig, CloudServer, Dialect};
 use common::s3::S3Server;
 use common::{cdnpub, copy_tree, fixtures};
 
@@ -13,6 +14,25 @@ const AWS_ID: &str = "AKIAFAKEIDENTIFIER77";
 const AWS_SECRET: &str = "fakeAwsSecretKey/ShouldNeverPrint0123456";
 const ALI_ID: &str = "LTAIfakeAliyunIdent88";
 const ALI_SECRET: &str = "fakeAliyunSecretNeverPrint0987654321";
+/// The other providers' keys: wrong for their stand-ins, so every call is refused.
+const CLOUD_KEYS: [(&str, &str); 7] = [
+    ("TENCENTCLOUD_SECRET_ID", "AKIDfakeTencentId"),
+    (
+        "TENCENTCLOUD_SECRET_KEY",
+        "fakeTencentSecretNeverPrint01234",
+    ),
+    ("CLOUDFLARE_API_TOKEN", "fakeCloudflareTokenNeverPrint0123"),
+    ("QINIU_ACCESS_KEY", "fakeQiniuAccessKey"),
+    ("QINIU_SECRET_KEY", "fakeQiniuSecretNeverPrint0123456"),
+    ("HUAWEICLOUD_SDK_AK", "FAKEHUAWEIAK"),
+    ("HUAWEICLOUD_SDK_SK", "fakeHuaweiSecretNeverPrint012345"),
+];
+const CLOUD_SECRETS: [&str; 4] = [
+    "fakeTencentSecretNeverPrint01234",
+    "fakeCloudflareTokenNeverPrint0123",
+    "fakeQiniuSecretNeverPrint0123456",
+    "fakeHuaweiSecretNeverPrint012345",
+];
 
 fn output(a: &assert_cmd::assert::Assert) -> String {
     let o = a.get_output();
@@ -27,6 +47,15 @@ fn output(a: &assert_cmd::assert::Assert) -> String {
 fn secrets_appear_in_no_output_of_any_command() {
     let s3 = S3Server::start();
     let cdn = AliyunServer::start(AliyunConfig::default());
+    let clouds: Vec<CloudServer> = [
+        Dialect::Tencent,
+        Dialect::Cloudflare,
+        Dialect::Qiniu,
+        Dialect::Huawei,
+    ]
+    .into_iter()
+    .map(|d| CloudServer::start(CloudConfig::new(d)))
+    .collect();
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let src = t.join("dist");
@@ -39,7 +68,18 @@ fn secrets_appear_in_no_output_of_any_command() {
              endpoint = \"{}\"\npath_style = true\nregion = \"us-east-1\"\ncdn_provider = \"aliyun\"\n\
              cdn_endpoint = \"{}\"\n",
             s3.endpoint, cdn.endpoint
-        ),
+        ) + &clouds
+            .iter()
+            .map(|c| {
+                format!(
+                    "[env.{0}]\ncdn_server = \"https://cdn.example.com\"\ncdn_provider = \"{0}\"\n\
+                     cdn_endpoint = \"{1}\"\ncdn_zone_id = \"{2}\"\n",
+                    c.config.dialect.name(),
+                    c.endpoint,
+                    c.config.zone_id
+                )
+            })
+            .collect::<String>(),
     )
     .unwrap();
     let site = t.join("site").display().to_string();
@@ -96,6 +136,16 @@ fn secrets_appear_in_no_output_of_any_command() {
         (vec!["--env", "prod", "config", "show"], true),
         (vec!["config", "check"], true),
     ];
+    let mut runs = runs;
+    for c in &clouds {
+        let name = c.config.dialect.name();
+        runs.push((vec!["--env", name, "purge", "/index.html"], false));
+        runs.push((
+            vec!["--env", name, "purge", "--dry-run", "/index.html"],
+            true,
+        ));
+        runs.push((vec!["--env", name, "prefetch", "/index.html"], false));
+    }
     let mut seen_ok = 0;
     for (args, ok) in &runs {
         for extra in [["-vv"], ["--json"]] {
@@ -107,12 +157,13 @@ fn secrets_appear_in_no_output_of_any_command() {
                 .env("AWS_REGION", "us-east-1")
                 .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ALI_ID)
                 .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ALI_SECRET)
+                .envs(CLOUD_KEYS)
                 .assert();
             let success = a.get_output().status.success();
             assert_eq!(success, *ok, "{extra:?} {args:?}: {}", output(&a));
             seen_ok += usize::from(success);
             let all = output(&a);
-            for secret in [AWS_SECRET, ALI_SECRET] {
+            for secret in [AWS_SECRET, ALI_SECRET].into_iter().chain(CLOUD_SECRETS) {
                 assert!(
                     !all.contains(secret),
                     "{args:?} {extra:?} printed a secret:\n{all}"

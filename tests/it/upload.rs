@@ -877,3 +877,30 @@ async fn siblings_on_a_bucket_give_every_compressible_file_both_keys() {
         "{variants} {filled} {none}"
     );
 }
+
+#[test]
+fn a_cos_bucket_without_its_appid_is_refused_before_any_request() {
+    // COS names buckets <name>-<APPID>: without it every request would be NoSuchBucket. The
+    // endpoint is not reachable from here; the refusal comes before any request is made.
+    let tmp = tempfile::tempdir().unwrap();
+    let public = common::build_public(tmp.path(), &fixtures().join("vite-vue/dist"), &[]);
+    let a = cdnpub(tmp.path())
+        .args([
+            "upload",
+            "--endpoint",
+            "https://cos.ap-guangzhou.myqcloud.com",
+            "--to",
+            "s3://web/site",
+        ])
+        .arg(&public)
+        .env("TENCENTCLOUD_SECRET_ID", "AKIDcdnpubTest")
+        .env("TENCENTCLOUD_SECRET_KEY", "cdnpubCosSecretDoNotPrint")
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("APPID") && err.contains("s3://web-1250000000"),
+        "{err}"
+    );
+    assert!(!err.contains("cdnpubCosSecretDoNotPrint"));
+}
