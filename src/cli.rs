@@ -35,6 +35,9 @@ pub struct GlobalArgs {
     /// More detail on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Also write the run's events and summary to FILE as ND-JSON (for CI; whatever the exit code).
+    #[arg(long, global = true, env = "CDNPUB_RESULTS", value_name = "FILE")]
+    pub results: Option<PathBuf>,
 }
 
 /// The commands.

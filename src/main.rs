@@ -41,13 +41,20 @@ fn main() {
         }
     };
     init_logging(cli.global.verbose, cli.global.quiet);
-    let code = match run(&cli, &matches) {
-        Ok(()) => EXIT_OK,
+    let (code, error) = match run(&cli, &matches) {
+        Ok(()) => (EXIT_OK, None),
         Err(e) => {
             eprintln!("error: {e}");
-            e.exit_code()
+            (e.exit_code(), Some(e.to_string()))
         }
     };
+    if let Some(path) = &cli.global.results {
+        let command = matches.subcommand_name().unwrap_or("cdnpub");
+        if let Err(e) = cdnpub::results::write(path, command, code, error.as_deref()) {
+            eprintln!("error: --results: {e}");
+            std::process::exit(if code == EXIT_OK { e.exit_code() } else { code });
+        }
+    }
     std::process::exit(code);
 }
 

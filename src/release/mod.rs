@@ -78,6 +78,10 @@ pub struct Release {
     /// key prefix (`releases/<id>/`) instead of replacing the live ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
+    /// The release's size summary (per entry page first visit, the site), when publish
+    /// measured it: the next release's `max_growth` budget compares against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<crate::site::size::Summary>,
 }
 
 impl Release {
@@ -226,6 +230,7 @@ impl Release {
             deleted,
             rollback_of: None,
             stage: None,
+            size: None,
         }
     }
 }
@@ -354,6 +359,7 @@ mod tests {
             deleted: vec![],
             rollback_of: None,
             stage: None,
+            size: None,
         };
         assert_eq!(Release::parse("k", &r.to_bytes()).unwrap(), r);
         let err = Release::parse("_cdnpub/releases/x.json", b"{\"version\":1")

@@ -1,7 +1,9 @@
 //! The pipeline steps on a tree of files, none of which touches the network: choosing files
 //! ([`scan`]), naming them ([`classify`], [`fingerprint`]), compressing ([`compress`], [`cache`]), rendering
 //! placeholders ([`placeholder`], [`state`]), the manifest a build leaves ([`manifest`]), the
-//! check of the tree against it before an upload ([`tree`]) and per-glob headers ([`headers`]).
+//! check of the tree against it before an upload ([`tree`]), per-glob headers ([`headers`]),
+//! the tags a page loads code with ([`tags`]), the size report and budgets ([`size`]) and
+//! Subresource Integrity ([`sri`]).
 
 pub mod cache;
 pub mod classify;
@@ -11,5 +13,8 @@ pub mod headers;
 pub mod manifest;
 pub mod placeholder;
 pub mod scan;
+pub mod size;
+pub mod sri;
 pub mod state;
+pub mod tags;
 pub mod tree;
