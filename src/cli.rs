@@ -473,6 +473,12 @@ pub struct TreeArgs {
     /// Compress every file again; read and write no cache.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// Add Subresource Integrity (integrity + crossorigin) to what pages load, and an import map for lazy chunks [default: the profile's sri, else off].
+    #[arg(long, conflicts_with = "no_sri")]
+    pub sri: bool,
+    /// No Subresource Integrity, whatever the profile says.
+    #[arg(long)]
+    pub no_sri: bool,
 }
 
 /// Options only `build` takes (publish uses their defaults, which `Default` gives: no flag).

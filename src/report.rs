@@ -130,8 +130,61 @@ pub fn build(report: &BuildReport, out: Output) {
         if let Some(c) = &report.cache {
             writeln!(w, "{}", cache_line(c))?;
         }
+        if let Some(s) = &report.sri {
+            writeln!(w, "{}", sri_line(s))?;
+        }
         Ok(())
     });
+}
+
+/// `integrity: 3 tags on 1 pages, 12 lazy chunks in import maps`.
+fn sri_line(s: &crate::cmd::build::SriReport) -> String {
+    format!(
+        "integrity: {} tags on {} pages, {} lazy chunks in import maps",
+        s.tags, s.pages, s.import_map_entries
+    )
+}
+
+/// The size report: one line per entry page, the site, the change since the last release.
+fn size_text(w: &mut dyn Write, s: &crate::site::size::SizeReport) -> std::io::Result<()> {
+    for p in &s.pages {
+        let change = s
+            .delta
+            .as_ref()
+            .and_then(|d| d.pages.iter().find(|c| c.page == p.page))
+            .and_then(|c| c.growth_pct)
+            .map(|g| format!(", {g:+.1}% since the last release"))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "size      {}: first visit {} bytes {} ({} gzip, {} br, {} raw; {} files){change}",
+            p.page,
+            p.wire,
+            s.wire,
+            p.bytes.gzip,
+            p.bytes.br,
+            p.bytes.raw,
+            p.files.len()
+        )?;
+    }
+    writeln!(
+        w,
+        "size      site: {} bytes raw, {} gzip, {} br",
+        s.site.raw, s.site.gzip, s.site.br
+    )?;
+    if let Some(d) = &s.delta {
+        writeln!(
+            w,
+            "size      since {}: {} added, {} changed, {} removed; a returning visitor downloads {} bytes again ({:.0}% of the entry pages')",
+            d.previous,
+            d.added.len(),
+            d.changed.len(),
+            d.removed.len(),
+            d.redownload,
+            d.redownload_share * 100.0
+        )?;
+    }
+    Ok(())
 }
 
 /// `cache .cdnpub/cache: 3380 reused, 2 compressed` (+ repaired, unwritable, evicted when any).
@@ -346,6 +399,12 @@ pub fn publish(report: &PublishReport, out: Output) {
         )?;
         if let Some(c) = &b.cache {
             writeln!(w, "          {}", cache_line(c))?;
+        }
+        if let Some(s) = &b.sri {
+            writeln!(w, "          {}", sri_line(s))?;
+        }
+        if let Some(s) = &report.size {
+            size_text(w, s)?;
         }
         write!(w, "upload    ")?;
         upload_text(w, &report.upload)?;

@@ -62,6 +62,8 @@ pub struct BuildConfig {
     /// Render placeholders in matching files before they are hashed (publish), so a file
     /// whose content depends on the CDN server has a name that does too.
     pub render: Option<Render>,
+    /// Add Subresource Integrity to the pages ([`crate::site::sri`]).
+    pub sri: bool,
 }
 
 /// Build-time placeholder rendering: which files, and into what.
@@ -123,9 +125,30 @@ pub struct BuildReport {
     pub warnings: Vec<String>,
     /// What the compression cache served and computed (None with `--no-cache`).
     pub cache: Option<crate::site::cache::CacheStats>,
+    /// Subresource Integrity added (None: not asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sri: Option<SriReport>,
     /// Wall time in milliseconds.
     pub elapsed_ms: u64,
 }
+
+/// What Subresource Integrity added to the pages.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SriReport {
+    /// Pages changed.
+    pub pages: usize,
+    /// Script, stylesheet and preload tags given `integrity`.
+    pub tags: usize,
+    /// Lazy chunks named in import maps.
+    pub import_map_entries: usize,
+}
+
+/// What a CDN must not do to pages with integrity, said whenever it is added.
+pub const SRI_WARNING: &str = "Subresource Integrity is on: the CDN must serve the bytes as \
+    stored (compression is fine; turn off minification and page optimisation such as Cloudflare \
+    Auto Minify / Rocket Loader, Alibaba Cloud and Tencent Cloud page optimisation) and, for a \
+    CDN on another origin than the page, send Access-Control-Allow-Origin, or browsers block \
+    the scripts and styles";
 
 /// One input file.
 #[derive(Debug, Clone)]
@@ -171,15 +194,26 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         names: (0..inputs.len()).map(|_| OnceLock::new()).collect(),
         group_hashes: (0..plan.groups.len()).map(|_| OnceLock::new()).collect(),
         records: Mutex::new(Vec::new()),
+        deferred: Mutex::new(Vec::new()),
         failure: Mutex::new(None),
         rewritten: AtomicUsize::new(0),
         rendered: &rendered,
     };
     job.run_all();
-    if let Some(e) = job.failure.into_inner().unwrap_or(None) {
+    if let Some(e) = job.failure.lock().ok().and_then(|mut f| f.take()) {
         return Err(e);
     }
-    let records = job.records.into_inner().unwrap_or_default();
+    let sri = if cfg.sri {
+        Some(job.write_pages_with_integrity(&how)?)
+    } else {
+        None
+    };
+    let records = std::mem::take(
+        &mut *job
+            .records
+            .lock()
+            .map_err(|_| Error::Failed("internal error: a build task panicked".into()))?,
+    );
     let finals: Vec<String> = job
         .names
         .iter()
@@ -235,6 +269,11 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     report.base_path_from = base_from;
     swap_into_place(staging, &out)?;
     report.cache = cache.map(|c| c.finish());
+    if let Some((s, notes)) = sri {
+        report.warnings.push(SRI_WARNING.to_string());
+        report.warnings.extend(notes);
+        report.sri = Some(s);
+    }
     Ok(report)
 }
 
@@ -461,6 +500,7 @@ fn summarize(
         cycles,
         warnings,
         cache: None,
+        sri: None,
         elapsed_ms: started.elapsed().as_millis() as u64,
     }
 }
@@ -624,6 +664,8 @@ struct Job<'a> {
     staging: &'a Path,
     names: Vec<OnceLock<String>>,
     records: Mutex<Vec<FileRecord>>,
+    /// Pages held back until every other file is written (Subresource Integrity needs their bytes).
+    deferred: Mutex<Vec<(String, String, Vec<u8>, bool)>>,
     failure: Mutex<Option<Error>>,
     rewritten: AtomicUsize,
     rendered: &'a [bool],
@@ -631,6 +673,63 @@ struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// Add integrity to the pages held back by [`Job::task`] (every other file is written by
+    /// now) and write them; returns what was added and notes for the report.
+    fn write_pages_with_integrity(&self, how: &Resolution) -> Result<(SriReport, Vec<String>)> {
+        let pages = std::mem::take(
+            &mut *self
+                .deferred
+                .lock()
+                .map_err(|_| Error::Failed("internal error: a build task panicked".into()))?,
+        );
+        let mut keys: Vec<String> = self
+            .records
+            .lock()
+            .map(|r| r.iter().map(|f| f.path.clone()).collect())
+            .unwrap_or_default();
+        keys.extend(pages.iter().map(|p| p.1.clone()));
+        let index = how.index(&keys);
+        let staging = self.staging;
+        let digest = |key: &str| -> Option<String> {
+            fs::read(staging.join(key))
+                .ok()
+                .map(|b| crate::site::sri::integrity(&b))
+        };
+        let server = self
+            .cfg
+            .render
+            .as_ref()
+            .map(|r| String::from_utf8_lossy(r.renderer.server()).to_string())
+            .filter(|s| s.starts_with("http://") || s.starts_with("https://"))
+            .or_else(|| self.cfg.servers.first().cloned())
+            // The tree is served under its deploy sub-path.
+            .map(|s| match how.base.path() {
+                "" => s,
+                base => format!("{}/{base}", s.trim_end_matches('/')),
+            });
+        let site = crate::site::sri::Site {
+            keys: &keys,
+            index: &index,
+            server: server.as_deref(),
+            digest: &digest,
+        };
+        let (mut report, mut notes) = (SriReport::default(), Vec::new());
+        for (source, rel, bytes, immutable) in pages {
+            let (bytes, applied) = crate::site::sri::apply(&rel, &bytes, &site);
+            if applied.tags + applied.import_map > 0 {
+                report.pages += 1;
+            }
+            report.tags += applied.tags;
+            report.import_map_entries += applied.import_map;
+            notes.extend(applied.note);
+            let record = self.write(&source, &rel, &bytes, immutable)?;
+            if let Ok(mut v) = self.records.lock() {
+                v.push(record);
+            }
+        }
+        Ok((report, notes))
+    }
+
     /// Process every file, each once the files it names are named.
     fn run_all(&self) {
         let n = self.inputs.len();
@@ -687,6 +786,12 @@ impl Job<'_> {
             }
         }
         for (source, rel, bytes) in outputs {
+            if self.cfg.sri && classify::kind(&rel) == classify::Kind::Html {
+                if let Ok(mut d) = self.deferred.lock() {
+                    d.push((source, rel, bytes, self.plan.immutable[i]));
+                }
+                continue;
+            }
             match self.write(&source, &rel, &bytes, self.plan.immutable[i]) {
                 Ok(r) => {
                     if let Ok(mut v) = self.records.lock() {

@@ -16,6 +16,7 @@ use crate::cmd::build::{BuildConfig, BuildReport};
 use crate::cmd::upload::{UploadConfig, UploadReport};
 use crate::error::{Error, Result};
 use crate::site::fingerprint::resolve::{normalize_base, Base};
+use crate::site::size::SizeReport;
 use crate::store::target::{Location, Target};
 use crate::store::ObjectStore;
 
@@ -42,6 +43,8 @@ pub struct PublishConfig {
     pub server: String,
     /// The profile used, for the report.
     pub env: Option<String>,
+    /// Size budgets per entry page (`[[budget]]`), checked before anything is uploaded.
+    pub budget: Vec<crate::site::size::BudgetRule>,
 }
 
 pub use super::Stage;
@@ -79,6 +82,8 @@ pub struct PublishReport {
     pub release: Option<String>,
     /// Build.
     pub build: BuildReport,
+    /// What a first visit downloads, against the previous release and the budgets.
+    pub size: Option<SizeReport>,
     /// Upload.
     pub upload: UploadReport,
     /// CDN purge.
@@ -158,9 +163,23 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         let build_cfg = build_cfg.clone();
         crate::util::tasks::blocking(move || crate::cmd::build::run(&build_cfg)).await?
     };
+    let size = measure(cfg, &build_cfg).await?;
+    if !size.over_budget.is_empty() {
+        // The numbers reach --results even though the publish stops here.
+        crate::results::record(
+            &serde_json::json!({"command": "publish", "size": &size}),
+            &[],
+        );
+        return Err(Error::Failed(format!(
+            "over the size budget; nothing was uploaded:\n  {}\n(raise the [[budget]] limits \
+             in cdnpub.toml, or make the entry smaller)",
+            size.over_budget.join("\n  ")
+        )));
+    }
     let upload_cfg = UploadConfig {
         dir: build_cfg.out.clone(),
         delete: false,
+        size: Some(size.summary()),
         ..cfg.upload.clone()
     };
     let upload = crate::cmd::upload::run(&upload_cfg).await?;
@@ -171,6 +190,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         server: cfg.server.clone(),
         release: upload.targets.first().and_then(|t| t.release.clone()),
         build,
+        size: Some(size),
         upload,
         purge: skipped("not reached"),
         prefetch: skipped("not reached"),
@@ -291,6 +311,70 @@ impl CdnStage<'_> {
             cdn::run(p, Action::Prefetch, ObjectKind::File, &urls, self.job).await?,
         ))
     }
+}
+
+/// The encoding browsers get from these targets: what buckets store under plain keys, brotli
+/// from directories with siblings (nginx `brotli_static`).
+fn wire_encoding(cfg: &PublishConfig) -> &'static str {
+    let dirs = cfg
+        .upload
+        .targets
+        .iter()
+        .filter(|t| matches!(Location::parse(t), Ok(Location::Dir(_))))
+        .count();
+    match cfg
+        .upload
+        .encoding
+        .resolve(cfg.upload.siblings, dirs, cfg.upload.targets.len())
+    {
+        Ok((crate::sync::Encoding::Identity, true)) if dirs > 0 => "br",
+        Ok((e, _)) => e.content_encoding().unwrap_or("identity"),
+        Err(_) => "identity",
+    }
+}
+
+/// The size report of the build in `build_cfg.out`, against the first target's live release
+/// (when it can be read), with the budgets checked.
+async fn measure(cfg: &PublishConfig, build_cfg: &BuildConfig) -> Result<SizeReport> {
+    let out = build_cfg.out.clone();
+    let (manifest, html) = crate::util::tasks::blocking(move || {
+        let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
+        let mut html = BTreeMap::new();
+        for f in manifest
+            .files
+            .iter()
+            .filter(|f| crate::cdn::entry::is_html(&f.path))
+        {
+            let path = out.join(&f.path);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            html.insert(f.path.clone(), bytes);
+        }
+        Ok((manifest, html))
+    })
+    .await?;
+    let mut servers = build_cfg.servers.clone();
+    servers.push(cfg.server.clone());
+    let mut size = crate::site::size::measure(
+        &manifest,
+        &html,
+        &servers,
+        &build_cfg.prefix,
+        wire_encoding(cfg),
+    );
+    if let Some(previous) = previous_release(cfg).await {
+        crate::site::size::compare(&mut size, &manifest, &previous);
+    }
+    crate::site::size::check_budget(&mut size, &cfg.budget)?;
+    Ok(size)
+}
+
+/// The first target's live release record, if there is one and it can be read (a target that
+/// cannot be reached fails the upload, which says why).
+async fn previous_release(cfg: &PublishConfig) -> Option<crate::release::Release> {
+    let loc = Location::parse(cfg.upload.targets.first()?).ok()?;
+    let target = Target::open(&loc, &cfg.upload.endpoint).await.ok()?;
+    let id = crate::release::pointed(&target).await.ok()??;
+    crate::release::fetch(&target, &id).await.ok()?
 }
 
 async fn prune_all(cfg: &PublishConfig) -> Result<Vec<Pruned>> {

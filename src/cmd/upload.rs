@@ -54,6 +54,8 @@ pub struct UploadConfig {
     /// Staged release: HTML and other no-cache objects go under `releases/<id>/`, the live
     /// ones stay as they are (a gateway routes a share of users to the new entry pages).
     pub stage: bool,
+    /// The size summary the release record keeps (publish measures it).
+    pub size: Option<crate::site::size::Summary>,
 }
 
 /// What happened on one target.
@@ -327,6 +329,7 @@ async fn upload_to(
     if cfg.stage {
         record.stage = Some(release::stage_prefix(&record.id));
     }
+    record.size = cfg.size.clone();
     // A staged release is not live: the pointer keeps naming the live one.
     release::write(target, &record, !cfg.stage).await?;
     report.release = Some(record.id);

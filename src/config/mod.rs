@@ -80,6 +80,10 @@ pub struct Settings {
     pub siblings: Option<bool>,
     /// `upload`: Cache-Control / Content-Type overrides per glob (`[[headers]]`).
     pub headers: Option<Vec<crate::site::headers::HeaderRule>>,
+    /// `build`/`publish`: add Subresource Integrity to pages.
+    pub sri: Option<bool>,
+    /// `publish`: size budgets per entry page (`[[budget]]`).
+    pub budget: Option<Vec<crate::site::size::BudgetRule>>,
     /// `purge`/`prefetch`: `aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.
     pub cdn_provider: Option<String>,
     /// `purge`/`prefetch`: the CDN domains jobs may touch (the first takes bare paths).
@@ -327,6 +331,7 @@ pub fn resolve_upload(
         dry_run: args.dry_run,
     };
     Ok(crate::cmd::upload::UploadConfig {
+        size: None,
         dir: args.dir.clone(),
         delete: args.delete,
         no_check_bucket: args.no_check_bucket,
@@ -368,6 +373,7 @@ fn upload_config(
         None => e,
     })?;
     Ok(crate::cmd::upload::UploadConfig {
+        size: None,
         dir: PathBuf::new(),
         targets,
         endpoint: endpoint(args.store, layers),
@@ -583,6 +589,9 @@ pub fn resolve_publish(
         prune: !args.no_prune,
         server: server.value,
         env: global.env.clone(),
+        budget: layers
+            .value("budget", |s| s.budget.clone())
+            .unwrap_or_default(),
     })
 }
 
@@ -797,6 +806,11 @@ fn build_config(
                 .is_none_or(|(v, _)| v),
         cache: cache_config(tree, layers, file)?,
         render: None,
+        sri: match (tree.sri, tree.no_sri) {
+            (true, _) => true,
+            (_, true) => false,
+            _ => layers.value("sri", |s| s.sri).unwrap_or(false),
+        },
     })
 }
 

@@ -99,6 +99,26 @@ pub fn settings(s: &Settings) -> Vec<(String, String)> {
             bad("cdn_domains", e.to_string());
         }
     }
+    for r in s.budget.iter().flatten() {
+        if let Err(e) = globset::Glob::new(&r.entry) {
+            bad("budget", format!("entry {:?}: {e}", r.entry));
+        }
+        if r.max_gzip.is_none() && r.max_br.is_none() && r.max_growth.is_none() {
+            bad(
+                "budget",
+                format!(
+                    "entry {:?} sets no limit (max_gzip, max_br, max_growth)",
+                    r.entry
+                ),
+            );
+        }
+        if r.max_growth.is_some_and(|g| !g.is_finite() || g < 0.0) {
+            bad(
+                "budget",
+                format!("entry {:?}: max_growth must be a percentage >= 0", r.entry),
+            );
+        }
+    }
     out
 }
 

@@ -132,7 +132,8 @@ fn import_map(
     server: &str,
     named: &std::collections::BTreeSet<String>,
 ) -> (String, usize) {
-    let mut entries = serde_json::Map::new();
+    // Sorted: the page's bytes must not depend on the order the build finished files in.
+    let mut entries = std::collections::BTreeMap::new();
     for key in site.keys {
         let script = key.ends_with(".js") || key.ends_with(".mjs");
         if !script || named.contains(key) {
@@ -140,7 +141,7 @@ fn import_map(
         }
         if let Some(sri) = (site.digest)(key) {
             let url = format!("{}/{}", server.trim_end_matches('/'), key);
-            entries.insert(url, serde_json::Value::String(sri));
+            entries.insert(url, sri);
         }
     }
     let n = entries.len();

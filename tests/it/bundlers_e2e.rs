@@ -21,7 +21,7 @@ use common::{cdnpub, fixtures};
 use serde_json::Value;
 
 /// Where playwright-core is installed (its node_modules), if it is.
-fn playwright() -> Option<PathBuf> {
+pub(crate) fn playwright() -> Option<PathBuf> {
     let dir = std::env::var_os("CDNPUB_PLAYWRIGHT_DIR")
         .map(PathBuf::from)
         .or_else(|| {
@@ -45,7 +45,7 @@ fn playwright() -> Option<PathBuf> {
 }
 
 /// Load `url` in Chromium through tests/browser/visit.mjs.
-fn visit(modules: &Path, url: &str) -> Value {
+pub(crate) fn visit(modules: &Path, url: &str) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/visit.mjs");
     let out = Command::new("node")
         .arg(script)

@@ -20,6 +20,7 @@ mod nginx_e2e;
 mod npm;
 mod publish;
 mod publish_e2e;
+mod release_checks;
 mod rewrite;
 mod store;
 mod upload;
