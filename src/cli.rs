@@ -61,6 +61,9 @@ pub enum Command {
     /// Build, render for the environment, upload to every target, purge, prefetch, prune: a release in one step.
     #[command(after_help = PUBLISH_EXAMPLES)]
     Publish(PublishArgs),
+    /// Fetch a release through the CDN as browsers do and report stale, missing and wrong objects.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
     /// List a target's releases (id, time, commit, files, bytes, what changed).
     #[command(after_help = RELEASES_EXAMPLES)]
     Releases(ReleasesArgs),
@@ -159,6 +162,9 @@ pub struct PublishArgs {
     /// Staged release: pages go under releases/<id>/, the live ones stay (promote with `cdnpub rollback ID`).
     #[arg(long)]
     pub stage: bool,
+    /// After the CDN stages, fetch every key through the CDN as browsers do (`cdnpub verify`); differences are exit 1.
+    #[arg(long)]
+    pub verify: bool,
     /// Plan every stage; write nothing (the build goes to a temporary directory).
     #[arg(long)]
     pub dry_run: bool,
@@ -382,6 +388,52 @@ pub struct CdnProviderArgs {
     /// CloudFront: more paths than this collapse to the deepest common directories with /* (1-3000) [default: 100].
     #[arg(long, value_name = "N")]
     pub max_paths: Option<usize>,
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  # every key of the live release, through the profile's CDN server
+  cdnpub --env prod verify
+
+  # 200 keys (the entry pages and what they load first), then purge what the edge has stale
+  cdnpub --env prod verify --sample 200 --purge-stale --wait
+
+  # another base URL (a second CDN domain), one release, machine-readable
+  cdnpub verify --to s3://site/web --cdn-base https://cdn2.example.com/web --release 20261204T101500Z-1a2b3c4d --json";
+
+/// `cdnpub verify` options.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The release to check [default: the live one].
+    #[arg(long, value_name = "ID")]
+    pub release: Option<String>,
+    /// Public URL the target's keys are served under [default: the profile's cdn_server + the URL prefix].
+    #[arg(long, value_name = "URL")]
+    pub cdn_base: Option<String>,
+    /// Check N keys: every entry page and what it loads, then a sample of the rest.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample: Option<u32>,
+    /// Where the release records are [default: the profile's first target].
+    #[arg(long = "to", value_name = "URL")]
+    pub to: Option<String>,
+    /// How to reach an S3 target.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The CDN, for --purge-stale.
+    #[command(flatten)]
+    pub cdn: CdnProviderArgs,
+    /// Purge exactly the objects that differ (through --provider).
+    #[arg(long)]
+    pub purge_stale: bool,
+    /// Requests in flight (1-256).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Longest wait for one request.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: std::time::Duration,
+    /// With --purge-stale: print the purge; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `cdnpub purge` options.

@@ -6,7 +6,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use cdnpub::cdn::{Action, ObjectKind};
 use cdnpub::cli::{Cli, Command, ConfigAction};
-use cdnpub::cmd::{build, config as config_cmd, publish, purge, releases, rewrite, upload};
+use cdnpub::cmd::{build, config as config_cmd, publish, purge, releases, rewrite, upload, verify};
 use cdnpub::config;
 use cdnpub::error::{Error, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
@@ -102,6 +102,12 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             let cfg = config::resolve_publish(&cli.global, args)?;
             let result = runtime()?.block_on(publish::run(&cfg))?;
             report::publish(&result, out);
+            result.outcome()
+        }
+        Command::Verify(args) => {
+            let cfg = config::resolve_verify(&cli.global, args)?;
+            let result = runtime()?.block_on(verify::run(&cfg))?;
+            report::verify(&result, out);
             result.outcome()
         }
         Command::Releases(args) => {

@@ -440,11 +440,51 @@ pub fn publish(report: &PublishReport, out: Output) {
                 }
             }
         }
+        match &report.verify {
+            Stage::Skipped { .. } => {}
+            Stage::Failed { failed } => writeln!(w, "verify    FAILED: {failed}")?,
+            Stage::Ran(v) => {
+                write!(w, "verify    ")?;
+                verify_text(w, v)?;
+            }
+        }
         if let Some(r) = &report.release {
             writeln!(w, "release   {r}")?;
         }
         Ok(())
     });
+}
+
+/// Print a `verify` report: counts, then each object that differs.
+pub fn verify(report: &crate::cmd::verify::VerifyReport, out: Output) {
+    emit(&[], report, out, |w| verify_text(w, report));
+}
+
+fn verify_text(w: &mut dyn Write, r: &crate::cmd::verify::VerifyReport) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "verify {} against release {}: {} of {} keys fetched in {:.1} s: {} ok, {} stale, {} missing, {} wrong, {} unanswered",
+        r.cdn_base,
+        r.release,
+        r.checked,
+        r.keys,
+        r.seconds,
+        r.ok,
+        r.stale.len(),
+        r.missing.len(),
+        r.wrong.len(),
+        r.errors.len()
+    )?;
+    for (kind, list) in crate::cmd::verify::table(r) {
+        for f in list {
+            writeln!(w, "  {kind:<10} {:<3} {}  {}", f.status, f.url, f.detail)?;
+        }
+    }
+    if let Some(p) = &r.purge {
+        write!(w, "purge    ")?;
+        cdn_text(w, p)?;
+    }
+    Ok(())
 }
 
 /// Print `releases`: newest first, per target.

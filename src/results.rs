@@ -4,7 +4,7 @@
 //! the error (if any) and the whole report, exactly what `--json` prints. The file is written
 //! once the command ends (temp file + rename), also when it fails before any report.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
@@ -60,12 +60,7 @@ pub fn events(command: &str, exit_code: i32, error: Option<&str>) -> Vec<Value> 
 }
 
 /// Write the events of a finished command to `path` (ND-JSON, atomically).
-pub fn write(
-    path: &PathBuf,
-    command: &str,
-    exit_code: i32,
-    error: Option<&str>,
-) -> crate::Result<()> {
+pub fn write(path: &Path, command: &str, exit_code: i32, error: Option<&str>) -> crate::Result<()> {
     let mut body = Vec::new();
     for e in events(command, exit_code, error) {
         body.extend_from_slice(e.to_string().as_bytes());

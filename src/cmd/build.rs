@@ -654,6 +654,9 @@ fn analyze_all(
 }
 
 /// Shared state of one build's workers.
+/// A file to write: its source, its final path, its bytes, whether it is immutable.
+type Output = (String, String, Vec<u8>, bool);
+
 struct Job<'a> {
     cfg: &'a BuildConfig,
     cache: Option<&'a crate::site::cache::Cache>,
@@ -665,7 +668,7 @@ struct Job<'a> {
     names: Vec<OnceLock<String>>,
     records: Mutex<Vec<FileRecord>>,
     /// Pages held back until every other file is written (Subresource Integrity needs their bytes).
-    deferred: Mutex<Vec<(String, String, Vec<u8>, bool)>>,
+    deferred: Mutex<Vec<Output>>,
     failure: Mutex<Option<Error>>,
     rewritten: AtomicUsize,
     rendered: &'a [bool],

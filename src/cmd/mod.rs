@@ -10,6 +10,7 @@ pub mod purge;
 pub mod releases;
 pub mod rewrite;
 pub mod upload;
+pub mod verify;
 
 use serde::Serialize;
 

@@ -45,6 +45,8 @@ pub struct PublishConfig {
     pub env: Option<String>,
     /// Size budgets per entry page (`[[budget]]`), checked before anything is uploaded.
     pub budget: Vec<crate::site::size::BudgetRule>,
+    /// Verify the release through the CDN after the CDN stages.
+    pub verify: bool,
 }
 
 pub use super::Stage;
@@ -92,6 +94,8 @@ pub struct PublishReport {
     pub prefetch: Stage<CdnReport>,
     /// Prune.
     pub prune: Stage<Vec<Pruned>>,
+    /// What the CDN serves, against the release (`--verify`).
+    pub verify: Stage<crate::cmd::verify::VerifyReport>,
 }
 
 impl PublishReport {
@@ -106,6 +110,11 @@ impl PublishReport {
             }
         }
         self.prune.check("prune")?;
+        self.verify.check("verify")?;
+        if let Stage::Ran(v) = &self.verify {
+            v.outcome()
+                .map_err(|e| Error::Failed(format!("verify: {e}")))?;
+        }
         if let Stage::Ran(p) = &self.prune {
             if let Some(bad) = p.iter().find(|p| p.error.is_some()) {
                 return Err(Error::Failed(format!(
@@ -195,6 +204,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         purge: skipped("not reached"),
         prefetch: skipped("not reached"),
         prune: skipped("not reached"),
+        verify: skipped("not reached"),
     };
     if report.upload.outcome().is_err() {
         return Ok(report);
@@ -228,6 +238,27 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         Stage::from_result(ctx.prefetch(&changed, &build_cfg.out).await)
     } else {
         skipped("--no-prefetch")
+    };
+    report.verify = if !cfg.verify {
+        skipped("not asked (--verify)")
+    } else if cfg.upload.dry_run {
+        skipped("a dry run: nothing was published")
+    } else if cfg.upload.stage {
+        skipped("a staged release: its pages are not live")
+    } else {
+        Stage::from_result(
+            // Where the pages load the tree from: the server and the deploy sub-path.
+            verify_release(
+                cfg,
+                report.release.clone(),
+                cfg.cdn
+                    .url_prefix
+                    .as_deref()
+                    .unwrap_or(&report.build.base_path),
+            )
+            .await
+            .map(Stage::Ran),
+        )
     };
     report.prune = if !cfg.prune {
         skipped("--no-prune")
@@ -311,6 +342,41 @@ impl CdnStage<'_> {
             cdn::run(p, Action::Prefetch, ObjectKind::File, &urls, self.job).await?,
         ))
     }
+}
+
+/// `cdnpub verify` of the release just published, through `cdn_server` + the URL prefix.
+async fn verify_release(
+    cfg: &PublishConfig,
+    release: Option<String>,
+    url_prefix: &str,
+) -> Result<crate::cmd::verify::VerifyReport> {
+    let target = cfg
+        .upload
+        .targets
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Usage("verify needs a target".into()))?;
+    let base =
+        crate::config::cdn_base(&cfg.server, Some(url_prefix), &target).ok_or_else(|| {
+            Error::Usage(format!(
+            "--verify fetches the release through the CDN: the server {:?} is not an http(s) URL",
+            cfg.server
+        ))
+        })?;
+    let vcfg = crate::cmd::verify::VerifyConfig {
+        target,
+        endpoint: cfg.upload.endpoint.clone(),
+        release,
+        cdn_base: base,
+        sample: None,
+        concurrency: 16,
+        timeout: std::time::Duration::from_secs(30),
+        purge_stale: false,
+        settings: cfg.cdn.clone(),
+        job: cfg.job.clone(),
+        progress: cfg.upload.progress,
+    };
+    crate::cmd::verify::run(&vcfg).await
 }
 
 /// The encoding browsers get from these targets: what buckets store under plain keys, brotli

@@ -529,6 +529,79 @@ pub fn resolve_cdn(
     })
 }
 
+/// The public base URL of a target's keys: `cdn_server` + the URL prefix (`--url-prefix`,
+/// `cdn_url_prefix`, else the target's key prefix).
+pub fn cdn_base(server: &str, url_prefix: Option<&str>, target: &str) -> Option<String> {
+    let server = server.trim_end_matches('/');
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        return None;
+    }
+    let prefix = match url_prefix {
+        Some(p) => p.trim_matches('/').to_string(),
+        None => crate::store::target::Location::parse(target)
+            .map(|l| l.key_prefix().trim_matches('/').to_string())
+            .unwrap_or_default(),
+    };
+    Some(if prefix.is_empty() {
+        server.to_string()
+    } else {
+        format!("{server}/{prefix}")
+    })
+}
+
+/// Resolve `verify`.
+pub fn resolve_verify(
+    global: &GlobalArgs,
+    args: &crate::cli::VerifyArgs,
+) -> Result<crate::cmd::verify::VerifyConfig> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let target = args
+        .to
+        .clone()
+        .or_else(|| {
+            layers
+                .value("targets", |s| s.targets.clone())
+                .and_then(|t| t.into_iter().next())
+        })
+        .ok_or_else(|| {
+            Error::Usage(
+                "verify reads the release record of a target: give --to (or targets in the profile)"
+                    .into(),
+            )
+        })?;
+    let settings = provider_settings(&args.cdn, &layers)?;
+    let base = match &args.cdn_base {
+        Some(b) => b.trim_end_matches('/').to_string(),
+        None => layers
+            .value("cdn_server", |s| s.cdn_server.clone())
+            .and_then(|s| cdn_base(&s, settings.url_prefix.as_deref(), &target))
+            .ok_or_else(|| {
+                Error::Usage(
+                    "verify needs the public URL of the release: give --cdn-base (or an http(s) cdn_server in the profile)"
+                        .into(),
+                )
+            })?,
+    };
+    url::Url::parse(&base)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| Error::Usage(format!("--cdn-base {base:?} is not an http(s) URL")))?;
+    Ok(crate::cmd::verify::VerifyConfig {
+        target,
+        endpoint: endpoint(&args.store, &layers),
+        release: args.release.clone(),
+        cdn_base: base,
+        sample: args.sample.map(|n| n as usize),
+        concurrency: usize::from(args.concurrency),
+        timeout: args.request_timeout,
+        purge_stale: args.purge_stale,
+        settings,
+        job: job_options(&args.cdn, args.dry_run),
+        progress: !global.quiet && !global.json,
+    })
+}
+
 /// Resolve `publish`: the build (rendering for the profile's server), the upload, the CDN.
 pub fn resolve_publish(
     global: &GlobalArgs,
@@ -592,6 +665,7 @@ pub fn resolve_publish(
         budget: layers
             .value("budget", |s| s.budget.clone())
             .unwrap_or_default(),
+        verify: args.verify,
     })
 }
 

@@ -176,12 +176,17 @@ impl Progress {
     }
 
     fn sent(&self, key: &str) {
+        self.tick("put", key);
+    }
+
+    /// One more done: the bar moves, or a line `  VERB key (n/total)`.
+    pub fn tick(&self, verb: &str, key: &str) {
         let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         if let Some(bar) = &self.bar {
             bar.set_message(key.to_string());
             bar.inc(1);
         } else if self.lines {
-            eprintln!("  put {key} ({n}/{})", self.total);
+            eprintln!("  {verb} {key} ({n}/{})", self.total);
         }
     }
 }

@@ -24,3 +24,4 @@ mod release_checks;
 mod rewrite;
 mod store;
 mod upload;
+mod verify;

@@ -48,6 +48,18 @@ pub struct AliyunConfig {
     pub exhaust_after_calls: Option<usize>,
     /// Status polls a task needs before it is Complete.
     pub polls_until_done: usize,
+    /// Called with the URLs of every accepted refresh (a test's CDN drops its copies).
+    pub on_refresh: Option<RefreshHook>,
+}
+
+/// What a refresh does to the test's CDN.
+#[derive(Clone)]
+pub struct RefreshHook(pub Arc<dyn Fn(&[String]) + Send + Sync>);
+
+impl std::fmt::Debug for RefreshHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshHook")
+    }
 }
 
 impl Default for AliyunConfig {
@@ -64,6 +76,7 @@ impl Default for AliyunConfig {
             throttle_first: 0,
             exhaust_after_calls: None,
             polls_until_done: 0,
+            on_refresh: None,
         }
     }
 }
@@ -574,6 +587,9 @@ fn act(
                 s.used_urls += paths.len() as u64;
             }
             s.refresh_calls += 1;
+            if let Some(hook) = &cfg.on_refresh {
+                (hook.0)(&paths);
+            }
             let id = new_task(&mut s, cfg);
             Ok(serde_json::json!({"RequestId": "0000-test", "RefreshTaskId": id}))
         }
