@@ -52,9 +52,12 @@ pub struct AliyunConfig {
     pub on_refresh: Option<RefreshHook>,
 }
 
+/// A callback given the URLs of a refresh.
+pub type OnRefresh = dyn Fn(&[String]) + Send + Sync;
+
 /// What a refresh does to the test's CDN.
 #[derive(Clone)]
-pub struct RefreshHook(pub Arc<dyn Fn(&[String]) + Send + Sync>);
+pub struct RefreshHook(pub Arc<OnRefresh>);
 
 impl std::fmt::Debug for RefreshHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
