@@ -101,7 +101,7 @@ fn every_input_maps_to_a_real_flag() {
             "input {input} maps to {flag}, which `cdnpub publish --help` does not list"
         );
     }
-    for out in ["release-id", "uploaded", "purged", "summary"] {
+    for out in ["release-id", "uploaded", "purged", "summary", "results"] {
         assert!(
             a["outputs"][out]["value"].as_str().is_some(),
             "output {out}"
@@ -179,6 +179,17 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
         "{md}"
     );
     assert!(md.contains("| purge | no CDN provider is set"), "{md}");
+    // The size table, from the results file the step wrote.
+    assert!(
+        md.contains("#### What a first visit downloads (gzip)") && md.contains("| index.html | 3 |"),
+        "{md}"
+    );
+    let results = get("results");
+    let last = fs::read_to_string(&results).unwrap();
+    let summary_event: serde_json::Value =
+        serde_json::from_str(last.lines().last().unwrap()).unwrap();
+    assert_eq!(summary_event["event"], "summary");
+    assert_eq!(summary_event["report"]["release"], release.as_str());
     assert!(!out.contains(&server.secret_key) && !md.contains(&server.secret_key));
     // The objects are on the server, rendered for the CDN server.
     let s3 = cdnpub::store::s3::S3Store::connect(cdnpub::store::s3::S3Options {
