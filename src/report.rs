@@ -475,6 +475,12 @@ fn verify_text(w: &mut dyn Write, r: &crate::cmd::verify::VerifyReport) -> std::
         r.wrong.len(),
         r.errors.len()
     )?;
+    if !r.headers_compared {
+        writeln!(
+            w,
+            "  (a directory target: its headers are the web server's, so only bodies and status were compared)"
+        )?;
+    }
     for (kind, list) in crate::cmd::verify::table(r) {
         for f in list {
             writeln!(w, "  {kind:<10} {:<3} {}  {}", f.status, f.url, f.detail)?;

@@ -402,6 +402,7 @@ fn wire_encoding(cfg: &PublishConfig) -> &'static str {
 /// The size report of the build in `build_cfg.out`, against the first target's live release
 /// (when it can be read), with the budgets checked.
 async fn measure(cfg: &PublishConfig, build_cfg: &BuildConfig) -> Result<SizeReport> {
+    let started = std::time::Instant::now();
     let out = build_cfg.out.clone();
     let (manifest, html) = crate::util::tasks::blocking(move || {
         let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
@@ -431,6 +432,7 @@ async fn measure(cfg: &PublishConfig, build_cfg: &BuildConfig) -> Result<SizeRep
         crate::site::size::compare(&mut size, &manifest, &previous);
     }
     crate::site::size::check_budget(&mut size, &cfg.budget)?;
+    size.ms = started.elapsed().as_millis() as u64;
     Ok(size)
 }
 

@@ -140,6 +140,8 @@ pub struct SizeReport {
     /// Budget rules broken (empty: all met, or none set).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub over_budget: Vec<String>,
+    /// Milliseconds the report took (reading the pages and the previous record included).
+    pub ms: u64,
 }
 
 impl SizeReport {
@@ -205,6 +207,7 @@ pub fn measure(
         site,
         delta: None,
         over_budget: Vec::new(),
+        ms: 0,
     }
 }
 

@@ -181,7 +181,8 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
     assert!(md.contains("| purge | no CDN provider is set"), "{md}");
     // The size table, from the results file the step wrote.
     assert!(
-        md.contains("#### What a first visit downloads (gzip)") && md.contains("| index.html | 3 |"),
+        md.contains("#### What a first visit downloads (gzip)")
+            && md.contains("| index.html | 3 |"),
         "{md}"
     );
     let results = get("results");
