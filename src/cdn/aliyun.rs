@@ -174,23 +174,7 @@ fn classify(status: u16, code: &str, message: &str, action: &str) -> ApiError {
         _ if status >= 500 => (ErrorClass::Unsure, "server error"),
         _ => (ErrorClass::Fatal, ""),
     };
-    ApiError {
-        code: if code.is_empty() {
-            format!("HTTP{status}")
-        } else {
-            code.to_string()
-        },
-        message: format!(
-            "{action}: {}{}{hint}",
-            if message.is_empty() {
-                "(no message)"
-            } else {
-                message
-            },
-            if hint.is_empty() { "" } else { " — " }
-        ),
-        class,
-    }
+    ApiError::answered(status, code, message, action, class, hint)
 }
 
 /// A quota value (the API returns numbers as strings).

@@ -204,6 +204,18 @@ impl ApiError {
     }
 }
 
+/// A task's state from the states of its URLs: failed when any is in `failed`, done when every
+/// one is `done`, else (or with none reported yet) pending.
+pub fn task_state_of(states: &[&str], failed: &[&str], done: &str) -> TaskState {
+    if states.iter().any(|s| failed.contains(s)) {
+        TaskState::Failed
+    } else if !states.is_empty() && states.iter().all(|s| *s == done) {
+        TaskState::Done
+    } else {
+        TaskState::Pending
+    }
+}
+
 /// Calls of at most `per_call` paths each, all sent as `call`.
 pub fn chunks(call: &str, kind: ObjectKind, urls: &[String], per_call: usize) -> Plan {
     Plan {

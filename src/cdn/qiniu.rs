@@ -136,15 +136,7 @@ fn classify(status: u16, code: u64, message: &str, path: &str) -> ApiError {
 /// A task's state from the `/list` items of one request.
 fn task_state(items: &[Value]) -> TaskState {
     let states: Vec<&str> = items.iter().filter_map(|i| i["state"].as_str()).collect();
-    if states.is_empty() {
-        TaskState::Pending
-    } else if states.contains(&"failure") {
-        TaskState::Failed
-    } else if states.iter().all(|s| *s == "success") {
-        TaskState::Done
-    } else {
-        TaskState::Pending
-    }
+    super::task_state_of(&states, &["failure"], "success")
 }
 
 impl Cdn for Qiniu {

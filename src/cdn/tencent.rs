@@ -174,15 +174,7 @@ fn available(list: &Value, area: Option<&str>) -> Option<u64> {
 /// The state of a task from its log entries (one per URL).
 fn task_state(logs: &[Value]) -> TaskState {
     let states: Vec<&str> = logs.iter().filter_map(|l| l["Status"].as_str()).collect();
-    if states.is_empty() {
-        TaskState::Pending
-    } else if states.iter().any(|s| *s == "fail" || *s == "invalid") {
-        TaskState::Failed
-    } else if states.iter().all(|s| *s == "done") {
-        TaskState::Done
-    } else {
-        TaskState::Pending
-    }
+    super::task_state_of(&states, &["fail", "invalid"], "done")
 }
 
 impl Cdn for Tencent {
