@@ -308,6 +308,11 @@ pub trait Cdn {
     fn can_prefetch(&self) -> bool {
         true
     }
+    /// What the provider's last answer said is left of today's quota (Qiniu reports it with
+    /// every refresh and prefetch), for providers without a quota query.
+    fn quota_left(&self) -> Option<Quota> {
+        None
+    }
     /// True when sending the same batch twice does the work once (CloudFront: the caller
     /// reference), so a submit may be retried after an [`ErrorClass::Unsure`] error.
     fn idempotent_submit(&self) -> bool {
@@ -370,6 +375,9 @@ impl Cdn for Provider {
     }
     fn can_prefetch(&self) -> bool {
         delegate!(self, p => p.can_prefetch())
+    }
+    fn quota_left(&self) -> Option<Quota> {
+        delegate!(self, p => p.quota_left())
     }
     async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError> {
         delegate!(self, p => p.submit(action, batch).await)
@@ -544,6 +552,17 @@ pub async fn run(
             Ok(ids) => {
                 report.sent += batch.paths.len();
                 report.tasks.extend(ids);
+                if let Some(e) = quota_runs_out(cdn, action, kind, &plan.batches[i + 1..]) {
+                    stop_with_remainder(
+                        &mut report,
+                        &plan.batches[i + 1..],
+                        action,
+                        kind,
+                        opts,
+                        &e,
+                    );
+                    return Ok(report);
+                }
             }
             Err(e) => {
                 stop_with_remainder(&mut report, &plan.batches[i..], action, kind, opts, &e);
@@ -578,11 +597,7 @@ async fn check_quota(
     };
     report.quota = Some(q);
     let asked: u64 = batches.iter().map(|b| b.paths.len() as u64).sum();
-    let (left, what) = match (action, kind) {
-        (Action::Purge, ObjectKind::File) => (q.urls, "URL refreshes"),
-        (Action::Purge, ObjectKind::Directory) => (q.dirs, "directory refreshes"),
-        (Action::Prefetch, _) => (q.prefetch, "prefetches"),
-    };
+    let (left, what) = q.left_for(action, kind);
     match left {
         Some(left) if asked > left => Err(Error::Failed(format!(
             "refused: this job needs {asked} {what} but today's quota has {left} left \
@@ -592,6 +607,39 @@ async fn check_quota(
         ))),
         _ => Ok(()),
     }
+}
+
+impl Quota {
+    /// What is left for a job of `action` on `kind`, and its name.
+    pub fn left_for(&self, action: Action, kind: ObjectKind) -> (Option<u64>, &'static str) {
+        match (action, kind) {
+            (Action::Purge, ObjectKind::File) => (self.urls, "URL refreshes"),
+            (Action::Purge, ObjectKind::Directory) => (self.dirs, "directory refreshes"),
+            (Action::Prefetch, _) => (self.prefetch, "prefetches"),
+        }
+    }
+}
+
+/// When the provider's last answer says less is left today than the `rest` of the job needs:
+/// the error that stops the job before sending calls the provider would refuse.
+fn quota_runs_out(
+    cdn: &Provider,
+    action: Action,
+    kind: ObjectKind,
+    rest: &[Batch],
+) -> Option<ApiError> {
+    let needed: u64 = rest.iter().map(|b| b.paths.len() as u64).sum();
+    let (left, what) = cdn.quota_left()?.left_for(action, kind);
+    let left = left.filter(|l| needed > *l)?;
+    Some(ApiError {
+        code: "QuotaLeft".into(),
+        message: format!(
+            "{} says {left} {what} are left today and {needed} remain to send; stopped before \
+             sending what it would refuse",
+            cdn.name()
+        ),
+        class: ErrorClass::Exhausted,
+    })
 }
 
 /// One API call, paced, retried under the job's policy ([`crate::retry`]): always on

@@ -2,7 +2,9 @@
 //! `/v2/tune/prefetch`, and their `/list` calls (status, by the request id each submit returns),
 //! with Qiniu's management token (`QBox AK:sign`, HMAC-SHA1 of the path and a newline; a JSON
 //! body is not signed). Qiniu has no quota query: each answer carries what is left
-//! (`urlSurplusDay`), and an exhausted quota (400034, 400033…) stops the job with a remainder.
+//! (`urlSurplusDay`, `dirSurplusDay`, `surplusDay`), so a job stops (with its remainder file)
+//! as soon as an answer says the rest will not fit, and an exhausted quota (400034, 400033…)
+//! met anyway stops it the same way.
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -57,6 +59,7 @@ pub struct Qiniu {
     endpoint: Url,
     creds: super::keys::Credentials,
     tasks: TaskBook,
+    left: std::sync::Mutex<Option<Quota>>,
 }
 
 impl Qiniu {
@@ -68,6 +71,7 @@ impl Qiniu {
             endpoint,
             creds,
             tasks: TaskBook::default(),
+            left: std::sync::Mutex::new(None),
         })
     }
 
@@ -175,6 +179,10 @@ impl Cdn for Qiniu {
         Ok(None)
     }
 
+    fn quota_left(&self) -> Option<Quota> {
+        self.left.lock().ok().and_then(|l| *l)
+    }
+
     async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError> {
         let (path, body) = match (action, batch.kind) {
             (Action::Purge, ObjectKind::File) => ("/v2/tune/refresh", json!({"urls": batch.paths})),
@@ -184,6 +192,13 @@ impl Cdn for Qiniu {
             (Action::Prefetch, _) => ("/v2/tune/prefetch", json!({"urls": batch.paths})),
         };
         let v = self.call(path, &body).await?;
+        if let Ok(mut left) = self.left.lock() {
+            *left = Some(Quota {
+                urls: v["urlSurplusDay"].as_u64(),
+                dirs: v["dirSurplusDay"].as_u64(),
+                prefetch: v["surplusDay"].as_u64(),
+            });
+        }
         let ids: Vec<String> = v["requestId"]
             .as_str()
             .filter(|s| !s.is_empty())

@@ -563,6 +563,37 @@ fn the_stand_ins_verify_the_published_signing_examples() {
 }
 
 #[test]
+fn qiniu_stops_when_an_answer_says_the_rest_will_not_fit() {
+    // 150 URLs, 100 left today: the first call (60) is answered with urlSurplusDay 40, so the
+    // other 90 are not sent into certain refusals but written to the remainder file.
+    let server = start(Dialect::Qiniu, |c| c.url_quota = 100);
+    let tmp = tempfile::tempdir().unwrap();
+    let a = cmd(&server, tmp.path(), "purge")
+        .arg("--json")
+        .args(urls(150))
+        .assert()
+        .code(1);
+    let out = json(&a);
+    assert_eq!(
+        (out["sent"].as_u64(), out["not_sent"].as_u64()),
+        (Some(60), Some(90))
+    );
+    assert_eq!(
+        server.received().len(),
+        1,
+        "one call, nothing sent to be refused"
+    );
+    let err = stderr(&a);
+    assert!(
+        err.contains("40 URL refreshes are left today and 90 remain")
+            && err.contains("--from-file"),
+        "{err}"
+    );
+    let rest = tmp.path().join(out["remainder_file"].as_str().unwrap());
+    assert_eq!(fs::read_to_string(rest).unwrap().lines().count(), 90);
+}
+
+#[test]
 fn cloudflare_needs_a_zone_and_names_it() {
     let server = start(Dialect::Cloudflare, |_| {});
     let tmp = tempfile::tempdir().unwrap();

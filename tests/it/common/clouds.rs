@@ -389,8 +389,8 @@ fn api_name(d: Dialect, req: &Req) -> String {
 pub enum Outcome {
     /// (left, total) per kind.
     Quota(BTreeMap<&'static str, (u64, u64)>),
-    /// A new task (None for Cloudflare) and the paths it took.
-    Task(Option<String>),
+    /// A new task (None for Cloudflare), and (left, total) of each daily quota after it.
+    Task(Option<String>, BTreeMap<&'static str, (u64, u64)>),
     /// A task: its state (`done`/`process`) and its URLs.
     State(String, &'static str, Vec<String>, &'static str),
 }
@@ -480,8 +480,16 @@ fn submit(
     }
     *s.used.entry(kind).or_default() += paths.len() as u64;
     s.submits += 1;
+    let left: BTreeMap<&'static str, (u64, u64)> = [
+        ("purge-url", cfg.url_quota),
+        ("purge-dir", cfg.dir_quota),
+        ("prefetch", cfg.prefetch_quota),
+    ]
+    .into_iter()
+    .map(|(k, total)| (k, (total - s.used.get(k).copied().unwrap_or(0), total)))
+    .collect();
     if !cfg.dialect.has_tasks() {
-        return Ok(Outcome::Task(None));
+        return Ok(Outcome::Task(None, left));
     }
     s.next_task += 1;
     let id = match cfg.dialect {
@@ -495,7 +503,7 @@ fn submit(
     };
     s.tasks
         .insert(id.clone(), (cfg.polls_until_done, paths.to_vec(), kind));
-    Ok(Outcome::Task(Some(id)))
+    Ok(Outcome::Task(Some(id), left))
 }
 
 /// A URL on one of the account's domains (Cloudflare prefixes: `host/path`).
@@ -990,7 +998,7 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
                 }
             }
         }
-        (Dialect::Tencent, Outcome::Task(id)) => {
+        (Dialect::Tencent, Outcome::Task(id, _)) => {
             json!({"Response": {"TaskId": id, "RequestId": rid}})
         }
         (Dialect::Tencent, Outcome::State(id, state, urls, kind)) => {
@@ -1008,7 +1016,7 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
         (Dialect::Cloudflare, _) => {
             json!({"success": true, "errors": [], "messages": [], "result": {"id": "023e105f4ecef8ad9ca31a8372d0c353"}})
         }
-        (Dialect::Qiniu, Outcome::Task(id)) => {
+        (Dialect::Qiniu, Outcome::Task(id, left)) => {
             let paths = match op {
                 Some(Op::Purge { paths, .. }) | Some(Op::Prefetch(paths)) => paths.clone(),
                 _ => Vec::new(),
@@ -1023,8 +1031,20 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
                     )
                 })
                 .collect();
-            json!({"code": 200, "error": "success", "requestId": id, "taskIds": ids, "invalidUrls": null, "invalidDirs": null,
-                   "urlQuotaDay": 500, "urlSurplusDay": 400, "dirQuotaDay": 10, "dirSurplusDay": 10})
+            // What is left today, as each answer reports it.
+            let (ul, ut) = left["purge-url"];
+            let (dl, dt) = left["purge-dir"];
+            let (pl, pt) = left["prefetch"];
+            match op {
+                Some(Op::Prefetch(_)) => {
+                    json!({"code": 200, "error": "success", "requestId": id, "taskIds": ids,
+                    "invalidUrls": null, "quotaDay": pt, "surplusDay": pl})
+                }
+                _ => {
+                    json!({"code": 200, "error": "success", "requestId": id, "taskIds": ids, "invalidUrls": null,
+                    "invalidDirs": null, "urlQuotaDay": ut, "urlSurplusDay": ul, "dirQuotaDay": dt, "dirSurplusDay": dl})
+                }
+            }
         }
         (Dialect::Qiniu, Outcome::State(id, state, urls, _)) => {
             let items: Vec<Value> = urls
@@ -1040,7 +1060,7 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
             };
             json!({"quotas": [e("purge-url", "file_refresh"), e("purge-dir", "dir_refresh"), e("prefetch", "preheat"), {"quota_limit": 50, "type": "domain", "used": 1}]})
         }
-        (Dialect::Huawei, Outcome::Task(id)) => match op {
+        (Dialect::Huawei, Outcome::Task(id, _)) => match op {
             Some(Op::Prefetch(_)) => json!({"preheating_task": id}),
             _ => json!({"refresh_task": id}),
         },
