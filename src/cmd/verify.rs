@@ -179,11 +179,14 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         .user_agent(concat!("cdnpub-verify/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::Failed(format!("starting the HTTP client: {e}")))?;
-    let progress = Arc::new(crate::sync::put::Progress::new(
-        cfg.progress,
-        &format!("verify {}", cfg.cdn_base),
-        keys.len(),
-    ));
+    let progress = Arc::new(
+        crate::sync::put::Progress::new(
+            cfg.progress,
+            &format!("verify {}", cfg.cdn_base),
+            keys.len(),
+        )
+        .sparse(),
+    );
     let sem = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
     let (target, record) = (Arc::new(target), Arc::new(record));
     let mut set = tokio::task::JoinSet::new();

@@ -143,6 +143,8 @@ fn file_sha256(path: &Path) -> Result<String> {
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     lines: bool,
+    /// Without a terminal, a line every this many (1: every object).
+    every: usize,
     total: usize,
     done: std::sync::atomic::AtomicUsize,
 }
@@ -165,9 +167,16 @@ impl Progress {
         Progress {
             bar,
             lines: enabled && !tty,
+            every: 1,
             total,
             done: Default::default(),
         }
+    }
+
+    /// Without a terminal, a line per twentieth of the total instead of one per object.
+    pub fn sparse(mut self) -> Self {
+        self.every = (self.total / 20).max(1);
+        self
     }
 
     /// Progress that prints nothing.
@@ -185,7 +194,7 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.set_message(key.to_string());
             bar.inc(1);
-        } else if self.lines {
+        } else if self.lines && (n.is_multiple_of(self.every) || n == self.total) {
             eprintln!("  {verb} {key} ({n}/{})", self.total);
         }
     }
