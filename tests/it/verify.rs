@@ -184,6 +184,38 @@ fn verify_finds_exactly_the_stale_page_and_purge_stale_clears_it() {
     let clean = json(&verify().assert().success());
     assert_eq!(clean["checked"], clean["ok"], "{clean}");
     assert!(clean["stale"].as_array().unwrap().is_empty());
+
+    // An edge rule that overrides Cache-Control on stylesheets: the bytes are right, the
+    // headers are not, and verify says which.
+    let edge = Nginx::start(
+        bin,
+        t,
+        &format!(
+            "location ~ \\.css$ {{ rewrite ^ /{b}$uri break; proxy_pass http://127.0.0.1:{s3_port}; \
+             proxy_hide_header Cache-Control; add_header Cache-Control \"max-age=60\" always; }}\n    \
+             location / {{ proxy_pass http://127.0.0.1:{s3_port}/{b}/; }}",
+            b = s3.bucket
+        ),
+    );
+    let mut c = cdnpub(t);
+    c.args(["verify", "--json", "--to", &target])
+        .args(["--cdn-base", &format!("{}/{prefix}", edge.url(""))])
+        .args(["--endpoint", &s3.endpoint, "--path-style"]);
+    s3_env(&mut c);
+    let r = json(&c.assert().code(1));
+    let wrong = keys(&r, "wrong");
+    assert!(
+        !wrong.is_empty() && wrong.iter().all(|k| k.ends_with(".css")),
+        "{r}"
+    );
+    assert!(
+        r["wrong"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Cache-Control \"max-age=60\""),
+        "{r}"
+    );
+    assert!(keys(&r, "stale").is_empty(), "{r}");
 }
 
 #[test]
