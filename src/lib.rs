@@ -19,7 +19,6 @@ pub mod config;
 pub mod error;
 pub mod release;
 pub mod report;
-pub mod results;
 pub mod retry;
 pub mod site;
 pub mod store;

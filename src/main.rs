@@ -50,7 +50,7 @@ fn main() {
     };
     if let Some(path) = &cli.global.results {
         let command = matches.subcommand_name().unwrap_or("cdnpub");
-        if let Err(e) = cdnpub::results::write(path, command, code, error.as_deref()) {
+        if let Err(e) = cdnpub::util::results::write(path, command, code, error.as_deref()) {
             eprintln!("error: --results: {e}");
             std::process::exit(if code == EXIT_OK { e.exit_code() } else { code });
         }

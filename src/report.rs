@@ -35,7 +35,7 @@ fn emit<T: serde::Serialize>(
     for w in warnings {
         warn(w);
     }
-    crate::results::record(report, warnings);
+    crate::util::results::record(report, warnings);
     let stdout = std::io::stdout();
     let mut w = stdout.lock();
     // A closed stdout (`| head`) is not worth a panic.

@@ -175,7 +175,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
     let size = measure(cfg, &build_cfg).await?;
     if !size.over_budget.is_empty() {
         // The numbers reach --results even though the publish stops here.
-        crate::results::record(
+        crate::util::results::record(
             &serde_json::json!({"command": "publish", "size": &size}),
             &[],
         );

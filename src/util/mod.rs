@@ -1,7 +1,8 @@
-//! Plumbing shared by the layers above: atomic file writes, bounded concurrency, and the HTTPS
-//! client the AWS SDK clients use.
+//! Plumbing shared by the layers above: atomic file writes, bounded concurrency, the results
+//! file (`--results`), and the HTTPS client the AWS SDK clients use.
 
 pub mod atomic;
+pub mod results;
 pub mod tasks;
 
 /// The HTTPS client of every AWS SDK client (S3, CloudFront, and the credential providers their
