@@ -146,7 +146,7 @@ fn sri_line(s: &crate::cmd::build::SriReport) -> String {
 }
 
 /// The size report: one line per entry page, the site, the change since the last release.
-fn size_text(w: &mut dyn Write, s: &crate::site::size::SizeReport) -> std::io::Result<()> {
+fn size_text(w: &mut dyn Write, s: &crate::release::size::SizeReport) -> std::io::Result<()> {
     for p in &s.pages {
         let change = s
             .delta

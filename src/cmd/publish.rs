@@ -15,8 +15,8 @@ use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
 use crate::cmd::build::{BuildConfig, BuildReport};
 use crate::cmd::upload::{UploadConfig, UploadReport};
 use crate::error::{Error, Result};
+use crate::release::size::SizeReport;
 use crate::site::fingerprint::resolve::{normalize_base, Base};
-use crate::site::size::SizeReport;
 use crate::store::target::{Location, Target};
 use crate::store::ObjectStore;
 
@@ -44,7 +44,7 @@ pub struct PublishConfig {
     /// The profile used, for the report.
     pub env: Option<String>,
     /// Size budgets per entry page (`[[budget]]`), checked before anything is uploaded.
-    pub budget: Vec<crate::site::size::BudgetRule>,
+    pub budget: Vec<crate::release::size::BudgetRule>,
     /// Verify the release through the CDN after the CDN stages.
     pub verify: bool,
 }
@@ -421,7 +421,7 @@ async fn measure(cfg: &PublishConfig, build_cfg: &BuildConfig) -> Result<SizeRep
     .await?;
     let mut servers = build_cfg.servers.clone();
     servers.push(cfg.server.clone());
-    let mut size = crate::site::size::measure(
+    let mut size = crate::release::size::measure(
         &manifest,
         &html,
         &servers,
@@ -429,9 +429,9 @@ async fn measure(cfg: &PublishConfig, build_cfg: &BuildConfig) -> Result<SizeRep
         wire_encoding(cfg),
     );
     if let Some(previous) = previous_release(cfg).await {
-        crate::site::size::compare(&mut size, &manifest, &previous);
+        crate::release::size::compare(&mut size, &manifest, &previous);
     }
-    crate::site::size::check_budget(&mut size, &cfg.budget)?;
+    crate::release::size::check_budget(&mut size, &cfg.budget)?;
     size.ms = started.elapsed().as_millis() as u64;
     Ok(size)
 }

@@ -55,7 +55,7 @@ pub struct UploadConfig {
     /// ones stay as they are (a gateway routes a share of users to the new entry pages).
     pub stage: bool,
     /// The size summary the release record keeps (publish measures it).
-    pub size: Option<crate::site::size::Summary>,
+    pub size: Option<crate::release::size::Summary>,
 }
 
 /// What happened on one target.

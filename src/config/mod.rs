@@ -83,7 +83,7 @@ pub struct Settings {
     /// `build`/`publish`: add Subresource Integrity to pages.
     pub sri: Option<bool>,
     /// `publish`: size budgets per entry page (`[[budget]]`).
-    pub budget: Option<Vec<crate::site::size::BudgetRule>>,
+    pub budget: Option<Vec<crate::release::size::BudgetRule>>,
     /// `purge`/`prefetch`: `aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.
     pub cdn_provider: Option<String>,
     /// `purge`/`prefetch`: the CDN domains jobs may touch (the first takes bare paths).

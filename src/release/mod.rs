@@ -7,6 +7,7 @@
 //! local tree start from. What may be deleted lives beside it in [`retention`].
 
 pub mod retention;
+pub mod size;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -81,7 +82,7 @@ pub struct Release {
     /// The release's size summary (per entry page first visit, the site), when publish
     /// measured it: the next release's `max_growth` budget compares against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<crate::site::size::Summary>,
+    pub size: Option<crate::release::size::Summary>,
 }
 
 impl Release {

@@ -2,8 +2,7 @@
 //! ([`scan`]), naming them ([`classify`], [`fingerprint`]), compressing ([`compress`], [`cache`]), rendering
 //! placeholders ([`placeholder`], [`state`]), the manifest a build leaves ([`manifest`]), the
 //! check of the tree against it before an upload ([`tree`]), per-glob headers ([`headers`]),
-//! the tags a page loads code with ([`tags`]), the size report and budgets ([`size`]) and
-//! Subresource Integrity ([`sri`]).
+//! the tags a page loads code with ([`tags`]) and Subresource Integrity ([`sri`]).
 
 pub mod cache;
 pub mod classify;
@@ -13,7 +12,6 @@ pub mod headers;
 pub mod manifest;
 pub mod placeholder;
 pub mod scan;
-pub mod size;
 pub mod sri;
 pub mod state;
 pub mod tags;

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::manifest::{FileRecord, Manifest};
-use super::tags::tags;
 use crate::error::{Error, Result};
 use crate::release::Release;
+use crate::site::manifest::{FileRecord, Manifest};
+use crate::site::tags::tags;
 
 /// Bytes of a file or a set of files at each encoding. `gzip` is the gzip variant's size (the
 /// plain size where the build kept none); `br` the brotli variant's (else the gzip size).
@@ -170,7 +170,7 @@ pub fn measure(
     wire: &str,
 ) -> SizeReport {
     let keys: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
-    let index = super::fingerprint::resolve::Index::new(&keys, prefix).with_servers(servers);
+    let index = crate::site::fingerprint::resolve::Index::new(&keys, prefix).with_servers(servers);
     let mut pages = Vec::new();
     for (page, bytes) in html {
         let mut files = vec![page.clone()];
