@@ -4,6 +4,9 @@
 
 use std::ops::Range;
 
+use super::fingerprint::css::find;
+use super::fingerprint::html::find_ci;
+
 /// One attribute of a tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
@@ -186,17 +189,6 @@ fn attributes(html: &[u8], mut i: usize) -> (Vec<Attr>, usize) {
         });
         i = end;
     }
-}
-
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay.get(from..)?, needle).map(|p| p + from)
-}
-
-fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let rest = hay.get(from..)?;
-    rest.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| p + from)
 }
 
 #[cfg(test)]

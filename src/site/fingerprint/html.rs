@@ -156,7 +156,8 @@ fn srcset(html: &[u8], start: usize, end: usize, out: &mut Vec<Span>) {
     }
 }
 
-fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+/// Index of `needle` in `hay` at or after `from`, ignoring ASCII case.
+pub(crate) fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     let hay = hay.get(from..)?;
     hay.windows(needle.len())
         .position(|w| w.eq_ignore_ascii_case(needle))
