@@ -3,7 +3,8 @@
 //! published to the in-process S3 server; one nginx serves the bucket as the CDN, a second the
 //! rendered pages as the origin; headless Chromium loads the page, opens the lazy route, and
 //! the test asserts: zero failed requests, every script, style and image from the CDN, the lazy
-//! route rendered with its CSS image, the worker answered.
+//! route rendered with its CSS image, the worker answered. Every app is published with
+//! Subresource Integrity (`--sri`), so this also shows integrity does not break a real page.
 //!
 //! Needs Debian's `chromium` and npm's `playwright-core` (.ci/run installs both into
 //! ~/.cache/cdnpub-ci/browser; CDNPUB_PLAYWRIGHT_DIR overrides). Without them it prints SKIPPED;
@@ -139,6 +140,7 @@ fn check_app(app: &App, s3: &S3Server, bin: &str, modules: &Path) -> usize {
             "us-east-1",
             "--no-purge",
             "--no-prefetch",
+            "--sri",
         ])
         .arg("--out")
         .arg(&out)
@@ -148,7 +150,18 @@ fn check_app(app: &App, s3: &S3Server, bin: &str, modules: &Path) -> usize {
         .assert()
         .success();
     let stderr = String::from_utf8_lossy(&a.get_output().stderr).to_string();
-    assert!(!stderr.contains("warning"), "{}: {stderr}", app.dir);
+    // The only warning is the one every integrity build gives (the CDN's duties).
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("warning") && !l.contains("Subresource Integrity is on"))
+        .collect();
+    assert!(warnings.is_empty(), "{}: {stderr}", app.dir);
+    let page_html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        page_html.contains("integrity=\"sha384-"),
+        "{}: the page carries integrity: {page_html}",
+        app.dir
+    );
     // The built tree passes the check on its own, too.
     cdnpub(tmp.path())
         .args(["build", "--check"])
