@@ -41,6 +41,20 @@ fn main() {
         }
     };
     init_logging(cli.global.verbose, cli.global.quiet);
+    // A results file that cannot be written is refused before the command does anything.
+    if let Some(dir) = cli
+        .global
+        .results
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .filter(|d| !d.as_os_str().is_empty() && !d.is_dir())
+    {
+        eprintln!(
+            "error: --results / CDNPUB_RESULTS: the directory {} does not exist; create it or name a file in an existing one (nothing was done)",
+            dir.display()
+        );
+        std::process::exit(EXIT_USAGE);
+    }
     let (code, error) = match run(&cli, &matches) {
         Ok(()) => (EXIT_OK, None),
         Err(e) => {

@@ -326,6 +326,25 @@ fn the_results_file_records_any_command_even_a_failed_one() {
         "{summary}"
     );
     assert_eq!(summary["report"], Value::Null);
+    // A results file in a directory that does not exist: refused before anything is done.
+    let a = cdnpub(t)
+        .args([
+            "build",
+            "--no-cache",
+            "--out",
+            "never",
+            "--results",
+            "no/such/dir/r.ndjson",
+        ])
+        .arg(fixtures().join("vite-vue/dist"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("no/such/dir") && err.contains("does not exist"),
+        "{err}"
+    );
+    assert!(!t.join("never").exists(), "nothing was built");
     // A publish: one stage event per stage.
     cdnpub(t)
         .args(["publish", "--no-cache", "--to", "site"])
