@@ -18,6 +18,7 @@ use crate::cdn::urls::{normalize, Domains};
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind};
 use crate::error::{Error, Result};
 use crate::release::{self, Object, Release};
+use crate::site::state::sha256_hex;
 use crate::store::target::{Endpoint, Location, Target};
 use crate::store::ObjectStore;
 
@@ -259,13 +260,7 @@ fn served_keys(record: &Release) -> Vec<String> {
     record
         .objects
         .keys()
-        .filter(|k| !k.starts_with("_cdnpub/"))
-        .filter(|k| {
-            ![".gz", ".br"].iter().any(|ext| {
-                k.strip_suffix(ext)
-                    .is_some_and(|stem| record.objects.contains_key(stem))
-            })
-        })
+        .filter(|k| record.is_site_key(k))
         .cloned()
         .collect()
 }
@@ -396,10 +391,6 @@ pub fn decode(bytes: &[u8], encoding: &str) -> std::result::Result<Vec<u8>, Stri
         .map_err(|e| format!("the {encoding} body does not decode: {e}"))
 }
 
-fn sha256(b: &[u8]) -> String {
-    crate::site::state::hex(&Sha256::digest(b))
-}
-
 /// Media type without parameters, lower case; JavaScript's aliases as `text/javascript`.
 fn essence(ct: &str) -> String {
     let t = ct
@@ -438,13 +429,13 @@ async fn check(
     let stored = object.content_encoding.as_deref().unwrap_or("");
     // The stored bytes passed through: compare them as they are.
     let same_bytes = if !stored.is_empty() && got_encoding == stored {
-        Ok(sha256(&a.body) == object.sha256)
+        Ok(sha256_hex(&a.body) == object.sha256)
     } else {
         match decode(&a.body, &got_encoding) {
             Err(e) => return Verdict::Wrong(200, e),
             Ok(body) => expected_plain(object, key, target)
                 .await
-                .map(|want| sha256(&body) == want),
+                .map(|want| sha256_hex(&body) == want),
         }
     };
     match same_bytes {
@@ -515,7 +506,7 @@ async fn expected_plain(
         .await
         .map_err(|e| format!("reading {key} from the target: {e}"))?
         .ok_or_else(|| format!("{key} is not on the target"))?;
-    decode(&stored, enc).map(|b| sha256(&b))
+    decode(&stored, enc).map(|b| sha256_hex(&b))
 }
 
 /// Purge every URL that differs.

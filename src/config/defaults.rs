@@ -9,6 +9,8 @@ pub const KEEP_RELEASES: usize = 3;
 pub const MAX_DELETES: usize = 256;
 /// Default of `--concurrency`.
 pub const CONCURRENCY: u16 = 16;
+/// `verify`'s longest wait for one request (the `--request-timeout` default says the same).
+pub const VERIFY_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// Default of `--hash-length`.
 pub const HASH_LENGTH: u8 = 10;
 /// Default of `--min-size` (bytes).

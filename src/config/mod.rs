@@ -893,6 +893,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn verify_flag_defaults_are_publish_verify_defaults() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from(["cdnpub", "verify"]).unwrap();
+        let crate::cli::Command::Verify(v) = cli.command else {
+            panic!("not verify")
+        };
+        assert_eq!(v.request_timeout, defaults::VERIFY_REQUEST_TIMEOUT);
+        assert_eq!(v.concurrency, defaults::CONCURRENCY);
+    }
+
+    #[test]
     fn unknown_key_names_key_and_line() {
         let err = ConfigFile::parse(
             Path::new("cdnpub.toml"),

@@ -107,6 +107,17 @@ impl Release {
         Ok(r)
     }
 
+    /// True for a key browsers request: not cdnpub's own (`_cdnpub/`, `.cdnpub/`) and not a
+    /// stored `.gz`/`.br` sibling of another key of the release.
+    pub fn is_site_key(&self, key: &str) -> bool {
+        !(key.starts_with("_cdnpub/")
+            || key.starts_with(".cdnpub/")
+            || [".gz", ".br"].iter().any(|ext| {
+                key.strip_suffix(ext)
+                    .is_some_and(|stem| self.objects.contains_key(stem))
+            }))
+    }
+
     /// Serialise (pretty, sorted keys).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();

@@ -211,16 +211,6 @@ pub fn measure(
     }
 }
 
-/// True for keys that are not site files of a record (cdnpub's own, stored siblings).
-fn bookkeeping(key: &str, objects: &BTreeMap<String, crate::release::Object>) -> bool {
-    key.starts_with("_cdnpub/")
-        || key.starts_with(".cdnpub/")
-        || [".gz", ".br"].iter().any(|ext| {
-            key.strip_suffix(ext)
-                .is_some_and(|stem| objects.contains_key(stem))
-        })
-}
-
 /// Compare with the previous release's record.
 pub fn compare(report: &mut SizeReport, manifest: &Manifest, previous: &Release) {
     let now: BTreeMap<&str, &FileRecord> = manifest
@@ -256,7 +246,7 @@ pub fn compare(report: &mut SizeReport, manifest: &Manifest, previous: &Release)
         }
     }
     for (key, o) in &previous.objects {
-        if !now.contains_key(key.as_str()) && !bookkeeping(key, &previous.objects) {
+        if !now.contains_key(key.as_str()) && previous.is_site_key(key) {
             removed.push(FileChange {
                 key: key.clone(),
                 before: Some(o.size),
