@@ -38,6 +38,12 @@ fn aliyun_op(action: &str, params: &std::collections::BTreeMap<String, String>) 
     }
 }
 
+/// `ENDPOINT VAR=value…`: what bench/purge.sh reads to reach the stand-in.
+fn announce(endpoint: &str, vars: &[(&'static str, String)]) {
+    let vars: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("{endpoint} {}", vars.join(" "));
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, provider, port, log] = args.as_slice() else {
@@ -68,12 +74,7 @@ fn main() {
                     ..aliyun::AliyunConfig::default()
                 },
             );
-            let vars: Vec<String> = server
-                .env()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            println!("{} {}", server.endpoint, vars.join(" "));
+            announce(&server.endpoint, &server.env());
             Box::new(move || {
                 server
                     .received()
@@ -90,12 +91,7 @@ fn main() {
             let mut cfg = clouds::CloudConfig::new(d);
             (cfg.url_quota, cfg.dir_quota, cfg.prefetch_quota) = (big, big, big);
             let server = clouds::CloudServer::start_on(port, cfg);
-            let vars: Vec<String> = server
-                .env()
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            println!("{} {}", server.endpoint, vars.join(" "));
+            announce(&server.endpoint, &server.env());
             Box::new(move || {
                 server
                     .received()

@@ -696,10 +696,19 @@ impl Job<'_> {
         keys.extend(pages.iter().map(|p| p.1.clone()));
         let index = how.index(&keys);
         let staging = self.staging;
+        // Each file read and hashed once, however many pages name it or list it in a map.
+        let known: Mutex<std::collections::HashMap<String, Option<String>>> = Mutex::default();
         let digest = |key: &str| -> Option<String> {
-            fs::read(staging.join(key))
+            if let Some(d) = known.lock().ok().and_then(|k| k.get(key).cloned()) {
+                return d;
+            }
+            let d = fs::read(staging.join(key))
                 .ok()
-                .map(|b| crate::site::sri::integrity(&b))
+                .map(|b| crate::site::sri::integrity(&b));
+            if let Ok(mut k) = known.lock() {
+                k.insert(key.to_string(), d.clone());
+            }
+            d
         };
         let server = self
             .cfg
