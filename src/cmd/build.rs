@@ -20,7 +20,7 @@ use crate::site::classify::{self, Naming};
 use crate::site::compress;
 use crate::site::fingerprint::check::{self, Built, Expected, Resolution};
 use crate::site::fingerprint::resolve::Base;
-use crate::site::fingerprint::{self, file_name, hashed_name, sourcemap, Plan, Refs};
+use crate::site::fingerprint::{self, file_name, hashed_name, pins, sourcemap, Plan, Refs};
 use crate::site::manifest::{Encoding, FileRecord, Manifest, ViteEntry, MANIFEST_PATH, VERSION};
 use crate::site::state::{hex, sha256_hex};
 
@@ -168,12 +168,25 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     let rels: Vec<String> = inputs.iter().map(|i| i.rel.clone()).collect();
     let mut how = resolution(cfg);
     let index = how.index(&rels);
-    let (refs, rendered): (Vec<Refs>, Vec<bool>) =
-        analyze_all(&inputs, &index, cfg.render.as_ref())?
-            .into_iter()
-            .unzip();
+    let names = pins::Names::new(&rels);
+    let mut refs = Vec::with_capacity(rels.len());
+    let mut rendered = Vec::with_capacity(rels.len());
+    let mut mentions = Vec::with_capacity(rels.len());
+    let analyses = analyze_all(&inputs, &index, cfg.render.as_ref(), &names, &cfg.prefix)?;
+    check_placeholders(cfg, &rels, &analyses)?;
+    for a in analyses {
+        refs.push(a.refs);
+        rendered.push(a.rendered);
+        mentions.push(a.mentions);
+    }
     let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
-    let plan = fingerprint::plan(&rels, &refs, &naming, &rendered);
+    let pins = pins::pins(&rels, &refs, &mentions);
+    for (i, p) in pins.iter().enumerate() {
+        if *p == pins::Pin::MentionedElsewhere {
+            tracing::debug!("{} keeps its name: it is mentioned where cdnpub does not rewrite", rels[i]);
+        }
+    }
+    let plan = fingerprint::plan(&rels, &refs, &naming, &rendered, &pins);
     let base_from = settle_base(&mut how, &refs, &plan, &rels, &inputs)?;
     let parent = out.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
@@ -634,25 +647,123 @@ fn scan_tree(src: &Path) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
-/// References of every file, and whether rendering placeholders changes it.
+/// What the analysis of one input found.
+struct Analysis {
+    /// Its references.
+    refs: Refs,
+    /// Rendering placeholders changes it.
+    rendered: bool,
+    /// Files whose names it mentions outside its references.
+    mentions: Vec<usize>,
+    /// A text file that holds the placeholder.
+    holds_prefix: bool,
+    /// Where it writes the placeholder as a host (`https://EGOVA_CDN/…`), the URL's start.
+    fake_host: Option<String>,
+}
+
+/// References of every file, whether rendering placeholders changes it, and the files whose
+/// names it mentions elsewhere.
 fn analyze_all(
     inputs: &[Input],
     index: &fingerprint::resolve::Index,
     render: Option<&Render>,
-) -> Result<Vec<(Refs, bool)>> {
+    names: &pins::Names,
+    prefix: &str,
+) -> Result<Vec<Analysis>> {
     use rayon::prelude::*;
     inputs
         .par_iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(id, i)| {
             let renders = render.filter(|r| r.globs.is_match(&i.rel));
-            if classify::kind(&i.rel) == classify::Kind::Other && renders.is_none() {
-                return Ok((Refs::default(), false));
+            let text = pins::is_text(&i.rel);
+            if classify::kind(&i.rel) == classify::Kind::Other && renders.is_none() && !text {
+                return Ok(Analysis {
+                    refs: Refs::default(),
+                    rendered: false,
+                    mentions: Vec::new(),
+                    holds_prefix: false,
+                    fake_host: None,
+                });
             }
             let bytes = fs::read(&i.path).map_err(|e| Error::io("read", &i.path, e))?;
-            let changes = renders.is_some_and(|r| r.renderer.count(&bytes) > 0);
-            Ok((fingerprint::analyze(&i.rel, &bytes, index), changes))
+            let rendered = renders.is_some_and(|r| r.renderer.count(&bytes) > 0);
+            let refs = fingerprint::analyze(&i.rel, &bytes, index);
+            let mentions = if text {
+                names.uncovered(id, &bytes, &pins::covered(&refs), index)
+            } else {
+                Vec::new()
+            };
+            let holds_prefix = text && memchr::memmem::find(&bytes, prefix.as_bytes()).is_some();
+            Ok(Analysis {
+                refs,
+                rendered,
+                mentions,
+                holds_prefix,
+                fake_host: holds_prefix
+                    .then(|| fake_host(&bytes, prefix))
+                    .flatten(),
+            })
         })
         .collect()
+}
+
+/// `https://EGOVA_CDN` where the placeholder `prefix` (written with no scheme) follows `://`:
+/// a host the framework required an absolute URL for.
+fn fake_host(bytes: &[u8], prefix: &str) -> Option<String> {
+    if prefix.contains("://") {
+        return None;
+    }
+    memchr::memmem::find_iter(bytes, prefix.as_bytes()).find_map(|at| {
+        let before = &bytes[..at];
+        let scheme_start = before.strip_suffix(b"://").map(|b| {
+            b.len() - b.iter().rev().take_while(|c| c.is_ascii_alphabetic()).count()
+        })?;
+        (scheme_start < at - 3).then(|| String::from_utf8_lossy(&bytes[scheme_start..at + prefix.len()]).into_owned())
+    })
+}
+
+/// Before anything is built: a placeholder written as a host (`https://EGOVA_CDN`) needs
+/// `--prefix` to name that whole start; with rendering (publish), every text file holding the
+/// placeholder must be rendered, or the site would ship it.
+fn check_placeholders(cfg: &BuildConfig, rels: &[String], found: &[Analysis]) -> Result<()> {
+    let hosts: Vec<(&str, &str)> = found
+        .iter()
+        .zip(rels)
+        .filter_map(|(a, r)| Some((r.as_str(), a.fake_host.as_deref()?)))
+        .collect();
+    if let Some((file, host)) = hosts.first() {
+        return Err(Error::Usage(format!(
+            "{file} writes the placeholder as a host ({host}/…, as frameworks that need an absolute asset URL do); \
+             rendering {p} alone would give {scheme}://<server>: give the whole start as the placeholder: --prefix {host} \
+             (prefix in cdnpub.toml); {n} file(s) write it so",
+            p = cfg.prefix,
+            scheme = host.split("://").next().unwrap_or("https"),
+            n = hosts.len()
+        )));
+    }
+    let Some(render) = &cfg.render else {
+        return Ok(());
+    };
+    let left: Vec<&str> = found
+        .iter()
+        .zip(rels)
+        .filter(|(a, r)| a.holds_prefix && !render.globs.is_match(r.as_str()))
+        .map(|(_, r)| r.as_str())
+        .collect();
+    if left.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<&str> = left.iter().take(10).copied().collect();
+    Err(Error::Broken(format!(
+        "{} file(s) hold the placeholder {} but are not rendered, so the site would ship it unrendered: {}{}; \
+         render them too: --render '<glob>' (replace_files in cdnpub.toml), e.g. --render '**/*.{}'",
+        left.len(),
+        cfg.prefix,
+        shown.join(", "),
+        if left.len() > shown.len() { ", …" } else { "" },
+        left[0].rsplit('.').next().unwrap_or("txt")
+    )))
 }
 
 /// Shared state of one build's workers.

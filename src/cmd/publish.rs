@@ -472,6 +472,21 @@ async fn prune_all(cfg: &PublishConfig) -> Result<Vec<Pruned>> {
     Ok(out)
 }
 
-/// The default files rendered at publish: pages, scripts (Vite's preload helper holds the
-/// base) and styles.
-pub const DEFAULT_RENDER: [&str; 3] = ["**/*.html", "**/*.js", "**/*.css"];
+/// The default files rendered at publish: every text file a site serves (pages; scripts, where
+/// Vite's preload helper and webpack's public path hold the base; styles; Next.js's `.txt`
+/// route payloads; JSON payloads and manifests; SVG; source maps).
+pub const DEFAULT_RENDER: [&str; 13] = [
+    "**/*.html",
+    "**/*.htm",
+    "**/*.js",
+    "**/*.mjs",
+    "**/*.cjs",
+    "**/*.css",
+    "**/*.json",
+    "**/*.txt",
+    "**/*.webmanifest",
+    "**/*.svg",
+    "**/*.xml",
+    "**/*.map",
+    "**/*.xhtml",
+];

@@ -240,14 +240,28 @@ async fn settle_heads(
         let (target, objects) = (target.clone(), objects.clone());
         async move {
             let head = target.head(&objects[i].key).await;
+            let o = &objects[i];
             (
                 i,
-                head.map(|h| plan::head_matches(h.as_ref(), &objects[i].object)),
+                head.map(|h| {
+                    let conflict = h.as_ref().is_some_and(|h| {
+                        plan::overwrites_immutable(
+                            o,
+                            plan::Held {
+                                sha256: h.meta.metadata.get("sha256").map(String::as_str),
+                                size: h.size,
+                                cache_control: h.meta.cache_control.as_deref(),
+                                content_encoding: h.meta.content_encoding.as_deref(),
+                            },
+                        )
+                    });
+                    (plan::head_matches(h.as_ref(), &o.object), conflict)
+                }),
             )
         }
     });
     crate::util::tasks::bounded(jobs, concurrency, |outcome| match outcome {
-        Ok((i, Ok(same))) => answers.push((i, same)),
+        Ok((i, Ok(answer))) => answers.push((i, answer)),
         Ok((_, Err(e))) => error = error.take().or(Some(e)),
         Err(e) => error = error.take().or(Some(Error::Failed(e.to_string()))),
     })
@@ -255,10 +269,44 @@ async fn settle_heads(
     if let Some(e) = error {
         return Err(e);
     }
-    for (i, same) in answers {
+    let mut conflicts = Vec::new();
+    for (i, (same, conflict)) in answers {
         plan.settle(i, same);
+        if conflict {
+            conflicts.push(i);
+        }
     }
+    refuse_immutable_overwrites(target, objects, conflicts)?;
     Ok(heads.len())
+}
+
+/// An immutable key never gets other bytes: browsers and CDN edges keep what they have for a
+/// year. Refuse the upload (before any PUT), naming the keys and the fix.
+fn refuse_immutable_overwrites(
+    target: &Target,
+    objects: &[LocalObject],
+    mut conflicts: Vec<usize>,
+) -> Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    conflicts.sort_unstable();
+    conflicts.dedup();
+    let keys: Vec<&str> = conflicts
+        .iter()
+        .take(10)
+        .map(|&i| objects[i].key.as_str())
+        .collect();
+    Err(Error::Broken(format!(
+        "{}: {} immutable key(s) would get other bytes than the target already serves for a year: {}{}. \
+         A file under a bundler's content-hashed name changed after the build (a step that edits the \
+         output, or a plugin that is not deterministic); rebuild so the bundler names the new bytes, \
+         or stop editing hashed files. Nothing was uploaded",
+        target.describe(),
+        conflicts.len(),
+        keys.join(", "),
+        if conflicts.len() > keys.len() { ", …" } else { "" }
+    )))
 }
 
 async fn upload_to(
@@ -270,6 +318,11 @@ async fn upload_to(
 ) -> Result<()> {
     let (listing, ids, latest) = read_target(target, cfg, objects).await?;
     let mut plan = plan::plan(objects, listing.as_deref(), latest.as_ref());
+    refuse_immutable_overwrites(
+        target,
+        objects,
+        plan::record_conflicts(objects, latest.as_ref()),
+    )?;
     report.heads = settle_heads(target, cfg.concurrency, objects, &mut plan).await?;
     let deletes = match (&listing, cfg.delete) {
         (Some(listing), true) => {

@@ -24,12 +24,29 @@ pub const DEFAULT_KEEP: &[&str] = &[
     "**/.well-known/**",
     "**/apple-touch-icon*.png",
     "**/CNAME",
+    // Data a runtime fetches by a name it knows (Nuxt's `_payload.json` and
+    // `_nuxt/builds/latest.json`, SvelteKit's `_app/version.json` and `__data.json`, Next's
+    // `index.txt` route payloads): bundlers inline the JSON code imports, so what is left in the
+    // output is fetched by name.
+    "**/*.json",
+    "**/*.txt",
 ];
 
-/// Names a bundler already content-hashed: Vite `name-Hash8.ext` (8 base64url characters, not all
-/// lower-case letters, which would be a word) and webpack `name.hex8-32.ext`.
+/// Directories whose every file a framework named after its content (SvelteKit says so in
+/// the name; Next.js puts only content-hashed chunks, styles and media there).
+pub const DEFAULT_HASHED_DIRS: &[&str] = &[
+    "**/_app/immutable/**",
+    "**/_next/static/chunks/**",
+    "**/_next/static/css/**",
+    "**/_next/static/media/**",
+];
+
+/// Names a bundler already content-hashed, a hash after `-` or `.` or as the whole stem:
+/// 8 base64url characters (Vite, Rollup, esbuild and Angular `name-Hash8.ext`, Astro, Nuxt and
+/// SvelteKit `name.Hash8.ext` and `Hash8.ext`; not a word: see [`Naming::bundler_hashed`]), or
+/// 8-64 hex digits (webpack `name.hex8.ext`, Next.js `name-hex16.ext`, Turbopack `hex16.ext`).
 pub const DEFAULT_HASHED_PATTERN: &str =
-    r"(?:-[A-Za-z0-9_-]{8}|\.[0-9a-f]{8,32})(?:\.[A-Za-z0-9]+)+$";
+    r"(?:^|[-.])(?:[A-Za-z0-9_-]{8}|[0-9a-f]{8,64})(?:\.[A-Za-z0-9]+)+$";
 
 /// How an asset's references are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +165,7 @@ pub fn glob_set(patterns: &[String], what: &str) -> Result<GlobSet> {
 pub struct Naming {
     keep: GlobSet,
     hashed: Regex,
+    hashed_dirs: GlobSet,
 }
 
 impl Naming {
@@ -159,7 +177,13 @@ impl Naming {
                 "--hashed-pattern {hashed_pattern:?} is not a valid regex: {e}"
             ))
         })?;
-        Ok(Naming { keep, hashed })
+        let dirs: Vec<String> = DEFAULT_HASHED_DIRS.iter().map(|s| s.to_string()).collect();
+        let hashed_dirs = glob_set(&dirs, "hashed directory glob")?;
+        Ok(Naming {
+            keep,
+            hashed,
+            hashed_dirs,
+        })
     }
 
     /// True when `rel` keeps its name (HTML, fixed URLs, user globs).
@@ -167,19 +191,30 @@ impl Naming {
         kind(rel) == Kind::Html || self.keep.is_match(rel)
     }
 
-    /// True when a bundler already put a content hash in the file name.
+    /// True when a bundler already put a content hash in the file name (or the file is in a
+    /// directory a framework fills with content-hashed files only).
+    ///
+    /// An 8-character base64url hash is told from a word: `validate` (only lower-case
+    /// letters) and `jquery-1` (a dash and no capital) are words; `ty7liqwf` and `DlAUqK2U`
+    /// are hashes.
     pub fn bundler_hashed(&self, rel: &str) -> bool {
+        if self.hashed_dirs.is_match(rel) && kind(rel) != Kind::Html {
+            return true;
+        }
         let name = file_name(rel);
         self.hashed.find(name).is_some_and(|m| {
-            let tag = &name[m.start()..];
-            // Vite's 8-character hashes: a run of only lower-case letters is a word, not a hash.
-            let vite = tag.starts_with('-');
-            !vite
-                || !tag
-                    .get(1..9)
-                    .is_some_and(|h| h.bytes().all(|b| b.is_ascii_lowercase()))
+            let tag = name[m.start()..].trim_start_matches(['-', '.']);
+            let hash = tag.split('.').next().unwrap_or_default();
+            hash.len() != 8 || hash.bytes().all(|b| b.is_ascii_hexdigit()) || !is_word(hash)
         })
     }
+}
+
+/// An 8-character name piece that reads as a word, not a hash.
+fn is_word(piece: &str) -> bool {
+    let lower = piece.bytes().all(|b| b.is_ascii_lowercase());
+    let dashed = piece.contains('-') && !piece.bytes().any(|b| b.is_ascii_uppercase());
+    lower || dashed
 }
 
 /// Where the content hash goes in a file name: before the last extension (`app.js` →
@@ -215,6 +250,17 @@ mod tests {
             "js/app.3f9a1c2b.js",
             "css/chunk-vendors.0123456789abcdef.css",
             "assets/index-ty7liqwf.css",
+            // Nuxt, SvelteKit: the whole stem; Astro, Nuxt CSS: after a dot.
+            "_nuxt/DlAUqK2U.js",
+            "_app/immutable/chunks/Dx8Kq1ab.js",
+            "_astro/Lazy.C1a2B3c4.js",
+            "_nuxt/entry.Cz5Ff3Sd.css",
+            // Next.js (webpack): 16 hex after a dash; Turbopack: a hex stem.
+            "_next/static/chunks/app/page-0123456789abcdef.js",
+            "_next/static/chunks/0a1b2c3d4e5f6a7b.js",
+            "_next/static/chunks/[turbopack]_runtime.js",
+            // Angular's application builder.
+            "chunk-ABCD2345.js",
         ] {
             assert!(n.bundler_hashed(hashed), "{hashed}");
         }
@@ -224,6 +270,13 @@ mod tests {
             "img/vue-carousel.png",
             "fonts/element-icons.woff",
             "app.min.js",
+            "jquery.validate.js",
+            "jquery-1.js",
+            "polyfill.js",
+            "fa-solid-900.woff2",
+            "bootstrap.bundle.min.js",
+            "_nuxt/builds/latest.json",
+            "_app/version.json",
         ] {
             assert!(!n.bundler_hashed(plain), "{plain}");
         }
@@ -239,6 +292,8 @@ mod tests {
             "robots.txt",
             "sw.js",
             "x/manifest.webmanifest",
+            "_payload.json",
+            "about/index.txt",
         ] {
             assert!(n.keeps_name(kept), "{kept}");
         }

@@ -52,11 +52,63 @@ pub fn plan(local: &[LocalObject], listing: Option<&[Listed]>, latest: Option<&R
                 (true, true) => Decision::Unchanged,
                 (true, false) if listing.is_none() => Decision::Unchanged,
                 (_, true) => Decision::Head,
+                // An immutable key the target holds with other bytes: a HEAD says whose.
+                (false, false) if o.immutable && listed.contains_key(o.key.as_str()) => {
+                    Decision::Head
+                }
                 _ => Decision::Send,
             }
         })
         .collect();
     Plan { decisions }
+}
+
+/// What a target held under a key before: enough to tell whether it had other bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    /// SHA-256 of the stored bytes, when recorded.
+    pub sha256: Option<&'a str>,
+    /// Stored size.
+    pub size: u64,
+    /// Cache-Control it is served with.
+    pub cache_control: Option<&'a str>,
+    /// Content-Encoding.
+    pub content_encoding: Option<&'a str>,
+}
+
+/// True when sending `o` would give an immutable key other bytes than browsers and CDN edges
+/// may already keep for a year: the target served `held` as immutable under the same key and
+/// encoding, with another digest (or, unrecorded, another size).
+pub fn overwrites_immutable(o: &LocalObject, held: Held) -> bool {
+    o.immutable
+        && held.cache_control.is_some_and(|c| c.contains("immutable"))
+        && held.content_encoding == o.object.content_encoding.as_deref()
+        && match held.sha256 {
+            Some(sha) => sha != o.object.sha256,
+            None => held.size != o.object.size,
+        }
+}
+
+/// The objects whose keys the latest record holds as immutable with other bytes.
+pub fn record_conflicts(local: &[LocalObject], latest: Option<&Release>) -> Vec<usize> {
+    let Some(latest) = latest else {
+        return Vec::new();
+    };
+    (0..local.len())
+        .filter(|&i| {
+            latest.objects.get(&local[i].key).is_some_and(|r| {
+                overwrites_immutable(
+                    &local[i],
+                    Held {
+                        sha256: Some(&r.sha256),
+                        size: r.size,
+                        cache_control: Some(&r.cache_control),
+                        content_encoding: r.content_encoding.as_deref(),
+                    },
+                )
+            })
+        })
+        .collect()
 }
 
 /// True when the stored object (its HEAD) has the digest and headers we would send.
@@ -245,9 +297,33 @@ mod tests {
         let p = plan(&local, None, Some(&latest));
         assert_eq!(p.decisions, [Unchanged, Unchanged, Send, Send, Unchanged]);
         // Onto a bucket another tool filled (no record): every listed object of the right size
-        // is asked, the rest sent.
+        // is asked, and every listed immutable key (its bytes must not change); the rest sent.
         let p = plan(&local, Some(&listing), None);
-        assert_eq!(p.decisions, [Head, Send, Head, Send, Send]);
+        assert_eq!(p.decisions, [Head, Send, Head, Send, Head]);
+    }
+
+    #[test]
+    fn immutable_keys_never_get_other_bytes() {
+        let a = obj("assets/a-Ab12Cd34.js", "aa", 10, true);
+        let mut edited = a.clone();
+        edited.object.sha256 = "bb".into();
+        let latest = record_of(std::slice::from_ref(&a));
+        assert_eq!(record_conflicts(&[edited.clone()], Some(&latest)), [0]);
+        assert!(record_conflicts(&[a.clone()], Some(&latest)).is_empty());
+        // Stored with another encoding, or not as immutable: not the same bytes to compare.
+        let held = |cc: &'static str, enc: Option<&'static str>| Held {
+            sha256: Some("aa"),
+            size: 10,
+            cache_control: Some(cc),
+            content_encoding: enc,
+        };
+        let imm = super::super::IMMUTABLE;
+        assert!(overwrites_immutable(&edited, held(imm, None)));
+        assert!(!overwrites_immutable(&edited, held(imm, Some("gzip"))));
+        assert!(!overwrites_immutable(&edited, held(NO_CACHE, None)));
+        // A listed immutable key of another size is looked at, not sent blindly.
+        let listing = listed(&[(a.key.as_str(), 99)]);
+        assert_eq!(plan(&[a], Some(&listing), None).decisions, [Decision::Head]);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 // on the wire) as JSON on stdout:
 //   node visit.mjs PAGE_URL
 // The page must have `#go` (opens the lazy route, which renders `#lazy`); `#worker`, when the
-// page has one, must come to read "worker: pong".
+// page has one, must come to read "worker: pong". A page with `#nav` (a client-side router link
+// to a second route that renders `#about`) must set `data-ready` on <html> once its framework has
+// hydrated; the report then says whether that navigation kept the document (`clientNav`: no
+// reload) and `#about` rendered (`about`).
 import { createRequire } from 'node:module'
 
 const require = createRequire(process.env.PLAYWRIGHT_CORE || import.meta.url)
@@ -14,14 +17,27 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--no-proxy-server'],
 })
-const out = { requests: [], failed: [], console: [], lazy: false, lazyBackground: '', worker: null }
+const out = {
+  requests: [],
+  failed: [],
+  console: [],
+  lazy: false,
+  lazyBackground: '',
+  worker: null,
+  about: false,
+  clientNav: null,
+}
 try {
   const page = await browser.newPage()
   page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`))
   page.on('pageerror', (e) => out.console.push(`pageerror: ${e.message}`))
-  page.on('requestfailed', (r) =>
-    out.failed.push({ url: r.url(), error: r.failure()?.errorText ?? 'failed' }),
-  )
+  page.on('requestfailed', async (r) => {
+    const resp = await r.response().catch(() => null)
+    // A HEAD that was answered (Next.js's router probes route payloads so) is reported as
+    // aborted by Chromium once its headers arrive: it did not fail.
+    if (r.method() === 'HEAD' && resp && resp.status() < 400) return
+    out.failed.push({ url: r.url(), method: r.method(), error: r.failure()?.errorText ?? 'failed' })
+  })
   page.on('requestfinished', async (r) => {
     const resp = await r.response()
     // bodySize: the bytes of the body as they crossed the wire (compressed when encoded).
@@ -36,6 +52,8 @@ try {
   })
   await page.goto(url, { waitUntil: 'load', timeout: 20000 })
   await page.waitForSelector('#go', { timeout: 10000 })
+  const hasNav = (await page.$('#nav')) !== null
+  if (hasNav) await page.waitForSelector('html[data-ready]', { timeout: 10000 })
   await page.click('#go')
   await page.waitForSelector('#lazy', { timeout: 10000 })
   out.lazy = true
@@ -48,6 +66,16 @@ try {
       })
       .catch(() => {})
     out.worker = await page.$eval('#worker', (e) => e.textContent)
+  }
+  if (hasNav) {
+    await page.evaluate(() => {
+      window.__cdnpubMarker = 42
+    })
+    await page.click('#nav')
+    await page.waitForSelector('#about', { timeout: 10000 })
+    out.about = true
+    out.clientNav = (await page.evaluate(() => window.__cdnpubMarker)) === 42
+    out.aboutUrl = page.url()
   }
   // Let the image of the lazy route's CSS finish.
   await page.waitForLoadState('networkidle', { timeout: 10000 }).catch(() => {})

@@ -1,17 +1,21 @@
 //! URL references in HTML: `src`, `href`, `srcset`, `poster` and friends (quoted or not), inline
-//! `style` attributes and `<style>` blocks (as CSS), and inline `<script>` blocks (as JS).
+//! `style` attributes and `<style>` blocks (as CSS), inline `<script>` blocks (as JS), and the
+//! module URLs of Astro's islands (`<astro-island component-url=… renderer-url=…>`).
 
 use super::css::find;
 use super::{css, js, Span};
 
 /// Attributes whose whole value is one URL.
-const URL_ATTRS: [&[u8]; 6] = [
+const URL_ATTRS: [&[u8]; 9] = [
     b"src",
     b"href",
     b"xlink:href",
     b"poster",
     b"data-src",
     b"data",
+    b"component-url",
+    b"renderer-url",
+    b"before-hydration-url",
 ];
 /// Attributes holding a comma-separated candidate list (`url 2x, url 640w`).
 const SRCSET_ATTRS: [&[u8]; 3] = [b"srcset", b"imagesrcset", b"data-srcset"];
@@ -182,7 +186,8 @@ mod tests {
 <script type="module" src='./main.js'></script><script>window.a="js/app.js";</script>
 <style>.x{background:url(img/x.png)}</style></head>
 <body><img src=img/a.png srcset="img/a.png 1x, img/a@2x.png 2x" alt="a.png">
-<video poster="v.jpg"><div style="background:url('img/bg.png')"></div><a href="#top">t</a></body></html>"##;
+<video poster="v.jpg"><div style="background:url('img/bg.png')"></div><a href="#top">t</a>
+<astro-island uid="z" component-url="/_astro/C.Ab12Cd34.js" renderer-url="/_astro/client.Xy.js" props="{}"></astro-island></body></html>"##;
         assert_eq!(
             texts(html),
             [
@@ -196,7 +201,9 @@ mod tests {
                 "img/a@2x.png",
                 "v.jpg",
                 "img/bg.png",
-                "#top"
+                "#top",
+                "/_astro/C.Ab12Cd34.js",
+                "/_astro/client.Xy.js"
             ]
         );
     }

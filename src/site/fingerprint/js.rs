@@ -1,7 +1,9 @@
 //! Candidate references in JavaScript: the contents of string literals (which covers `import`
 //! specifiers, `import()`, `new URL('…', import.meta.url)` and bundler path tables) and the
 //! `sourceMappingURL` comment. Whether a candidate is a reference is decided by resolution:
-//! only strings that name a file of the tree are rewritten.
+//! only strings that name a file of the tree are rewritten. A bare file name (no `/`: a
+//! runtime's `"_payload.json"` or `"index.txt"`, joined with a route at run time) is never a
+//! candidate: it is not a URL of one file.
 
 use super::Span;
 use crate::site::fingerprint::css::string_end;
@@ -171,6 +173,7 @@ fn is_path_like(s: &[u8]) -> bool {
     s.iter()
         .all(|&c| c > b' ' && c != b'\\' && c != b'$' && c != 0x7f)
         && s.contains(&b'.')
+        && s.contains(&b'/')
 }
 
 /// The span of the URL in a trailing `//# sourceMappingURL=…` (JS) or
@@ -209,7 +212,7 @@ mod tests {
 // "comment.png"
 /* 'block.png' */
 const u = new URL('./img/logo.png', import.meta.url), s = "hello world", t = `tpl.${x}.js`;
-const deps = ["assets/Services-VhxVC417.js","assets/x.css"]; const e = 'it\'s.js';
+const deps = ["assets/Services-VhxVC417.js","assets/x.css"]; const e = 'it\'s.js', p = "_payload.json";
 const re = /["'&<>]/g, q = a / 2 / b, r = x.replace(/'/g, "q"); import("./after-regex.js");
 const t = `multi
 line ${ "./in-template.js" } still`, u = `./plain-template.js`;"#;

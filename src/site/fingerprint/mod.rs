@@ -8,6 +8,7 @@ pub mod check;
 pub mod css;
 pub mod html;
 pub mod js;
+pub mod pins;
 pub mod resolve;
 pub mod sourcemap;
 pub mod webpack;
@@ -287,7 +288,18 @@ pub struct Plan {
 ///
 /// `rendered[i]` says the file's content changes when placeholders are rendered at build time
 /// (publish): a bundler-hashed file whose content changes is hashed too.
-pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) -> Plan {
+///
+/// `pins[i]` says the file must keep its name ([`pins::pins`]: no page in the tree, nothing
+/// cdnpub rewrites names it, or its name is mentioned where cdnpub does not rewrite): it is
+/// never renamed; a bundler-hashed one stays immutable unless its bytes depend on the server
+/// or on a renamed file.
+pub fn plan(
+    rels: &[String],
+    refs: &[Refs],
+    naming: &Naming,
+    rendered: &[bool],
+    pins: &[pins::Pin],
+) -> Plan {
     let n = rels.len();
     let mut map_owner = vec![None; n];
     for (i, r) in refs.iter().enumerate() {
@@ -312,13 +324,20 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
             d
         })
         .collect();
-    let keeps: Vec<bool> = rels.iter().map(|r| naming.keeps_name(r)).collect();
+    let pinned = |i: usize| pins.get(i).is_some_and(|p| *p != pins::Pin::None);
     let bundler: Vec<bool> = rels.iter().map(|r| naming.bundler_hashed(r)).collect();
+    let keeps: Vec<bool> = (0..n)
+        .map(|i| naming.keeps_name(&rels[i]) || (pinned(i) && !bundler[i]))
+        .collect();
     let rendered_at = |i: usize| rendered.get(i).copied().unwrap_or(false);
     let mut hashed: Vec<bool> = (0..n)
-        .map(|i| !keeps[i] && (!bundler[i] || rendered_at(i)) && map_owner[i].is_none())
+        .map(|i| {
+            !keeps[i] && !pinned(i) && (!bundler[i] || rendered_at(i)) && map_owner[i].is_none()
+        })
         .collect();
-    let (mut frozen, mut env_named) = (vec![false; n], vec![false; n]);
+    // A pinned bundler-hashed file keeps the bundler's name whatever happens to its bytes.
+    let mut frozen: Vec<bool> = (0..n).map(|i| pinned(i) && !keeps[i]).collect();
+    let mut env_named = vec![false; n];
     loop {
         loop {
             let mut grew = false;
@@ -347,7 +366,7 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
                     true
                 } else {
                     frozen[m] = true;
-                    rendered_at(m) && !keeps[m]
+                    rendered_at(m) && !keeps[m] && !pinned(m)
                 };
                 changed |= hashed[m] || env_named[m] != named;
                 hashed[m] = false;
@@ -379,7 +398,8 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
             .collect::<Vec<_>>(),
         &deps,
     );
-    cycles.retain(|c| c.iter().any(|&m| frozen[m]));
+    // Reported: cycles that made a file keep a name cdnpub would have changed.
+    cycles.retain(|c| c.iter().any(|&m| frozen[m] && !pinned(m)));
     let outside = |i: usize| -> Vec<usize> {
         let members: &[usize] = group_of[i].map_or(&[][..], |g| &groups[g]);
         let mut w: Vec<usize> = if members.is_empty() {
@@ -404,6 +424,7 @@ pub fn plan(rels: &[String], refs: &[Refs], naming: &Naming, rendered: &[bool]) 
                     && !keeps[i]
                     && !env_named[i]
                     && waits_for[i].is_empty()
+                    && !(pinned(i) && rendered_at(i))
                     && !(frozen[i] && deps[i].iter().any(|&d| hashed[d] || env_named[d])))
         })
         .collect();
