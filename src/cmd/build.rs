@@ -180,10 +180,20 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         mentions.push(a.mentions);
     }
     let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
-    let pins = pins::pins(&rels, &refs, &mentions);
+    let mut pins = pins::pins(&rels, &refs, &mentions);
+    // Found through the manifest (a server template reads `renamed`): free to rename.
+    let found = classify::glob_set(&cfg.manifest_named, "--manifest-named glob")?;
+    for (p, rel) in pins.iter_mut().zip(&rels) {
+        if *p == pins::Pin::Unreferenced && found.is_match(rel) {
+            *p = pins::Pin::None;
+        }
+    }
     for (i, p) in pins.iter().enumerate() {
         if *p == pins::Pin::MentionedElsewhere {
-            tracing::debug!("{} keeps its name: it is mentioned where cdnpub does not rewrite", rels[i]);
+            tracing::debug!(
+                "{} keeps its name: it is mentioned where cdnpub does not rewrite",
+                rels[i]
+            );
         }
     }
     let plan = fingerprint::plan(&rels, &refs, &naming, &rendered, &pins);
@@ -700,9 +710,7 @@ fn analyze_all(
                 rendered,
                 mentions,
                 holds_prefix,
-                fake_host: holds_prefix
-                    .then(|| fake_host(&bytes, prefix))
-                    .flatten(),
+                fake_host: holds_prefix.then(|| fake_host(&bytes, prefix)).flatten(),
             })
         })
         .collect()
@@ -717,9 +725,14 @@ fn fake_host(bytes: &[u8], prefix: &str) -> Option<String> {
     memchr::memmem::find_iter(bytes, prefix.as_bytes()).find_map(|at| {
         let before = &bytes[..at];
         let scheme_start = before.strip_suffix(b"://").map(|b| {
-            b.len() - b.iter().rev().take_while(|c| c.is_ascii_alphabetic()).count()
+            b.len()
+                - b.iter()
+                    .rev()
+                    .take_while(|c| c.is_ascii_alphabetic())
+                    .count()
         })?;
-        (scheme_start < at - 3).then(|| String::from_utf8_lossy(&bytes[scheme_start..at + prefix.len()]).into_owned())
+        (scheme_start < at - 3)
+            .then(|| String::from_utf8_lossy(&bytes[scheme_start..at + prefix.len()]).into_owned())
     })
 }
 

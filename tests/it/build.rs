@@ -376,7 +376,7 @@ fn bad_input_gives_a_clear_error_and_leaves_out_untouched() {
 }
 
 #[test]
-fn a_renamed_file_nothing_names_stops_the_build() {
+fn a_file_nothing_names_keeps_its_name() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     copy_tree(&fixtures().join("vue-cli"), &src);
@@ -396,15 +396,19 @@ fn a_renamed_file_nothing_names_stops_the_build() {
             .args(extra)
             .assert()
     };
-    run(&[])
-        .code(2)
-        .stderr(predicates::str::contains(
-            "the bundler's mobile-vue/citizen/js/chunk-2d0c.js) was renamed by cdnpub, but no HTML, CSS or JS reference names it",
-        ))
-        .stderr(predicates::str::contains(
-            "--keep 'mobile-vue/citizen/js/chunk-2d0c.js'",
-        ));
-    assert!(!out.exists(), "a refused build writes nothing");
+    // Nothing cdnpub rewrites names it: it keeps its name, with no flag (a runtime may build
+    // its URL), and is not cached as immutable.
+    run(&[]).success();
+    let m: Value =
+        serde_json::from_slice(&fs::read(out.join(".cdnpub/manifest.json")).unwrap()).unwrap();
+    let chunk = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["source"] == "mobile-vue/citizen/js/chunk-2d0c.js")
+        .unwrap();
+    assert_eq!(chunk["path"], "mobile-vue/citizen/js/chunk-2d0c.js");
+    assert_eq!(chunk["immutable"], false);
     // Found through the manifest (a server template reads `renamed`): renamed, accepted.
     run(&["--manifest-named", "**/js/chunk-*.js"]).success();
     let m: Value =

@@ -15,6 +15,7 @@ mod crash;
 mod credentials;
 mod differential;
 mod faults;
+mod frameworks_e2e;
 mod hostile;
 mod nginx_e2e;
 mod npm;

@@ -242,7 +242,8 @@ mod tests {
         ]);
         let names = Names::new(&r);
         let ix = Index::new(&r, "EGOVA_CDN");
-        let text = br#"import "./app.js"; x = "_payload.json"; y = "vendor-app.js"; //# app.js.map"#;
+        let text =
+            br#"import "./app.js"; x = "_payload.json"; y = "vendor-app.js"; //# app.js.map"#;
         // "./app.js" is a reference (covered); the payload is a bare mention.
         let covered = [Span { start: 8, end: 16 }];
         assert_eq!(names.uncovered(0, text, &covered, &ix), vec![2, 3]);
@@ -253,13 +254,28 @@ mod tests {
         let none: Vec<usize> = Vec::new();
         assert_eq!(names.uncovered(3, b"_payload.json", &[], &ix), none);
         // Unresolved: the directories written must end the file's directory.
-        assert_eq!(names.uncovered(0, b"url(fonts/i.woff)", &[], &ix), vec![5, 6]);
+        assert_eq!(
+            names.uncovered(0, b"url(fonts/i.woff)", &[], &ix),
+            vec![5, 6]
+        );
         // A whole URL naming no file of the tree names none.
-        assert_eq!(names.uncovered(0, b"url(EGOVA_CDN/fonts/i.woff)", &[], &ix), none);
-        assert_eq!(names.uncovered(0, b"url(../d/fonts/i.woff)", &[], &ix), none);
+        assert_eq!(
+            names.uncovered(0, b"url(EGOVA_CDN/fonts/i.woff)", &[], &ix),
+            none
+        );
+        assert_eq!(
+            names.uncovered(0, b"url(../d/fonts/i.woff)", &[], &ix),
+            none
+        );
         assert_eq!(names.uncovered(0, b"'x/b/fonts/i.woff'", &[], &ix), none);
-        assert_eq!(names.uncovered(0, br#"\"static/chunks/b/fonts/i.woff\""#, &[], &ix), none);
-        assert_eq!(names.uncovered(0, br#"+"/_buildManifest.js""#, &[], &ix), vec![7]);
+        assert_eq!(
+            names.uncovered(0, br#"\"static/chunks/b/fonts/i.woff\""#, &[], &ix),
+            none
+        );
+        assert_eq!(
+            names.uncovered(0, br#"+"/_buildManifest.js""#, &[], &ix),
+            vec![7]
+        );
     }
 
     #[test]
