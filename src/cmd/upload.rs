@@ -276,17 +276,13 @@ async fn settle_heads(
             conflicts.push(i);
         }
     }
-    refuse_immutable_overwrites(target, objects, conflicts)?;
+    refuse_immutable_overwrites(objects, conflicts)?;
     Ok(heads.len())
 }
 
 /// An immutable key never gets other bytes: browsers and CDN edges keep what they have for a
 /// year. Refuse the upload (before any PUT), naming the keys and the fix.
-fn refuse_immutable_overwrites(
-    target: &Target,
-    objects: &[LocalObject],
-    mut conflicts: Vec<usize>,
-) -> Result<()> {
+fn refuse_immutable_overwrites(objects: &[LocalObject], mut conflicts: Vec<usize>) -> Result<()> {
     if conflicts.is_empty() {
         return Ok(());
     }
@@ -298,11 +294,10 @@ fn refuse_immutable_overwrites(
         .map(|&i| objects[i].key.as_str())
         .collect();
     Err(Error::Broken(format!(
-        "{}: {} immutable key(s) would get other bytes than the target already serves for a year: {}{}. \
+        "{} immutable key(s) would get other bytes than the target already serves for a year: {}{}. \
          A file under a bundler's content-hashed name changed after the build (a step that edits the \
          output, or a plugin that is not deterministic); rebuild so the bundler names the new bytes, \
          or stop editing hashed files. Nothing was uploaded",
-        target.describe(),
         conflicts.len(),
         keys.join(", "),
         if conflicts.len() > keys.len() { ", …" } else { "" }
@@ -318,11 +313,7 @@ async fn upload_to(
 ) -> Result<()> {
     let (listing, ids, latest) = read_target(target, cfg, objects).await?;
     let mut plan = plan::plan(objects, listing.as_deref(), latest.as_ref());
-    refuse_immutable_overwrites(
-        target,
-        objects,
-        plan::record_conflicts(objects, latest.as_ref()),
-    )?;
+    refuse_immutable_overwrites(objects, plan::record_conflicts(objects, latest.as_ref()))?;
     report.heads = settle_heads(target, cfg.concurrency, objects, &mut plan).await?;
     let deletes = match (&listing, cfg.delete) {
         (Some(listing), true) => {

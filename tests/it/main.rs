@@ -17,6 +17,7 @@ mod differential;
 mod faults;
 mod frameworks_e2e;
 mod hostile;
+mod immutable;
 mod nginx_e2e;
 mod npm;
 mod publish;
