@@ -174,6 +174,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     let mut mentions = Vec::with_capacity(rels.len());
     let analyses = analyze_all(&inputs, &index, cfg.render.as_ref(), &names, &cfg.prefix)?;
     check_placeholders(cfg, &rels, &analyses)?;
+    let worker_warnings = worker_warnings(cfg, &rels, &analyses);
     for a in analyses {
         refs.push(a.refs);
         rendered.push(a.rendered);
@@ -198,6 +199,14 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     }
     let plan = fingerprint::plan(&rels, &refs, &naming, &rendered, &pins);
     let base_from = settle_base(&mut how, &refs, &plan, &rels, &inputs)?;
+    // What the self-check can tell from the bundler's output alone, before the expensive part.
+    let checking = Instant::now();
+    let refs_of: Vec<&Refs> = refs.iter().collect();
+    check::refuse(
+        "build",
+        check::unresolved_site_paths(&src, &rels, &refs_of, &how.index(&rels))?,
+    )?;
+    let precheck = checking.elapsed();
     let parent = out.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(&format!(".{}.", file_name(&out.to_string_lossy())))
@@ -277,7 +286,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         "build",
         check::problems(staging.path(), &built, &how, Some(&expected))?,
     )?;
-    let check_ms = checking.elapsed().as_millis() as u64;
+    let check_ms = (checking.elapsed() + precheck).as_millis() as u64;
     write_new(&staging.path().join(MANIFEST_PATH), &manifest.to_bytes())?;
     crate::site::tree::write_stats(staging.path(), &manifest)?;
     let mut report = summarize(
@@ -289,6 +298,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
         started,
     );
     report.rendered = rendered.iter().filter(|&&r| r).count();
+    report.warnings.extend(worker_warnings);
     report.base_path = how.base.path().to_string();
     report.check_ms = check_ms;
     report.base_path_from = base_from;
@@ -669,6 +679,8 @@ struct Analysis {
     holds_prefix: bool,
     /// Where it writes the placeholder as a host (`https://EGOVA_CDN/…`), the URL's start.
     fake_host: Option<String>,
+    /// A script that starts a Worker from a script URL.
+    starts_worker: bool,
 }
 
 /// References of every file, whether rendering placeholders changes it, and the files whose
@@ -694,6 +706,7 @@ fn analyze_all(
                     mentions: Vec::new(),
                     holds_prefix: false,
                     fake_host: None,
+                    starts_worker: false,
                 });
             }
             let bytes = fs::read(&i.path).map_err(|e| Error::io("read", &i.path, e))?;
@@ -705,10 +718,13 @@ fn analyze_all(
                 Vec::new()
             };
             let holds_prefix = text && memchr::memmem::find(&bytes, prefix.as_bytes()).is_some();
+            let starts_worker = classify::kind(&i.rel) == classify::Kind::Js
+                && fingerprint::js::starts_worker_from_url(&bytes);
             Ok(Analysis {
                 refs,
                 rendered,
                 mentions,
+                starts_worker,
                 holds_prefix,
                 fake_host: holds_prefix.then(|| fake_host(&bytes, prefix)).flatten(),
             })
@@ -777,6 +793,33 @@ fn check_placeholders(cfg: &BuildConfig, rels: &[String], found: &[Analysis]) ->
         if left.len() > shown.len() { ", …" } else { "" },
         left[0].rsplit('.').next().unwrap_or("txt")
     )))
+}
+
+/// Scripts that start a Worker from a script URL, when the site's files are served from another
+/// origin than its pages (an absolute server): browsers refuse such a worker.
+fn worker_warnings(cfg: &BuildConfig, rels: &[String], found: &[Analysis]) -> Vec<String> {
+    let server = cfg
+        .render
+        .as_ref()
+        .map(|r| String::from_utf8_lossy(r.renderer.server()).to_string())
+        .or_else(|| cfg.servers.first().cloned())
+        .filter(|s| s.starts_with("http://") || s.starts_with("https://"));
+    let Some(server) = server else {
+        return Vec::new();
+    };
+    found
+        .iter()
+        .zip(rels)
+        .filter(|(a, _)| a.starts_worker)
+        .map(|(_, rel)| {
+            format!(
+                "{rel} starts a Worker from a script URL, and is served from {server}: browsers refuse a worker \
+                 script from another origin than the page (SecurityError). Start it through a same-origin blob \
+                 that imports the script (new Worker(URL.createObjectURL(new Blob([`import \"${{url}}\"`], \
+                 {{type: 'text/javascript'}})), {{type: 'module'}})), or keep that script on the pages' origin"
+            )
+        })
+        .collect()
 }
 
 /// Shared state of one build's workers.

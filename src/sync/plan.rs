@@ -309,7 +309,7 @@ mod tests {
         edited.object.sha256 = "bb".into();
         let latest = record_of(std::slice::from_ref(&a));
         assert_eq!(record_conflicts(&[edited.clone()], Some(&latest)), [0]);
-        assert!(record_conflicts(&[a.clone()], Some(&latest)).is_empty());
+        assert!(record_conflicts(std::slice::from_ref(&a), Some(&latest)).is_empty());
         // Stored with another encoding, or not as immutable: not the same bytes to compare.
         let held = |cc: &'static str, enc: Option<&'static str>| Held {
             sha256: Some("aa"),

@@ -583,3 +583,48 @@ fn a_publish_whose_purge_fails_keeps_its_report_and_release_id() {
         "the upload happened"
     );
 }
+
+/// A script that starts a Worker from a script URL, served from the CDN, is named with the fix
+/// (browsers refuse a cross-origin worker script); one that starts it through a blob is not.
+#[test]
+fn a_worker_started_from_a_cdn_url_is_named_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("dist");
+    write(
+        &src,
+        "index.html",
+        r#"<script type="module" src="EGOVA_CDN/assets/app-Ab12Cd34.js"></script>"#,
+    );
+    write(
+        &src,
+        "assets/app-Ab12Cd34.js",
+        r#"const w=new Worker(new URL("./w-Xy12Ab34.js",import.meta.url),{type:"module"});"#,
+    );
+    write(
+        &src,
+        "assets/w-Xy12Ab34.js",
+        "onmessage=()=>postMessage(1);",
+    );
+    let publish = |to: &str| {
+        cdnpub(tmp.path())
+            .arg("publish")
+            .arg(&src)
+            .args(["--server", "https://cdn.example.com", "--to", to])
+            .args(["--no-purge", "--no-prefetch"])
+            .assert()
+            .success()
+    };
+    publish("site")
+        .stderr(contains(
+            "assets/app-Ab12Cd34.js starts a Worker from a script URL, and is served from https://cdn.example.com",
+        ))
+        .stderr(contains("same-origin blob"));
+    write(
+        &src,
+        "assets/app-Ab12Cd34.js",
+        r#"const u=new URL("./w-Xy12Ab34.js",import.meta.url).href;new Worker(URL.createObjectURL(new Blob([`import "${u}"`])),{type:"module"});"#,
+    );
+    // (Another target: the edited file keeps the bundler's name, and an immutable key never
+    // gets other bytes.)
+    publish("site2").stderr(contains("starts a Worker").not());
+}

@@ -103,7 +103,8 @@ pub fn problems(
             }
         }
     }
-    out.extend(unresolved_site_paths(dir, &rels, &found, &index)?);
+    let refs: Vec<&Refs> = found.iter().map(|(r, _)| r).collect();
+    out.extend(unresolved_site_paths(dir, &rels, &refs, &index)?);
     if let Some(exp) = expected {
         out.extend(lost_references(&rels, &found, &index, exp));
     }
@@ -119,11 +120,58 @@ pub fn problems(
                  code that builds its URL at run time would request {}. Keep its name: --keep '{}' \
                  (keep_names in cdnpub.toml); or, if a server finds it through manifest.json, \
                  --manifest-named '{}'",
-                b.path, b.source, b.source, b.source, b.source
+                b.path,
+                b.source,
+                b.source,
+                stable_glob(&b.source),
+                stable_glob(&b.source)
             ));
         }
     }
     Ok(out)
+}
+
+/// A glob for `path` a team can commit: every piece of a name that one build made (a content
+/// hash, a build id, a UUID) becomes `*`, so the glob still matches after the next build.
+pub fn stable_glob(path: &str) -> String {
+    fn built(piece: &str) -> bool {
+        piece.len() >= 8
+            && piece
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            && (piece.bytes().any(|b| b.is_ascii_digit())
+                || (piece.len() == 8
+                    && piece.bytes().any(|b| b.is_ascii_uppercase())
+                    && piece.bytes().any(|b| b.is_ascii_lowercase())))
+    }
+    fn uuid(p: &str) -> bool {
+        let groups: Vec<&str> = p.split('-').collect();
+        groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+            && groups
+                .iter()
+                .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+    fn part(p: &str) -> String {
+        if uuid(p) {
+            return "*".into();
+        }
+        match p.rsplit_once('-') {
+            Some((head, tail)) if built(tail) => format!("{head}-*"),
+            // A hash may hold a dash itself (`BZ_jIf--`): eight characters are one.
+            Some(_) if p.len() == 8 && built(p) => "*".into(),
+            Some(_) => p.to_string(),
+            None if built(p) => "*".into(),
+            None => p.to_string(),
+        }
+    }
+    path.split('/')
+        .map(|seg| {
+            let mut parts: Vec<String> = seg.split('.').map(part).collect();
+            parts.dedup_by(|a, b| a == "*" && b == "*");
+            parts.join(".")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A source map that follows a renamed file (`app.HASH.js.map` beside `app.HASH.js`).
@@ -133,12 +181,15 @@ fn is_map_of_renamed(path: &str, built: &[Built]) -> bool {
 }
 
 /// Placeholder or server URLs of files (a name with an extension) under the tree's deploy
-/// sub-path that name no file of it.
+/// sub-path that name no file of it: `refs[i]` are the references of `rels[i]` in `dir`.
 /// (Without a sub-path, such a URL may name anything else the CDN serves: not checked.)
-fn unresolved_site_paths(
+///
+/// The build runs this on the bundler's output before anything is written or compressed, and
+/// again (through [`problems`]) on the built tree.
+pub fn unresolved_site_paths(
     dir: &Path,
     rels: &[String],
-    found: &[(Refs, Vec<webpack::ChunkFile>)],
+    refs: &[&Refs],
     index: &Index,
 ) -> Result<Vec<String>> {
     let base = index.base().path();
@@ -146,7 +197,7 @@ fn unresolved_site_paths(
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    for (i, (refs, _)) in found.iter().enumerate() {
+    for (i, refs) in refs.iter().enumerate() {
         if refs.unresolved.is_empty() {
             continue;
         }
@@ -225,4 +276,32 @@ pub fn refuse(what: &str, problems: Vec<String>) -> Result<()> {
         shown.join("\n  "),
         if n > 20 { format!("\n  … and {} more", n - 20) } else { String::new() }
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stable_glob;
+
+    #[test]
+    fn suggested_globs_name_no_hash_or_uuid() {
+        for (path, glob) in [
+            ("js/chunk-2d0c.js", "js/chunk-2d0c.js"),
+            ("assets/index-Ab12Cd34.js", "assets/index-*.js"),
+            ("_nuxt/DlAUqK2U.js", "_nuxt/*.js"),
+            (
+                "_nuxt/builds/meta/8c6f2d3a-4b1e-4f7a-9d2c-5e0b7a1c3f96.json",
+                "_nuxt/builds/meta/*.json",
+            ),
+            ("_astro/Go.DzfrAhSK.js", "_astro/Go.*.js"),
+            ("_nuxt/BZ_jIf--.js", "_nuxt/*.js"),
+            ("js/chunk-vendors.js", "js/chunk-vendors.js"),
+            ("js/lazy.9b6aebf5.js", "js/lazy.*.js"),
+            (
+                "_next/static/a1b2c3d4e5f6/_buildManifest.js",
+                "_next/static/*/_buildManifest.js",
+            ),
+        ] {
+            assert_eq!(stable_glob(path), glob, "{path}");
+        }
+    }
 }

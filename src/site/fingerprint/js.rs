@@ -176,6 +176,22 @@ fn is_path_like(s: &[u8]) -> bool {
         && s.contains(&b'/')
 }
 
+/// True when `js` starts a Worker (or SharedWorker) from a script URL rather than from a
+/// `blob:` or `data:` URL it made itself: browsers refuse a worker script from another origin
+/// than the page's (SecurityError), so served from a CDN such a file breaks.
+pub fn starts_worker_from_url(js: &[u8]) -> bool {
+    [&b"new Worker("[..], b"new SharedWorker("]
+        .iter()
+        .flat_map(|key| memchr::memmem::find_iter(js, key).map(move |at| at + key.len()))
+        .any(|arg| {
+            let window = &js[arg..(arg + 200).min(js.len())];
+            let blob = [&b"createObjectURL"[..], b"blob:", b"data:"]
+                .iter()
+                .any(|k| memchr::memmem::find(window, k).is_some());
+            !blob
+        })
+}
+
 /// The span of the URL in a trailing `//# sourceMappingURL=…` (JS) or
 /// `/*# sourceMappingURL=… */` (CSS) comment.
 pub fn source_mapping_url(text: &[u8]) -> Option<Span> {
@@ -229,6 +245,21 @@ line ${ "./in-template.js" } still`, u = `./plain-template.js`;"#;
                 "./plain-template.js"
             ]
         );
+    }
+
+    #[test]
+    fn workers_started_from_a_url() {
+        assert!(starts_worker_from_url(
+            br#"const w=new Worker(new URL("./w-Ab12Cd34.js",import.meta.url),{type:"module"})"#
+        ));
+        assert!(starts_worker_from_url(b"new SharedWorker('/assets/s.js')"));
+        assert!(!starts_worker_from_url(
+            b"const w=new Worker(URL.createObjectURL(new Blob([`import \"${u}\"`])))"
+        ));
+        assert!(!starts_worker_from_url(
+            b"w=new Worker(\"data:text/javascript,x\")"
+        ));
+        assert!(!starts_worker_from_url(b"const Worker = 1"));
     }
 
     #[test]
