@@ -311,13 +311,15 @@ fn releases_rollback_and_pruned_releases() {
         }
     }
 
-    // A release whose assets were pruned is refused, by name.
+    // A release whose assets were pruned is refused, by name. Each later build changes the
+    // favicon, which cdnpub names after its content (a bundler-hashed file never changes bytes
+    // under its name).
     fs::write(src.join("robots.txt"), "User-agent: *\n").unwrap();
     for n in 3..=5 {
-        let js = src.join("assets/logo-C1-eG4Xp.svg");
-        let mut svg = fs::read(&js).unwrap();
+        let icon = src.join("favicon.svg");
+        let mut svg = fs::read(&icon).unwrap();
         svg.extend_from_slice(format!("<!-- {n} -->").as_bytes());
-        fs::write(&js, svg).unwrap();
+        fs::write(&icon, svg).unwrap();
         version(n);
     }
     let a = run(&["rollback", id1, "--no-purge"]).code(1);

@@ -61,15 +61,30 @@ fn grow_entry(src: &Path, n: usize) {
     }
     bytes.extend_from_slice(b"\";\n");
     fs::write(&entry, bytes).unwrap();
+    // A chunk that imports the entry changes with its name, and so does its own hashed name
+    // (an immutable key never gets other bytes).
+    let mut renames = vec![(old_stem.clone(), new_stem.to_string())];
     for f in walk(src) {
-        if let Ok(t) = String::from_utf8(fs::read(&f).unwrap()) {
-            if t.contains(&old_stem) {
-                fs::write(&f, t.replace(&old_stem, new_stem)).unwrap();
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let text = String::from_utf8(fs::read(&f).unwrap()).unwrap_or_default();
+        if f != entry && name.ends_with(".js") && text.contains(&old_stem) {
+            let stem = name.trim_end_matches(".js");
+            let head = stem.rsplit_once('-').unwrap().0;
+            renames.push((stem.to_string(), format!("{head}-GrownBBB")));
+        }
+    }
+    for f in walk(src) {
+        if let Ok(mut t) = String::from_utf8(fs::read(&f).unwrap()) {
+            if renames.iter().any(|(old, _)| t.contains(old.as_str())) {
+                for (old, new) in &renames {
+                    t = t.replace(old.as_str(), new);
+                }
+                fs::write(&f, t).unwrap();
             }
         }
         let name = f.file_name().unwrap().to_string_lossy().to_string();
-        if name.contains(&old_stem) {
-            fs::rename(&f, f.with_file_name(name.replace(&old_stem, new_stem))).unwrap();
+        if let Some((old, new)) = renames.iter().find(|(old, _)| name.contains(old.as_str())) {
+            fs::rename(&f, f.with_file_name(name.replace(old.as_str(), new))).unwrap();
         }
     }
 }
