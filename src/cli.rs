@@ -144,7 +144,7 @@ pub struct PublishArgs {
     /// Naming and compression (shared with build).
     #[command(flatten)]
     pub tree: TreeArgs,
-    /// Files whose placeholders are rendered (glob, repeatable) [default: the profile's replace_files, else **/*.html **/*.js **/*.css].
+    /// Files whose placeholders are rendered (glob, repeatable) [default: the profile's replace_files, else every text file: html, js, css, json, txt, webmanifest, svg, xml, map].
     #[arg(long = "render", value_name = "GLOB")]
     pub render: Vec<String>,
     /// The CDN and how to talk to it.
@@ -605,6 +605,10 @@ pub struct RewriteArgs {
     /// A glob that matches no file is an error (exit 2) instead of a warning.
     #[arg(long)]
     pub strict: bool,
+    /// Files that hold no placeholder at all are fine (by default, a placeholder found in none of
+    /// the files named is exit 1: a typo in CDN_PREFIX would start nginx with unrendered pages).
+    #[arg(long, env = "CDNPUB_ALLOW_EMPTY")]
+    pub allow_empty: bool,
     /// gzip level for regenerated .gz siblings (1-9) [default: 9].
     #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
     pub gzip_level: Option<u32>,

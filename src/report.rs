@@ -89,7 +89,10 @@ fn rewrite_text(w: &mut dyn Write, r: &RewriteReport) -> std::io::Result<()> {
         if let Some(e) = &f.error {
             line.push_str(&format!(": {e}"));
         }
-        writeln!(w, "{line}")?;
+        // A container start prints one summary line; each file with -v (and on failure).
+        if r.per_file || f.error.is_some() {
+            writeln!(w, "{line}")?;
+        }
         changed += usize::from(f.changed && f.error.is_none());
         replacements += f.replacements;
         failed += usize::from(f.error.is_some());

@@ -166,6 +166,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     let (src, out) = check_dirs(&cfg.src, &cfg.out)?;
     let inputs = scan_tree(&src)?;
     let rels: Vec<String> = inputs.iter().map(|i| i.rel.clone()).collect();
+    check_is_output(&src, &rels)?;
     let mut how = resolution(cfg);
     let index = how.index(&rels);
     let names = pins::Names::new(&rels);
@@ -730,6 +731,39 @@ fn analyze_all(
             })
         })
         .collect()
+}
+
+/// SRC must be a bundler's output: not empty, and not a source tree (no page, but a
+/// `package.json` at the top or component sources). A page-less tree of built files (vendor
+/// libraries) is fine.
+fn check_is_output(src: &Path, rels: &[String]) -> Result<()> {
+    if rels.is_empty() {
+        return Err(Error::Usage(format!(
+            "SRC {} holds no file: give the directory your bundler writes (dist/, build/, out/), after the build",
+            src.display()
+        )));
+    }
+    if rels
+        .iter()
+        .any(|r| classify::kind(r) == classify::Kind::Html)
+    {
+        return Ok(());
+    }
+    let source = rels.iter().find(|r| {
+        r.as_str() == "package.json"
+            || [".vue", ".svelte", ".jsx", ".tsx", ".astro"]
+                .iter()
+                .any(|ext| r.ends_with(ext))
+            || (r.ends_with(".ts") && !r.ends_with(".d.ts"))
+    });
+    match source {
+        Some(file) => Err(Error::Usage(format!(
+            "SRC {} has no HTML page and holds sources ({file}): is this the bundler's output? \
+             Give the directory your bundler writes (dist/, build/, out/)",
+            src.display()
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `https://EGOVA_CDN` where the placeholder `prefix` (written with no scheme) follows `://`:

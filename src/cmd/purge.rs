@@ -49,6 +49,13 @@ pub struct CdnConfig {
 
 /// Run a purge or prefetch job.
 pub async fn run(cfg: &CdnConfig) -> Result<CdnReport> {
+    if cfg.inputs.is_empty() && cfg.from_file.is_none() && cfg.release == ReleaseChoice::None {
+        return Err(Error::Usage(
+            "no URL given: name the URLs or paths, --from-file FILE (- for standard input), or \
+             --changed / --release ID to take them from a release record"
+                .into(),
+        ));
+    }
     let domains = Domains::parse(&cfg.settings.domains)?;
     let mut inputs = cfg.inputs.clone();
     if let Some(f) = &cfg.from_file {

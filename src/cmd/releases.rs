@@ -53,6 +53,7 @@ pub struct ReleasesReport {
 pub async fn list(target: &Target) -> Result<ReleasesReport> {
     let survey = release::survey(target).await?;
     let (ids, live) = (survey.ids(), survey.live()?);
+    no_records(target, &ids)?;
     let mut releases = Vec::new();
     for id in ids.iter().rev() {
         let Some(r) = fetch_release(target, id).await? else {
@@ -151,12 +152,13 @@ pub async fn rollback(target: &Target, id: Option<&str>, dry_run: bool) -> Resul
         .map(|l| (l.key.as_str(), l.size))
         .collect();
     let (ids, live) = (survey.ids(), survey.live()?);
+    no_records(target, &ids)?;
     let to_id = match id {
         Some(id) => id.to_string(),
         None => previous(target, &ids, live.as_deref()).await?,
     };
     let to = fetch_release(target, &to_id).await?.ok_or_else(|| {
-        Error::Failed(format!(
+        Error::Usage(format!(
             "{}: no release {to_id}; `cdnpub releases` lists them",
             target.describe()
         ))
@@ -218,6 +220,19 @@ pub async fn rollback(target: &Target, id: Option<&str>, dry_run: bool) -> Resul
     Ok(report)
 }
 
+/// A target with no release record is a typo (`--to ./nosuch`, the wrong prefix), not a target
+/// with nothing to list or roll back: say so (exit 1).
+fn no_records(target: &Target, ids: &[String]) -> Result<()> {
+    if !ids.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Failed(format!(
+        "{}: no release records here (nothing under _cdnpub/releases/): is this the target a \
+         publish wrote? Check --to (or targets in cdnpub.toml) and its prefix",
+        target.describe()
+    )))
+}
+
 /// The newest release older than `live` that is neither staged nor `live` itself.
 async fn previous(target: &Target, ids: &[String], live: Option<&str>) -> Result<String> {
     for id in ids.iter().rev() {
@@ -247,6 +262,9 @@ pub struct RollbackReport {
     pub targets: Vec<RollbackTarget>,
     /// Targets that failed, with the error.
     pub failed: Vec<(String, String)>,
+    /// Every failure was a usage error (an unknown release id): exit 2.
+    #[serde(skip)]
+    pub usage_error: bool,
     /// The CDN purge of the restored pages.
     pub purge: crate::cmd::Stage<crate::cdn::CdnReport>,
 }
@@ -260,7 +278,12 @@ impl RollbackReport {
                 .iter()
                 .map(|(t, e)| format!("  {t}: {e}"))
                 .collect();
-            return Err(Error::Failed(format!(
+            let error = if self.usage_error {
+                Error::Usage
+            } else {
+                Error::Failed
+            };
+            return Err(error(format!(
                 "rollback failed on {} target(s):\n{}",
                 self.failed.len(),
                 lines.join("\n")
@@ -297,6 +320,7 @@ pub async fn rollback_all(
         dry_run: job.dry_run,
         targets: Vec::new(),
         failed: Vec::new(),
+        usage_error: true,
         purge: Stage::Skipped {
             skipped: "no CDN provider is set (--provider, or cdn_provider in cdnpub.toml)".into(),
         },
@@ -312,13 +336,17 @@ pub async fn rollback_all(
         let target = match Target::open(loc, endpoint).await {
             Ok(t) => t,
             Err(e) => {
+                report.usage_error &= matches!(e, Error::Usage(_));
                 report.failed.push((raw.clone(), e.to_string()));
                 continue;
             }
         };
         match rollback(&target, id, job.dry_run).await {
             Ok(t) => report.targets.push(t),
-            Err(e) => report.failed.push((target.describe(), e.to_string())),
+            Err(e) => {
+                report.usage_error &= matches!(e, Error::Usage(_));
+                report.failed.push((target.describe(), e.to_string()))
+            }
         }
     }
     let restored: Vec<String> = report

@@ -87,6 +87,12 @@ pub struct RewriteReport {
     /// Whether `--check` was asked for.
     #[serde(skip)]
     pub check: bool,
+    /// Whether `--allow-empty` was given.
+    #[serde(skip)]
+    pub allow_empty: bool,
+    /// Print a line per file.
+    #[serde(skip)]
+    pub per_file: bool,
 }
 
 impl RewriteReport {
@@ -112,6 +118,17 @@ impl RewriteReport {
             .filter(|f| f.remaining > 0)
             .map(|f| format!("  {}: {} × {}", f.path, f.remaining, self.prefix))
             .collect();
+        let found: usize = self.files.iter().map(|f| f.replacements).sum();
+        if found == 0 && !self.files.is_empty() && !self.allow_empty {
+            return Err(Error::Failed(format!(
+                "the placeholder {} is in none of the {} file(s) named (e.g. {}): a typo in CDN_PREFIX \
+                 (--prefix), or the wrong files in CDN_REPLACE_FILES? Nothing would point at the CDN. \
+                 A tree that holds no placeholder: --allow-empty",
+                self.prefix,
+                self.files.len(),
+                self.files[0].path
+            )));
+        }
         if self.check && !remaining.is_empty() {
             return Err(Error::CheckFailed(format!(
                 "placeholders remain after rendering:\n{}",
@@ -151,6 +168,10 @@ pub struct RewriteConfig {
     pub check: bool,
     /// Unmatched globs are errors.
     pub strict: bool,
+    /// A placeholder found in none of the files is fine (`--allow-empty`).
+    pub allow_empty: bool,
+    /// Print a line per file (`-v`, or a dry run); else one summary line.
+    pub per_file: bool,
     /// gzip level for siblings.
     pub gzip_level: u32,
     /// brotli quality for siblings.
@@ -175,6 +196,8 @@ pub fn run(cfg: &RewriteConfig) -> Result<RewriteReport> {
         warnings: Vec::new(),
         elapsed_ms: 0,
         check: cfg.check,
+        allow_empty: cfg.allow_empty,
+        per_file: cfg.per_file,
     };
     if cfg.patterns.is_empty() {
         return Ok(report);
@@ -346,10 +369,15 @@ fn remove_stale_temps(paths: &[PathBuf]) {
 fn state_dir(cfg: &RewriteConfig, root: &Path) -> Result<PathBuf> {
     let dir = match &cfg.state_dir {
         Some(d) => d.clone(),
-        None => StateStore::default_dir(root).ok_or_else(|| {
+        None => StateStore::pick_dir(root, !cfg.dry_run).ok_or_else(|| {
             Error::Usage(format!(
-                "root {} has no parent directory to keep the render state in; set --state-dir / CDNPUB_STATE_DIR",
-                root.display()
+                "no directory to keep the render state of {} can be written (tried: {}); set --state-dir / CDNPUB_STATE_DIR",
+                root.display(),
+                StateStore::candidate_dirs(root)
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?,
     };

@@ -110,12 +110,35 @@ pub struct ConfigFile {
     pub settings: Settings,
 }
 
+/// serde's "unknown field `cdn_sever`, expected one of `cdn_server`, …" made short: the nearest
+/// key ("did you mean `cdn_server`?") instead of all of them.
+fn suggest_key(message: &str) -> String {
+    let Some(at) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let rest = &message[at + "unknown field `".len()..];
+    let Some((typo, list)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let keys: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+    let nearest = keys
+        .iter()
+        .map(|k| (strsim::jaro_winkler(typo, k), *k))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score >= 0.8);
+    let hint = match nearest {
+        Some((_, key)) => format!("did you mean `{key}`?"),
+        None => "`cdnpub config show` lists every key".to_string(),
+    };
+    format!("{}unknown key `{typo}`: {hint}", &message[..at])
+}
+
 impl ConfigFile {
     /// Parse `text` as the contents of `path`; errors name the file, line and key.
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
         let settings: Settings = toml::from_str(text).map_err(|e| Error::Config {
             path: path.to_path_buf(),
-            message: e.to_string().trim_end().to_string(),
+            message: suggest_key(e.to_string().trim_end()),
         })?;
         if let Some((name, _)) = settings.env.iter().find(|(_, p)| !p.env.is_empty()) {
             return Err(Error::Config {
@@ -304,6 +327,8 @@ pub fn resolve_rewrite(
         dry_run: args.dry_run,
         check: args.check,
         strict: args.strict,
+        allow_empty: args.allow_empty,
+        per_file: global.verbose > 0 || args.dry_run,
         gzip_level,
         brotli_quality,
         fsync: args.fsync,
@@ -890,6 +915,23 @@ fn build_config(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unknown_key_names_the_nearest() {
+        let m = super::suggest_key(
+            "TOML parse error at line 1\nunknown field `cdn_sever`, expected one of `cdn_server`, `cdn_prefix`, `root`",
+        );
+        assert!(
+            m.ends_with("unknown key `cdn_sever`: did you mean `cdn_server`?"),
+            "{m}"
+        );
+        assert!(!m.contains("cdn_prefix"));
+        let far = super::suggest_key("unknown field `zzz`, expected one of `cdn_server`, `root`");
+        assert!(
+            far.contains("`cdnpub config show` lists every key"),
+            "{far}"
+        );
+    }
+
     use super::*;
 
     #[test]

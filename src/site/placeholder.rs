@@ -145,6 +145,15 @@ pub fn resolve_server(raw: &str) -> Result<Server, Refused> {
         (true, Some(rest)) => {
             let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
             check_authority(raw, &rest[..authority_end])?;
+            if let Some(at) = rest.find(['?', '#']) {
+                return Err(Refused(format!(
+                    "CDN server {raw:?} has a {} ({:?}): every asset path would be written after it, \
+                     so every asset would load the CDN's root; give the server without it \
+                     (a path is fine: https://cdn.example.com/v2)",
+                    if rest[at..].starts_with('?') { "query" } else { "fragment" },
+                    &rest[at..]
+                )));
+            }
             let scheme = scheme.unwrap_or_default();
             let mut value = format!("{scheme}://{rest}");
             if value.ends_with('/') {
@@ -166,11 +175,8 @@ pub fn resolve_server(raw: &str) -> Result<Server, Refused> {
 
 fn fallback_warning(raw: &str) -> Option<String> {
     match raw {
-        RELATIVE_SERVER => None,
-        "" => Some(
-            "CDN server is empty: placeholders become \".\" (assets are served from the origin)"
-                .into(),
-        ),
+        // Empty is the documented local environment (assets from the origin): no warning.
+        RELATIVE_SERVER | "" => None,
         _ => Some(format!(
             "CDN server {raw:?} does not start with http:// or https://: placeholders become \".\" \
              (assets are served from the origin), as the old entrypoint did"
@@ -279,10 +285,10 @@ mod tests {
     fn literal_special_characters() {
         assert_eq!(
             render(
-                "https://cdn.example.com/a&b#c\\d%20",
+                "https://cdn.example.com/a&b\\d%20",
                 "src=EGOVA_CDN/js/app.js"
             ),
-            "src=https://cdn.example.com/a&b#c\\d%20/js/app.js"
+            "src=https://cdn.example.com/a&b\\d%20/js/app.js"
         );
     }
 
@@ -363,11 +369,8 @@ mod tests {
         assert_eq!(s.value, ".");
         assert!(s.warning.unwrap().contains("ftp://x"));
         assert!(resolve_server(".").unwrap().warning.is_none());
-        assert!(resolve_server("")
-            .unwrap()
-            .warning
-            .unwrap()
-            .contains("empty"));
+        // Empty: the documented local environment, no warning.
+        assert!(resolve_server("").unwrap().warning.is_none());
         assert_eq!(resolve_server("htt").unwrap().value, ".");
         let up = resolve_server("HTTPS://CDN.Example.com").unwrap();
         assert_eq!(up.value, "https://CDN.Example.com");
@@ -395,14 +398,12 @@ mod tests {
             "https://host:0",
             "https://ho%st",
             "http://[zz]",
+            "https://cdn.example.com?v=1",
+            "https://cdn.example.com/#v2",
         ] {
             assert!(resolve_server(bad).is_err(), "{bad:?} should be refused");
         }
-        for good in [
-            "http://10.0.0.1:8080/static",
-            "https://[::1]:8443/x",
-            "https://cdn.example.com?v=1",
-        ] {
+        for good in ["http://10.0.0.1:8080/static", "https://[::1]:8443/x"] {
             assert!(
                 resolve_server(good).unwrap().absolute,
                 "{good:?} should be accepted"

@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::site::placeholder::Rendered;
 use crate::util::atomic::{self, WriteOptions};
 
+/// The state file's name in its directory.
+const STATE_FILE: &str = "state.json";
+
 /// How many renderings are remembered per file (the current one and a few before it).
 const KEEP_RENDERINGS: usize = 4;
 /// The state file's format version.
@@ -192,6 +195,40 @@ impl StateStore {
         Some(root.parent()?.join(".cdnpub").join(root.file_name()?))
     }
 
+    /// Where the state of `root` may live, in the order tried: beside the root
+    /// ([`StateStore::default_dir`]), then the user's state directory
+    /// (`$XDG_STATE_HOME/cdnpub/<root id>`, else `$HOME/.local/state/cdnpub/<root id>`), then the
+    /// system's temporary directory (`cdnpub-state/<root id>`); `<root id>` is 16 hex of the
+    /// SHA-256 of the root's path. A non-root container user whose web root's parent is
+    /// root-owned gets the second or third.
+    pub fn candidate_dirs(root: &Path) -> Vec<PathBuf> {
+        let id = &sha256_hex(root.to_string_lossy().as_bytes())[..16];
+        let var = |n: &str| {
+            std::env::var_os(n)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let user = var("XDG_STATE_HOME").or_else(|| var("HOME").map(|h| h.join(".local/state")));
+        Self::default_dir(root)
+            .into_iter()
+            .chain(user.map(|d| d.join("cdnpub").join(id)))
+            .chain([std::env::temp_dir().join("cdnpub-state").join(id)])
+            .collect()
+    }
+
+    /// The state directory for `root`: the first candidate that already holds a state (a
+    /// previous run's), else the first one that can be written (created when `create`).
+    pub fn pick_dir(root: &Path, create: bool) -> Option<PathBuf> {
+        let candidates = Self::candidate_dirs(root);
+        if let Some(d) = candidates.iter().find(|d| d.join(STATE_FILE).is_file()) {
+            return Some(d.clone());
+        }
+        if !create {
+            return candidates.into_iter().next();
+        }
+        candidates.into_iter().find(|d| writable(d))
+    }
+
     /// A store in `dir` (created on first write).
     pub fn new(dir: PathBuf) -> Self {
         StateStore { dir }
@@ -204,7 +241,7 @@ impl StateStore {
 
     /// The state file.
     pub fn path(&self) -> PathBuf {
-        self.dir.join("state.json")
+        self.dir.join(STATE_FILE)
     }
 
     /// Read the state (empty when there is none yet). A damaged file is an error naming it.
@@ -262,6 +299,17 @@ impl StateStore {
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
         Ok(file)
     }
+}
+
+/// True when `dir` exists or can be made, and a file can be created in it.
+fn writable(dir: &Path) -> bool {
+    if fs::create_dir_all(dir).is_err() {
+        return false;
+    }
+    let probe = dir.join(format!(".cdnpub-probe-{}", std::process::id()));
+    let ok = fs::write(&probe, b"").is_ok();
+    let _ = fs::remove_file(&probe);
+    ok
 }
 
 #[cfg(test)]

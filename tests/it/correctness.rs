@@ -628,3 +628,49 @@ fn a_worker_started_from_a_cdn_url_is_named_with_the_fix() {
     // gets other bytes.)
     publish("site2").stderr(contains("starts a Worker").not());
 }
+
+/// A framework that writes the placeholder as a host (SvelteKit's absolute `paths.assets`) is
+/// told the `--prefix` that names it, before anything is built; with it, the tree builds.
+#[test]
+fn a_placeholder_written_as_a_host_names_the_prefix_to_give() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixtures().join("frameworks/sveltekit/dist");
+    let out = tmp.path().join("out");
+    let build = |extra: &[&str]| {
+        cdnpub(tmp.path())
+            .arg("build")
+            .arg(&src)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .assert()
+    };
+    build(&[])
+        .code(2)
+        .stderr(contains(
+            "writes the placeholder as a host (https://EGOVA_CDN/…",
+        ))
+        .stderr(contains("--prefix https://EGOVA_CDN"));
+    assert!(!out.exists(), "nothing built");
+    build(&["--prefix", "https://EGOVA_CDN"]).success();
+}
+
+/// At publish, a text file that holds the placeholder and is not rendered would ship it: refused
+/// before anything is built, naming the file and the flag.
+#[test]
+fn a_placeholder_a_publish_would_leave_is_refused_by_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    cdnpub(tmp.path())
+        .arg("publish")
+        .arg(fixtures().join("frameworks/vite-mpa/dist"))
+        .args(["--server", "https://cdn.example.com", "--to", "site"])
+        .args(["--no-purge", "--no-prefetch", "--render", "**/*.html"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "hold the placeholder EGOVA_CDN but are not rendered",
+        ))
+        .stderr(contains("assets/main-CKHZvwtB.js"))
+        .stderr(contains("--render"));
+    assert!(!tmp.path().join("site").exists(), "nothing uploaded");
+}

@@ -151,12 +151,31 @@ fn ampersand_and_hash_are_literal_where_sed_broke() {
     let amp = "https://cdn.example.com/a&b";
     assert!(page_after("old", amp).contains("src=https://cdn.example.com/aEGOVA_CDNb/js/app.js"));
     assert!(page_after("new", amp).contains("src=https://cdn.example.com/a&b/js/app.js"));
+    // A fragment (or a query) in the server would make every asset URL load the CDN's root:
+    // sed fails on '#' and leaves the page unrendered; cdnpub refuses it, naming the value, and
+    // changes nothing.
     let hash = "https://cdn.example.com/#v2";
     assert!(
         page_after("old", hash).contains("src=EGOVA_CDN/js/app.js"),
         "sed fails on '#'"
     );
-    assert!(page_after("new", hash).contains("src=https://cdn.example.com/#v2/js/app.js"));
+    for bad in [hash, "https://cdn.example.com/?v=2"] {
+        let (_t, root) = site("vue-cli");
+        let before = fs::read(root.join("mobile-vue/citizen/index.html")).unwrap();
+        cdnpub(root.parent().unwrap())
+            .args(["rewrite", "--root"])
+            .arg(&root)
+            .env("CDN_REPLACE_FILES", "mobile-vue/citizen/index.html")
+            .env("CDN_SERVER", bad)
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!("CDN server {bad:?}")))
+            .stderr(predicates::str::contains("give the server without it"));
+        assert_eq!(
+            fs::read(root.join("mobile-vue/citizen/index.html")).unwrap(),
+            before
+        );
+    }
 }
 
 #[test]

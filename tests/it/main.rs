@@ -25,5 +25,6 @@ mod publish_e2e;
 mod release_checks;
 mod rewrite;
 mod store;
+mod typos;
 mod upload;
 mod verify;

@@ -93,9 +93,12 @@ fn vite_build_gets_absolute_urls_without_a_leading_slash() {
 #[test]
 fn vite_build_with_dot_fallback_keeps_the_slash() {
     let (_t, root) = vite_site();
+    // The documented local environment: no warning.
     rewrite(&root, "", VITE_GLOBS)
         .success()
-        .stderr(predicates::str::contains("CDN server is empty"));
+        .stderr(predicates::prelude::PredicateBooleanExt::not(
+            predicates::str::contains("warning"),
+        ));
     let html = read(&root, "index.html");
     assert!(html.contains(r#"src="/./assets/index-"#), "{html}");
     assert!(read(&root, &js_bundle(&root)).contains(r#"return"/./"+e"#));
@@ -161,7 +164,8 @@ fn a_new_deploy_over_a_rewritten_file_becomes_the_new_template() {
 #[test]
 fn special_characters_in_the_server_are_literal() {
     let (_t, root) = site("vue-cli");
-    let server = r"https://cdn.example.com/a&b#c\d%41";
+    // (`#` and `?` are refused: see differential.rs.)
+    let server = r"https://cdn.example.com/a&b\d%41";
     rewrite(&root, server, "mobile-vue/citizen/index.html").success();
     assert!(
         read(&root, "mobile-vue/citizen/index.html").contains(&format!("src={server}/js/app.js"))
@@ -362,7 +366,7 @@ fn siblings_are_regenerated_with_the_new_content() {
     }
     rewrite_args(
         &root,
-        &["--brotli-quality", "4"],
+        &["--brotli-quality", "4", "-v"],
         "https://cdn.example.com",
         &["index.html", "assets/*.js"],
     )
