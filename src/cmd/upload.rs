@@ -319,8 +319,15 @@ async fn upload_to(
         (Some(listing), true) => {
             // The release being made counts as one of the last `keep_releases`.
             let recent = cfg.keep_releases.saturating_sub(1);
-            let kept = retention::recent(target, &ids, recent).await?;
-            retention::unreferenced(plan::keep_set(objects), listing, &kept, cfg.max_deletes)?
+            let all = retention::recent(target, &ids, ids.len()).await?;
+            let kept = &all[all.len().saturating_sub(recent)..];
+            retention::unreferenced(
+                plan::keep_set(objects),
+                listing,
+                kept,
+                &retention::written(&all),
+                cfg.max_deletes,
+            )?
         }
         _ => Vec::new(),
     };

@@ -20,14 +20,46 @@ pub async fn recent(target: &Target, ids: &[String], count: usize) -> Result<Vec
     Ok(out)
 }
 
-/// Keys of `listing` that neither `keep` nor any of `kept` names (release records themselves
-/// are kept; rollback copies only while a kept release names their content; a staged record's
-/// pages are kept under both their staged and their live key). More than `max_deletes`: an
-/// error, nothing to delete.
+/// Every key any of `records` (this target's release records) names: what this deployment
+/// wrote, and so all it may ever delete.
+pub fn written(records: &[Release]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for r in records {
+        let stage = r.stage.clone().unwrap_or_default();
+        for k in r.objects.keys().chain(&r.changed) {
+            if let Some(live) = k.strip_prefix(&stage).filter(|_| !stage.is_empty()) {
+                out.insert(live.to_string());
+            }
+            out.insert(k.clone());
+        }
+    }
+    out
+}
+
+/// The sub-prefixes (`mobile-vue/ng/`) of a listing that hold another deployment's release
+/// records (`mobile-vue/ng/_cdnpub/releases/…`): everything under them is that deployment's.
+fn foreign_prefixes(listing: &[Listed]) -> BTreeSet<String> {
+    listing
+        .iter()
+        .filter_map(|l| {
+            let at = l.key.find(&format!("/{}", super::RELEASES_DIR))?;
+            Some(l.key[..at + 1].to_string())
+        })
+        .collect()
+}
+
+/// Keys of `listing` that this target's own records wrote (`written`, and its rollback copies)
+/// and that neither `keep` nor any of `kept` names (release records themselves are kept;
+/// rollback copies only while a kept release names their content; a staged record's pages are
+/// kept under both their staged and their live key). Never touched: objects no record of this
+/// target named (another tool's, another pipeline's) and everything under a sub-prefix that
+/// holds another deployment's release records. More than `max_deletes`: an error, nothing to
+/// delete.
 pub fn unreferenced(
     mut keep: BTreeSet<String>,
     listing: &[Listed],
     kept: &[Release],
+    written: &BTreeSet<String>,
     max_deletes: usize,
 ) -> Result<Vec<String>> {
     for r in kept {
@@ -40,13 +72,34 @@ pub fn unreferenced(
             keep.insert(k.clone());
         }
     }
+    let foreign = foreign_prefixes(listing);
+    let (mut others, mut nested) = (0usize, 0usize);
     let deletes: Vec<String> = listing
         .iter()
         .map(|l| l.key.clone())
         .filter(|k| {
-            (!k.starts_with("_cdnpub/") || k.starts_with(SNAPSHOTS_DIR)) && !keep.contains(k)
+            if foreign.iter().any(|p| k.starts_with(p.as_str())) {
+                nested += 1;
+                return false;
+            }
+            let ours = k.starts_with(SNAPSHOTS_DIR) || written.contains(k);
+            if !ours && !k.starts_with("_cdnpub/") && !keep.contains(k) {
+                others += 1;
+            }
+            ours && !keep.contains(k)
         })
         .collect();
+    if nested > 0 {
+        tracing::info!(
+            "left {nested} object(s) under {}: another deployment's (its own _cdnpub/ records are there)",
+            foreign.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    if others > 0 {
+        tracing::info!(
+            "left {others} object(s) that no release record of this target names (another tool's or pipeline's)"
+        );
+    }
     if deletes.len() > max_deletes {
         return Err(Error::Failed(format!(
             "{} objects would be deleted, more than --max-deletes {}; nothing was deleted or uploaded. \
@@ -71,8 +124,9 @@ pub async fn prune(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let kept = recent(target, &ids, keep_releases.max(1)).await?;
-    let deletes = unreferenced(BTreeSet::new(), &listing, &kept, max_deletes)?;
+    let all = recent(target, &ids, ids.len()).await?;
+    let kept = &all[all.len().saturating_sub(keep_releases.max(1))..];
+    let deletes = unreferenced(BTreeSet::new(), &listing, kept, &written(&all), max_deletes)?;
     if !dry_run && !deletes.is_empty() {
         target.delete(&deletes).await?;
     }
@@ -136,21 +190,58 @@ mod tests {
                 Some("releases/2/"),
             ),
         ];
-        let deletes = unreferenced(BTreeSet::new(), &listing, &kept, 10).unwrap();
+        let old = record("0", &[("old.js", "y"), ("a.js", "x")], None);
+        let all = [old, kept[0].clone(), kept[1].clone()];
+        let deletes = unreferenced(BTreeSet::new(), &listing, &kept, &written(&all), 10).unwrap();
         assert_eq!(deletes, ["old.js", "_cdnpub/objects/zzz"]);
+        // What no record of this target wrote is left alone.
+        let deletes = unreferenced(BTreeSet::new(), &listing, &kept, &written(&kept), 10).unwrap();
+        assert_eq!(deletes, ["_cdnpub/objects/zzz"]);
+    }
+
+    #[test]
+    fn another_deployment_under_a_sub_prefix_is_never_touched() {
+        let listing = listed(&[
+            "index.html",
+            "gone.js",
+            "mobile-vue/ng/index.html",
+            "mobile-vue/ng/main.js",
+            "mobile-vue/ng/_cdnpub/releases/9.json",
+            "mobile-vue/ng/_cdnpub/objects/abc",
+        ]);
+        // Even if an old record of ours once named a key there.
+        let ours = record(
+            "1",
+            &[("gone.js", "g"), ("mobile-vue/ng/main.js", "m")],
+            None,
+        );
+        let kept = [record("2", &[("index.html", "i")], None)];
+        let deletes = unreferenced(
+            BTreeSet::new(),
+            &listing,
+            &kept,
+            &written(&[ours, kept[0].clone()]),
+            10,
+        )
+        .unwrap();
+        assert_eq!(deletes, ["gone.js"]);
     }
 
     #[test]
     fn more_deletes_than_allowed_is_an_error_naming_the_flag() {
         let listing = listed(&["a", "b", "c"]);
         let keep = BTreeSet::from(["a".to_string()]);
-        let err = unreferenced(keep.clone(), &listing, &[], 1)
+        let written: BTreeSet<String> = ["a", "b", "c"].iter().map(|k| k.to_string()).collect();
+        let err = unreferenced(keep.clone(), &listing, &[], &written, 1)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("2 objects would be deleted") && err.contains("--max-deletes 1"),
             "{err}"
         );
-        assert_eq!(unreferenced(keep, &listing, &[], 2).unwrap(), ["b", "c"]);
+        assert_eq!(
+            unreferenced(keep, &listing, &[], &written, 2).unwrap(),
+            ["b", "c"]
+        );
     }
 }

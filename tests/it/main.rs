@@ -24,6 +24,7 @@ mod publish;
 mod publish_e2e;
 mod release_checks;
 mod rewrite;
+mod shared;
 mod store;
 mod typos;
 mod upload;
