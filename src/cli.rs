@@ -298,6 +298,12 @@ pub struct StoreArgs {
     /// Path-style requests (MinIO, most self-hosted S3); OSS needs virtual-hosted (the default).
     #[arg(long)]
     pub path_style: bool,
+    /// Longest wait to connect to the store [default: the profile's connect_timeout, else 10s].
+    #[arg(long, env = "CDNPUB_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub connect_timeout: Option<std::time::Duration>,
+    /// Longest silence from a connected store before a request fails [default: the profile's read_timeout, else 60s].
+    #[arg(long, env = "CDNPUB_READ_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub read_timeout: Option<std::time::Duration>,
 }
 
 const PURGE_EXAMPLES: &str = "\

@@ -29,6 +29,8 @@ pub use crate::site::compress::DEFAULT_GZIP_LEVEL as GZIP_LEVEL;
 pub use crate::site::placeholder::DEFAULT_PREFIX as CDN_PREFIX;
 /// Where the compression cache lives, relative to the working directory.
 pub const CACHE_DIR: &str = ".cdnpub/cache";
+/// Store requests: `--connect-timeout` and `--read-timeout`.
+pub use crate::store::{CONNECT_TIMEOUT, READ_TIMEOUT};
 /// The web root of the official nginx image, the old entrypoint's root.
 pub const ROOT: &str = "/usr/share/nginx/html";
 
@@ -52,5 +54,7 @@ pub fn table() -> Value {
         "encoding": "auto",
         "siblings": false,
         "replace_files (publish)": crate::cmd::publish::DEFAULT_RENDER,
+        "connect_timeout": humantime::format_duration(CONNECT_TIMEOUT).to_string(),
+        "read_timeout": humantime::format_duration(READ_TIMEOUT).to_string(),
     })
 }

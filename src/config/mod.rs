@@ -68,6 +68,10 @@ pub struct Settings {
     pub region: Option<String>,
     /// `upload`: path-style addressing.
     pub path_style: Option<bool>,
+    /// Store requests: longest wait to connect ("10s").
+    pub connect_timeout: Option<String>,
+    /// Store requests: longest silence once connected ("60s").
+    pub read_timeout: Option<String>,
     /// `upload`: requests in flight per target.
     pub concurrency: Option<u16>,
     /// `upload`: releases whose objects `--delete` keeps.
@@ -401,7 +405,7 @@ fn upload_config(
         size: None,
         dir: PathBuf::new(),
         targets,
-        endpoint: endpoint(args.store, layers),
+        endpoint: endpoint(args.store, layers)?,
         concurrency: usize::from(concurrency),
         delete: false,
         keep_releases: args
@@ -430,8 +434,49 @@ fn upload_config(
 }
 
 /// How to reach S3-compatible targets: flags, then the profile.
-fn endpoint(args: &crate::cli::StoreArgs, layers: &Layers) -> crate::store::target::Endpoint {
-    crate::store::target::Endpoint {
+fn endpoint(
+    args: &crate::cli::StoreArgs,
+    layers: &Layers,
+) -> Result<crate::store::target::Endpoint> {
+    type Get = fn(&Settings) -> Option<String>;
+    let timeout = |flag: Option<std::time::Duration>,
+                   key: &str,
+                   get: Get,
+                   default: std::time::Duration|
+     -> Result<std::time::Duration> {
+        let d = match (flag, layers.value(key, get)) {
+            (Some(d), _) => d,
+            (None, Some(text)) => humantime::parse_duration(&text).map_err(|e| {
+                Error::Usage(format!(
+                    "{key} = {text:?} in cdnpub.toml is not a duration (e.g. \"10s\", \"2m\"): {e}"
+                ))
+            })?,
+            (None, None) => default,
+        };
+        if d.is_zero() {
+            return Err(Error::Usage(format!(
+                "{key} (--{}) must be longer than 0",
+                key.replace('_', "-")
+            )));
+        }
+        Ok(d)
+    };
+    let timeouts = crate::store::Timeouts {
+        connect: timeout(
+            args.connect_timeout,
+            "connect_timeout",
+            |s| s.connect_timeout.clone(),
+            defaults::CONNECT_TIMEOUT,
+        )?,
+        read: timeout(
+            args.read_timeout,
+            "read_timeout",
+            |s| s.read_timeout.clone(),
+            defaults::READ_TIMEOUT,
+        )?,
+    };
+    Ok(crate::store::target::Endpoint {
+        timeouts,
         url: args
             .endpoint
             .clone()
@@ -444,7 +489,7 @@ fn endpoint(args: &crate::cli::StoreArgs, layers: &Layers) -> crate::store::targ
             || layers
                 .value("path_style", |s| s.path_style)
                 .unwrap_or(false),
-    }
+    })
 }
 
 /// The CDN provider settings: flags, then the profile (domains default to cdn_server's host).
@@ -548,7 +593,7 @@ pub fn resolve_cdn(
                 .value("targets", |s| s.targets.clone())
                 .and_then(|t| t.into_iter().next())
         }),
-        endpoint: endpoint(&args.store, &layers),
+        endpoint: endpoint(&args.store, &layers)?,
         settings: provider_settings(&args.cdn, &layers)?,
         job: job_options(&args.cdn, args.dry_run),
     })
@@ -614,7 +659,7 @@ pub fn resolve_verify(
         .ok_or_else(|| Error::Usage(format!("--cdn-base {base:?} is not an http(s) URL")))?;
     Ok(crate::cmd::verify::VerifyConfig {
         target,
-        endpoint: endpoint(&args.store, &layers),
+        endpoint: endpoint(&args.store, &layers)?,
         release: args.release.clone(),
         cdn_base: base,
         sample: args.sample.map(|n| n as usize),
@@ -702,7 +747,7 @@ pub fn resolve_targets(
 ) -> Result<(Vec<String>, crate::store::target::Endpoint)> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    Ok((targets(to, &layers)?, endpoint(store, &layers)))
+    Ok((targets(to, &layers)?, endpoint(store, &layers)?))
 }
 
 /// `--to` targets, else the profile's `targets`; none at all is a usage error.
@@ -742,7 +787,7 @@ pub fn resolve_rollback(
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
     Ok((
         targets(to, &layers)?,
-        endpoint(store, &layers),
+        endpoint(store, &layers)?,
         provider_settings(cdn, &layers)?,
         job_options(cdn, dry_run),
     ))

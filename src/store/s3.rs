@@ -72,6 +72,8 @@ pub struct S3Options {
     pub path_style: bool,
     /// Explicit access key and secret (tests, config); None uses the credential chain.
     pub keys: Option<(String, String)>,
+    /// How long a request may wait to connect and for an answer.
+    pub timeouts: super::Timeouts,
 }
 
 /// A bucket (and prefix) as an object store.
@@ -152,7 +154,13 @@ impl S3Store {
             )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            .force_path_style(opts.path_style);
+            .force_path_style(opts.path_style)
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(opts.timeouts.connect)
+                    .read_timeout(opts.timeouts.read)
+                    .build(),
+            );
         if let Some(e) = &opts.endpoint {
             b = b.endpoint_url(e);
         }
@@ -261,6 +269,18 @@ impl S3Store {
         key: &str,
         e: SdkError<E, R>,
     ) -> Error {
+        if is_timeout(&e) {
+            let t = self.opts.timeouts;
+            return Error::Failed(format!(
+                "{} {action} {key}: no answer from {} (timed out: {} to connect, --connect-timeout; \
+                 {} of silence once connected, --read-timeout; each tried {} times)",
+                self.describe(),
+                self.opts.endpoint.as_deref().unwrap_or("the AWS S3 endpoint"),
+                humantime::format_duration(t.connect),
+                humantime::format_duration(t.read),
+                crate::retry::STORE.attempts
+            ));
+        }
         let code = e.code().unwrap_or("").to_string();
         let hint = match code.as_str() {
             "NoSuchBucket" => " (the bucket does not exist: create it, or check the name and --endpoint)",
@@ -288,6 +308,15 @@ impl S3Store {
             "{} {action} {key}: {detail}{hint}",
             self.describe()
         ))
+    }
+}
+
+/// True when the SDK gave up waiting (connect or read timeout).
+fn is_timeout<E, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.is_timeout(),
+        _ => false,
     }
 }
 

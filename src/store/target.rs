@@ -163,6 +163,8 @@ pub struct Endpoint {
     pub region: Option<String>,
     /// Path-style addressing.
     pub path_style: bool,
+    /// How long requests may wait.
+    pub timeouts: super::Timeouts,
 }
 
 impl Target {
@@ -186,6 +188,7 @@ impl Target {
                         region: ep.region.clone(),
                         path_style: ep.path_style,
                         keys: None,
+                        timeouts: ep.timeouts,
                     })
                     .await?,
                 )

@@ -200,6 +200,7 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
         region: Some("us-east-1".into()),
         path_style: true,
         keys: Some((server.access_key.clone(), server.secret_key.clone())),
+        timeouts: Default::default(),
     })
     .await
     .unwrap();

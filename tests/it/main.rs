@@ -25,6 +25,7 @@ mod publish_e2e;
 mod release_checks;
 mod rewrite;
 mod shared;
+mod stalled;
 mod store;
 mod typos;
 mod upload;

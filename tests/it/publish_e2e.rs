@@ -108,6 +108,7 @@ fn latest_objects(tmp: &Path, env: &str, s3: &S3Server) -> serde_json::Map<Strin
             region: Some("us-east-1".into()),
             path_style: true,
             keys: Some((s3.access_key.clone(), s3.secret_key.clone())),
+            timeouts: Default::default(),
         })
         .await
         .unwrap();

@@ -126,6 +126,7 @@ fn s3(server: &S3Server, prefix: &str, secret: Option<&str>, bucket: Option<&str
             server.access_key.clone(),
             secret.unwrap_or(&server.secret_key).to_string(),
         )),
+        timeouts: Default::default(),
     }
 }
 
@@ -242,6 +243,7 @@ async fn virtual_hosted_by_default_path_style_on_request() {
         region: Some("cn-hangzhou".into()),
         path_style,
         keys: Some(("id".into(), "secret".into())),
+        timeouts: Default::default(),
     };
     let vhost = S3Store::connect(opts(false)).await.unwrap();
     assert_eq!(

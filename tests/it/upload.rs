@@ -58,6 +58,7 @@ async fn store(server: &S3Server, prefix: &str) -> S3Store {
         region: Some("us-east-1".into()),
         path_style: true,
         keys: Some((server.access_key.clone(), server.secret_key.clone())),
+        timeouts: Default::default(),
     })
     .await
     .unwrap()

@@ -1,0 +1,106 @@
+//! An endpoint that accepts connections and never answers: every command that talks to a store
+//! fails within its timeouts, naming the endpoint, the timeout and the flag, instead of waiting
+//! silently.
+
+use crate::common;
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{cdnpub, fixtures};
+use predicates::str::contains;
+
+/// A loopback server that accepts every connection and never sends a byte; stopped on drop.
+struct Silent {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Silent {
+    fn start() -> Silent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                if let Ok(c) = conn {
+                    held.push(c);
+                }
+            }
+        });
+        Silent {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn a_store_that_never_answers_fails_within_the_timeouts() {
+    let silent = Silent::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", silent.port);
+    let flags = [
+        "--endpoint",
+        endpoint.as_str(),
+        "--path-style",
+        "--region",
+        "us-east-1",
+        "--connect-timeout",
+        "1s",
+        "--read-timeout",
+        "1s",
+    ];
+    let run = |args: &[&str]| {
+        let started = Instant::now();
+        let a = cdnpub(tmp.path())
+            .args(args)
+            .args(flags)
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .timeout(Duration::from_secs(120))
+            .assert()
+            .code(1)
+            .stderr(contains(endpoint.as_str()))
+            .stderr(contains("timed out"))
+            .stderr(contains("--read-timeout"));
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+        a
+    };
+    let src = fixtures().join("frameworks/vite-mpa/dist");
+    run(&[
+        "publish",
+        src.to_str().unwrap(),
+        "--server",
+        "https://cdn.example.com",
+        "--to",
+        "s3://bucket/web",
+        "--no-purge",
+        "--no-prefetch",
+    ]);
+    run(&["releases", "--to", "s3://bucket/web"]);
+}
