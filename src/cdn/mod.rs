@@ -127,6 +127,25 @@ pub struct ApiError {
     pub class: ErrorClass,
 }
 
+/// Longest wait for one CDN API request (connect, send, answer).
+pub const API_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait to connect to a CDN API.
+pub const API_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a transport failure says: a timeout is named as one, with the limits.
+fn transport(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!(
+            "no answer (timed out: {} to connect, {} per request; each call is tried up to {} times)",
+            humantime::format_duration(API_CONNECT_TIMEOUT),
+            humantime::format_duration(API_TIMEOUT),
+            crate::retry::CDN.attempts
+        )
+    } else {
+        e.to_string()
+    }
+}
+
 /// A provider's API endpoint (`--cdn-endpoint`, else `default`) and the HTTP client for it
 /// (30 s per request, 10 s to connect; the engine retries, the client sends once).
 pub fn api_client(endpoint: Option<&str>, default: &str) -> Result<(url::Url, reqwest::Client)> {
@@ -140,8 +159,8 @@ pub fn api_client(endpoint: Option<&str>, default: &str) -> Result<(url::Url, re
             ))
         })?;
     let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
+        .timeout(API_TIMEOUT)
+        .connect_timeout(API_CONNECT_TIMEOUT)
         .build()
         .map_err(|e| Error::Failed(format!("starting the HTTP client: {e}")))?;
     Ok((url, http))
@@ -157,7 +176,7 @@ pub async fn exchange(
 ) -> std::result::Result<(reqwest::StatusCode, Vec<u8>), ApiError> {
     let resp = req.send().await.map_err(|e| ApiError {
         code: "NetworkError".into(),
-        message: format!("{action} on {target}: {e}"),
+        message: format!("{action} on {target}: {}", transport(&e)),
         class: if e.is_connect() {
             ErrorClass::Retry
         } else {
@@ -167,7 +186,10 @@ pub async fn exchange(
     let status = resp.status();
     let body = resp.bytes().await.map_err(|e| ApiError {
         code: "NetworkError".into(),
-        message: format!("reading the answer of {action}: {e}"),
+        message: format!(
+            "reading the answer of {action} on {target}: {}",
+            transport(&e)
+        ),
         class: ErrorClass::Unsure,
     })?;
     Ok((status, body.to_vec()))
