@@ -106,17 +106,7 @@ const APPS: [App; 4] = [
 fn check_app(app: &App, s3: &S3Server, bin: &str, modules: &Path) -> usize {
     let tmp = tempfile::tempdir().unwrap();
     let prefix = s3.unique_prefix(app.dir);
-    let s3_port = s3.endpoint.rsplit(':').next().unwrap();
-    let cdn = Nginx::start(
-        bin,
-        tmp.path(),
-        &format!(
-            "location ~ /_cdnpub/ {{ return 403; }}\n    \
-             location / {{ proxy_pass http://127.0.0.1:{s3_port}/{b}/{prefix}/; gunzip on; \
-             add_header Access-Control-Allow-Origin * always; }}",
-            b = s3.bucket
-        ),
-    );
+    let cdn = Nginx::cdn_for_bucket(bin, tmp.path(), s3, &prefix);
     let origin_root = tmp.path().join("origin");
     let out = tmp.path().join("out");
     fs::create_dir_all(origin_root.join(app.sub)).unwrap();

@@ -197,17 +197,7 @@ fn publish_flow(app: &App, s3: &S3Server, bin: &str, modules: &Path) {
     let tmp = tempfile::tempdir().unwrap();
     let name = app.dist.replace('/', "-");
     let prefix = s3.unique_prefix(&name);
-    let s3_port = s3.endpoint.rsplit(':').next().unwrap();
-    let cdn = Nginx::start(
-        bin,
-        tmp.path(),
-        &format!(
-            "location ~ /_cdnpub/ {{ return 403; }}\n    \
-             location / {{ proxy_pass http://127.0.0.1:{s3_port}/{b}/{prefix}/; gunzip on; \
-             add_header Access-Control-Allow-Origin * always; }}",
-            b = s3.bucket
-        ),
-    );
+    let cdn = Nginx::cdn_for_bucket(bin, tmp.path(), s3, &prefix);
     let cdn_base = cdn.url("");
     let out = tmp.path().join("out");
     let target = format!("s3://{}/{}", s3.bucket, join(&prefix, app.mount));

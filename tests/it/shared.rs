@@ -11,13 +11,10 @@ use std::path::Path;
 use common::s3::S3Server;
 use common::{cdnpub, fixtures};
 
-/// Publishes `dist` (under fixtures/frameworks) to `to`, with the S3 flags when on a bucket.
-fn publish(cwd: &Path, dist: &str, to: &str, s3: Option<&S3Server>) {
+/// cdnpub in `cwd` with `args`, and the in-process server's flags and keys on a bucket.
+fn cmd(cwd: &Path, args: &[&str], s3: Option<&S3Server>) -> assert_cmd::Command {
     let mut c = cdnpub(cwd);
-    c.arg("publish")
-        .arg(fixtures().join("frameworks").join(dist))
-        .args(["--server", "https://cdn.example.com", "--to", to])
-        .args(["--no-purge", "--no-prefetch", "--keep-releases", "1"]);
+    c.args(args);
     if let Some(s3) = s3 {
         c.args([
             "--endpoint",
@@ -29,24 +26,30 @@ fn publish(cwd: &Path, dist: &str, to: &str, s3: Option<&S3Server>) {
         .env("AWS_ACCESS_KEY_ID", &s3.access_key)
         .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
     }
-    c.assert().success();
+    c
+}
+
+/// Publishes `dist` (under fixtures/frameworks) to `to`.
+fn publish(cwd: &Path, dist: &str, to: &str, s3: Option<&S3Server>) {
+    let src = fixtures().join("frameworks").join(dist);
+    let src = src.to_str().unwrap();
+    let args = [
+        "publish",
+        src,
+        "--server",
+        "https://cdn.example.com",
+        "--to",
+        to,
+    ];
+    cmd(cwd, &args, s3)
+        .args(["--no-purge", "--no-prefetch", "--keep-releases", "1"])
+        .assert()
+        .success();
 }
 
 /// The objects of the live release of `to`, by `cdnpub releases --json`.
 fn live_objects(cwd: &Path, to: &str, s3: Option<&S3Server>) -> usize {
-    let mut c = cdnpub(cwd);
-    c.args(["--json", "releases", "--to", to]);
-    if let Some(s3) = s3 {
-        c.args([
-            "--endpoint",
-            &s3.endpoint,
-            "--path-style",
-            "--region",
-            "us-east-1",
-        ])
-        .env("AWS_ACCESS_KEY_ID", &s3.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key);
-    }
+    let mut c = cmd(cwd, &["--json", "releases", "--to", to], s3);
     let out = c.assert().success();
     let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let rel = &v[0]["releases"][0];

@@ -105,6 +105,23 @@ impl Nginx {
         panic!("nginx did not start after 5 attempts");
     }
 
+    /// nginx as the CDN in front of `prefix` of the in-process S3 server's bucket, as browsers
+    /// need it: release records hidden, gzip objects decoded for clients that do not ask for
+    /// gzip, CORS for module scripts.
+    pub fn cdn_for_bucket(bin: &str, dir: &Path, s3: &super::s3::S3Server, prefix: &str) -> Nginx {
+        let s3_port = s3.endpoint.rsplit(':').next().unwrap();
+        Self::start(
+            bin,
+            dir,
+            &format!(
+                "location ~ /_cdnpub/ {{ return 403; }}\n    \
+                 location / {{ proxy_pass http://127.0.0.1:{s3_port}/{b}/{prefix}/; gunzip on; \
+                 add_header Access-Control-Allow-Origin * always; }}",
+                b = s3.bucket
+            ),
+        )
+    }
+
     /// `http://127.0.0.1:PORT` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
