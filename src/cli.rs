@@ -153,6 +153,10 @@ pub struct PublishArgs {
     /// Do not purge what changed.
     #[arg(long)]
     pub no_purge: bool,
+    /// Purge new keys too (by default only keys an earlier release served are purged: nothing
+    /// was cached under a new URL, unless the CDN caches 404s).
+    #[arg(long, conflicts_with = "no_purge")]
+    pub purge_new: bool,
     /// Do not prefetch the entry points.
     #[arg(long)]
     pub no_prefetch: bool,

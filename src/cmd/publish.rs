@@ -35,6 +35,8 @@ pub struct PublishConfig {
     pub job: JobOptions,
     /// Purge what changed.
     pub purge: bool,
+    /// Purge new keys too (`--purge-new`).
+    pub purge_new: bool,
     /// Prefetch the entry points.
     pub prefetch: bool,
     /// Delete what no recent release needs, last.
@@ -230,7 +232,21 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
     // From here on the release is out: a failing stage is kept in the report (with the
     // release id), never dropped with it.
     report.purge = if cfg.purge {
-        Stage::from_result(ctx.purge(&changed).await)
+        let first = report.upload.targets.first();
+        let replaced = first.map_or(&[][..], |t| t.replaced.as_slice());
+        let keys = purge_keys(&changed, replaced, cfg.purge_new);
+        let first_release = first.is_some_and(|t| !t.had_release);
+        match ctx.ready(&changed) {
+            Err(why) => skipped(why),
+            Ok(_) if keys.is_empty() && first_release => skipped(
+                "a first release: nothing was cached under its URLs (--purge-new purges them \
+                 anyway, for a CDN that caches 404s)",
+            ),
+            Ok(_) if keys.is_empty() => {
+                skipped("nothing an earlier release served changed (new keys: --purge-new)")
+            }
+            Ok(_) => Stage::from_result(ctx.purge(&keys).await),
+        }
     } else {
         skipped("--no-purge")
     };
@@ -277,6 +293,27 @@ struct CdnStage<'a> {
     url_prefix: &'a str,
     job: &'a JobOptions,
     staged: bool,
+}
+
+/// What a purge sends: the keys an earlier release served that changed (`replaced`), or every
+/// uploaded key with `all_new`; never a `.gz`/`.br` sibling of another key (browsers ask for
+/// the plain URL) nor a source map no earlier release had.
+pub fn purge_keys(uploaded: &[String], replaced: &[String], all_new: bool) -> Vec<String> {
+    let served: std::collections::BTreeSet<&str> = replaced.iter().map(String::as_str).collect();
+    let keys: std::collections::BTreeSet<&str> = uploaded.iter().map(String::as_str).collect();
+    uploaded
+        .iter()
+        .filter(|k| all_new || served.contains(k.as_str()))
+        .filter(|k| {
+            let sibling = [".gz", ".br"].iter().any(|ext| {
+                k.strip_suffix(ext)
+                    .is_some_and(|plain| keys.contains(plain))
+            });
+            let new_map = k.ends_with(".map") && !served.contains(k.as_str());
+            !sibling && !new_map
+        })
+        .cloned()
+        .collect()
 }
 
 impl CdnStage<'_> {
@@ -490,3 +527,42 @@ pub const DEFAULT_RENDER: [&str; 13] = [
     "**/*.map",
     "**/*.xhtml",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::purge_keys;
+
+    #[test]
+    fn purges_what_browsers_can_have_cached() {
+        let up: Vec<String> = [
+            "index.html",
+            "index.html.gz",
+            "index.html.br",
+            "assets/a-Ab12Cd34.js",
+            "assets/a-Ab12Cd34.js.map",
+            "data.tar.gz",
+            "old.js.map",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let replaced: Vec<String> = ["index.html", "index.html.gz", "old.js.map"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            purge_keys(&up, &replaced, false),
+            ["index.html", "old.js.map"]
+        );
+        assert_eq!(
+            purge_keys(&up, &replaced, true),
+            [
+                "index.html",
+                "assets/a-Ab12Cd34.js",
+                "data.tar.gz",
+                "old.js.map"
+            ]
+        );
+        assert!(purge_keys(&up, &[], false).is_empty());
+    }
+}

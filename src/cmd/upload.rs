@@ -82,6 +82,13 @@ pub struct TargetReport {
     /// The error that stopped this target, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The target had a release before this one.
+    #[serde(skip)]
+    pub had_release: bool,
+    /// Uploaded keys the previous release already held (other bytes now): what a CDN may have
+    /// cached.
+    #[serde(skip)]
+    pub replaced: Vec<String>,
 }
 
 /// The result of an upload to every target.
@@ -312,6 +319,7 @@ async fn upload_to(
     report: &mut TargetReport,
 ) -> Result<()> {
     let (listing, ids, latest) = read_target(target, cfg, objects).await?;
+    report.had_release = latest.is_some();
     let mut plan = plan::plan(objects, listing.as_deref(), latest.as_ref());
     refuse_immutable_overwrites(objects, plan::record_conflicts(objects, latest.as_ref()))?;
     report.heads = settle_heads(target, cfg.concurrency, objects, &mut plan).await?;
@@ -337,6 +345,12 @@ async fn upload_to(
     if cfg.dry_run {
         let order = phases.iter().flatten();
         report.uploaded = order.clone().map(|&i| objects[i].key.clone()).collect();
+        report.replaced = report
+            .uploaded
+            .iter()
+            .filter(|k| latest.as_ref().is_some_and(|r| r.objects.contains_key(*k)))
+            .cloned()
+            .collect();
         report.bytes = order.map(|&i| objects[i].object.size).sum();
         return Ok(());
     }
@@ -357,6 +371,12 @@ async fn upload_to(
         report
             .uploaded
             .extend(sent.iter().map(|&i| objects[i].key.clone()));
+        report.replaced.extend(
+            sent.iter()
+                .map(|&i| &objects[i].key)
+                .filter(|k| latest.as_ref().is_some_and(|r| r.objects.contains_key(*k)))
+                .cloned(),
+        );
         if !failed.is_empty() {
             report.failed = failed;
             return Err(Error::Failed(format!(

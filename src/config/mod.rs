@@ -728,6 +728,7 @@ pub fn resolve_publish(
         cdn: provider_settings(&args.cdn, &layers)?,
         job: job_options(&args.cdn, args.dry_run),
         purge: !args.no_purge,
+        purge_new: args.purge_new,
         prefetch: !args.no_prefetch,
         prune: !args.no_prune,
         server: server.value,

@@ -569,7 +569,12 @@ fn a_publish_whose_purge_fails_keeps_its_report_and_release_id() {
             "aliyun",
         ])
         .args(["--domain", "cdn.example.com"])
-        .args(["--cdn-endpoint", "http://127.0.0.1:1", "--no-prefetch"])
+        .args([
+            "--cdn-endpoint",
+            "http://127.0.0.1:1",
+            "--no-prefetch",
+            "--purge-new",
+        ])
         .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
         .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
         .assert()

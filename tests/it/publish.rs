@@ -183,9 +183,15 @@ fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
         }
         c.assert()
     };
-    // Dry run: the whole plan, nothing written or sent.
+    // Dry run: the whole plan, nothing written or sent. A first release purges nothing (no
+    // URL of it was cached), so the plan asks for new keys too.
     s3.clear();
     let plan = json(&run(&["--dry-run"]).success());
+    assert!(plan["purge"]["skipped"]
+        .as_str()
+        .unwrap()
+        .contains("a first release"));
+    let plan = json(&run(&["--dry-run", "--purge-new"]).success());
     assert!(plan["dry_run"].as_bool().unwrap());
     assert!(
         plan["purge"]["batches"][0]["paths"]
@@ -205,16 +211,20 @@ fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
         "a dry run sends nothing to the CDN"
     );
 
-    let first = json(&run(&[]).success());
-    let uploaded = first["upload"]["targets"][0]["uploaded"]
+    let first = json(&run(&["--purge-new"]).success());
+    let uploaded: Vec<&str> = first["upload"]["targets"][0]["uploaded"]
         .as_array()
         .unwrap()
-        .len();
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    let maps = uploaded.iter().filter(|k| k.ends_with(".map")).count();
     let purged = cdn.paths("RefreshObjectCaches");
+    assert!(maps > 0);
     assert_eq!(
         purged.len(),
-        uploaded + 1,
-        "every key, plus / for index.html"
+        uploaded.len() - maps + 1,
+        "every key but new source maps, plus / for index.html"
     );
     assert!(purged.contains(&"https://cdn.example.com/".to_string()));
     let warmed = cdn.paths("PushObjectCache");
@@ -231,6 +241,20 @@ fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
     let again = json(&run(&[]).success());
     assert_eq!(again["purge"]["skipped"], "nothing changed");
     assert_eq!(cdn.accepted("RefreshObjectCaches").len(), 1);
+
+    // The page changes: exactly what browsers can have cached under an old URL is purged.
+    let page = src.join("index.html");
+    let html = fs::read_to_string(&page).unwrap();
+    fs::write(&page, html.replacen("<title>", "<title>v2 ", 1)).unwrap();
+    let before = cdn.paths("RefreshObjectCaches").len();
+    json(&run(&[]).success());
+    assert_eq!(
+        cdn.paths("RefreshObjectCaches")[before..],
+        [
+            "https://cdn.example.com/index.html",
+            "https://cdn.example.com/"
+        ]
+    );
 }
 
 #[test]
