@@ -82,6 +82,9 @@ pub struct TargetReport {
     /// The error that stopped this target, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The latest pointer named an older release than the newest record, and was repaired.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub repaired_pointer: bool,
     /// The target had a release before this one.
     #[serde(skip)]
     pub had_release: bool,
@@ -394,6 +397,15 @@ async fn upload_to(
             && plan::describes(r, objects)
     }) {
         report.release = Some(r.id.clone());
+        // A run that stopped between the record and the pointer left the pointer behind: the
+        // re-run repairs it.
+        if !cfg.dry_run
+            && r.stage.is_none()
+            && release::pointed(target).await?.as_deref() != Some(r.id.as_str())
+        {
+            release::point(target, &r.id).await?;
+            report.repaired_pointer = true;
+        }
         return Ok(());
     }
     let mut record = plan::record(objects, id.clone(), &report.uploaded, &deletes);

@@ -276,6 +276,13 @@ pub async fn pointed(target: &Target) -> Result<Option<String>> {
         .transpose()
 }
 
+/// Point the latest pointer at release `id` (its record must be stored).
+pub async fn point(target: &Target, id: &str) -> Result<()> {
+    target
+        .put(LATEST_KEY, latest_pointer(id), &record_meta())
+        .await
+}
+
 /// Store `record`; with `live`, point the latest pointer at it (after the record, so the
 /// pointer never names a record that is not there).
 pub async fn write(target: &Target, record: &Release, live: bool) -> Result<()> {

@@ -169,6 +169,7 @@ fn an_upload_through_errors_resets_and_delays_lands_every_object_in_order() {
                 delay: Duration::from_secs(2),
                 seed,
                 down_after: None,
+                fail_put: None,
             },
         );
         let prefix = server.unique_prefix(&format!("faults-{seed}"));
@@ -551,4 +552,59 @@ fn heads_onto_a_bucket_without_records_run_concurrently_within_the_concurrency()
         elapsed < sequential,
         "{elapsed:?} for {objects} HEADs (sequential: {sequential:?})"
     );
+}
+
+/// The one PUT between a release record and the latest pointer fails (the pointer's own PUT,
+/// every retry): the upload fails, the record is there, the pointer names the previous release.
+/// A re-run repairs the pointer (and makes no other PUT); `releases` then marks the new release
+/// live. Runs on the in-process server and on any `CDNPUB_TEST_S3_ENDPOINT` (moto in CI).
+#[test]
+fn a_failed_pointer_write_is_repaired_by_the_next_run() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    common::copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let prefix = server.unique_prefix("pointer");
+    let clean = FaultProxy::start(&server.endpoint, Faults::none());
+    let dir = built(tmp.path(), &src);
+    upload(&clean.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    let live = |endpoint: &str| -> (String, String) {
+        let out = on_s3(tmp.path(), endpoint, &server, &prefix, &["releases"])
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        let rel = &v[0]["releases"];
+        (
+            v[0]["live"].as_str().unwrap().to_string(),
+            rel[0]["id"].as_str().unwrap().to_string(),
+        )
+    };
+    let (v1, _) = live(&clean.endpoint);
+    common::retitle(&src.join("index.html"), "v2");
+    let dir = built(tmp.path(), &src);
+    let failing = FaultProxy::start(
+        &server.endpoint,
+        Faults {
+            fail_put: Some("_cdnpub/latest.json"),
+            ..Faults::none()
+        },
+    );
+    upload(&failing.endpoint, &server, &dir, &prefix)
+        .assert()
+        .code(1);
+    let (pointed, newest) = live(&clean.endpoint);
+    assert_eq!(pointed, v1, "the pointer still names the first release");
+    assert_ne!(newest, v1, "the second release's record was written");
+    let out = upload(&clean.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let t = &v["targets"][0];
+    assert_eq!(t["uploaded"].as_array().unwrap().len(), 0, "{v}");
+    assert_eq!(t["repaired_pointer"], true, "{v}");
+    assert_eq!(t["release"], newest.as_str());
+    let (pointed, _) = live(&clean.endpoint);
+    assert_eq!(pointed, newest, "the pointer converged");
 }

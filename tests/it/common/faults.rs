@@ -32,6 +32,8 @@ pub struct Faults {
     pub seed: u64,
     /// Go down (as `set_down(true)`) once this many requests were forwarded.
     pub down_after: Option<usize>,
+    /// Answer 503 to every PUT whose path ends with this (one object's writes fail).
+    pub fail_put: Option<&'static str>,
 }
 
 impl Faults {
@@ -44,6 +46,7 @@ impl Faults {
             delay: Duration::ZERO,
             seed: 0,
             down_after: None,
+            fail_put: None,
         }
     }
 }
@@ -160,7 +163,10 @@ async fn handle(
     {
         down.store(true, Ordering::SeqCst);
     }
-    if down.load(Ordering::SeqCst) {
+    let targeted = f
+        .fail_put
+        .is_some_and(|tail| parts.method == hyper::Method::PUT && parts.uri.path().ends_with(tail));
+    if down.load(Ordering::SeqCst) || targeted {
         let _ = body.collect().await;
         st.refused.fetch_add(1, Ordering::Relaxed);
         return Ok(s3_error(503, "ServiceUnavailable"));
