@@ -215,12 +215,14 @@ fn init_logging(verbose: u8, quiet: bool) {
     // headers, which must never reach a CI log.
     let filter = tracing_subscriber::filter::filter_fn(move |meta| {
         let ours = meta.target().starts_with("cdnpub");
-        *meta.level()
-            <= if ours {
-                level
-            } else {
-                tracing::Level::WARN.min(level)
-            }
+        // The SDKs' own warnings (a metadata probe that found nothing, a retry) only with -vv:
+        // cdnpub says what went wrong in its own words.
+        let theirs = if verbose >= 2 {
+            tracing::Level::WARN
+        } else {
+            tracing::Level::ERROR
+        };
+        *meta.level() <= if ours { level } else { theirs.min(level) }
     });
     tracing_subscriber::registry()
         .with(

@@ -141,9 +141,40 @@ impl S3Store {
             (Some(r), _, _) => loader = loader.region(Region::new(r.clone())),
             // A custom endpoint without a region: do not go looking for one (no metadata probe).
             (None, Some(_), None) => loader = loader.region(Region::new(FALLBACK_REGION)),
+            // AWS: the variables or the profile file; never a metadata probe on a machine that is
+            // not in the cloud (it only warns and waits).
+            (None, None, None) => {
+                loader = loader.region(aws_config::profile::ProfileFileRegionProvider::new())
+            }
             _ => {}
         }
         let shared = loader.load().await;
+        let target = format!(
+            "s3://{}{}",
+            opts.bucket,
+            if opts.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("/{}", opts.prefix)
+            }
+        );
+        if shared.region().is_none() {
+            return Err(Error::Usage(format!(
+                "{target}: no region: give --region (region in cdnpub.toml, or AWS_REGION); looked at the \
+                 flag, the profile, AWS_REGION/AWS_DEFAULT_REGION and the AWS config file's profile"
+            )));
+        }
+        if let Some(creds) = shared.credentials_provider() {
+            use aws_credential_types::provider::ProvideCredentials;
+            if let Err(e) = creds.provide_credentials().await {
+                tracing::debug!("credentials: {e}");
+                return Err(Error::Usage(format!(
+                    "{target}: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (Alibaba OSS: \
+                     OSS_ACCESS_KEY_ID/_SECRET or ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET; Tencent COS: \
+                     TENCENTCLOUD_SECRET_ID/_KEY), or a profile (AWS_PROFILE, ~/.aws/credentials)"
+                )));
+            }
+        }
         let mut b = aws_sdk_s3::config::Builder::from(&shared)
             .retry_config(
                 // The store's one retry policy (crate::retry::STORE), carried out by the SDK.

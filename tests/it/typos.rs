@@ -187,3 +187,30 @@ fn a_start_whose_state_directory_cannot_be_made_uses_the_next_one() {
     assert!(page.contains("https://b.example.com/"), "{page}");
     assert!(!page.contains("a.example.com"), "{page}");
 }
+
+/// No region, or no credentials: one short message naming the flag or the variables, exit 2,
+/// and none of the SDK's own warnings below -vv.
+#[test]
+fn a_missing_region_or_missing_credentials_says_what_to_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        cdnpub(tmp.path())
+            .args(["releases", "--to", "s3://my-bucket/web"])
+            .args(extra)
+            .env("HOME", tmp.path())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", tmp.path().join("none"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", tmp.path().join("none"))
+            .assert()
+            .code(2)
+            .stderr(contains("WARN").not())
+            .stderr(contains("DispatchFailure").not())
+    };
+    run(&[])
+        .stderr(contains("s3://my-bucket/web: no region"))
+        .stderr(contains("--region"))
+        .stderr(contains("AWS_REGION"));
+    run(&["--region", "eu-west-1"])
+        .stderr(contains("no credentials"))
+        .stderr(contains("AWS_ACCESS_KEY_ID"));
+}

@@ -151,7 +151,8 @@ async fn first_upload_then_noop_then_one_change_in_order() {
         .unwrap()
         .is_some());
 
-    // 2. Nothing changed: no PUT at all (not even a release record), one listing, one GET.
+    // 2. Nothing changed: no PUT at all (not even a release record), one listing, two GETs
+    // (the newest record, and the pointer, which must name it).
     server.clear();
     let again = json(&upload(&server, &dir, &to, &[]).success());
     assert_eq!(again["targets"][0]["uploaded"].as_array().unwrap().len(), 0);
@@ -166,7 +167,7 @@ async fn first_upload_then_noop_then_one_change_in_order() {
             seen.iter()
                 .filter(|(m, p)| m == "GET" && !p.contains("list-type=2"))
                 .count(),
-            1,
+            2,
             "{seen:?}"
         );
         assert_eq!(
