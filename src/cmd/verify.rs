@@ -377,18 +377,43 @@ fn header<'a>(h: &'a reqwest::header::HeaderMap, name: &str) -> &'a str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-/// The decoded body of `bytes` sent with Content-Encoding `encoding`.
+/// The most bytes a body is decoded to (128 MiB, far above any web asset): an edge that answers
+/// with a decompression bomb is reported, not followed.
+pub const MAX_DECODED: u64 = 128 << 20;
+
+/// The decoded body of `bytes` sent with Content-Encoding `encoding`, at most [`MAX_DECODED`]
+/// bytes.
 pub fn decode(bytes: &[u8], encoding: &str) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
+    let limit = MAX_DECODED + 1;
     let r = match encoding.trim().to_ascii_lowercase().as_str() {
         "" | "identity" => return Ok(bytes.to_vec()),
-        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out),
-        "deflate" => flate2::read::ZlibDecoder::new(bytes).read_to_end(&mut out),
-        "br" => brotli::Decompressor::new(bytes, 64 << 10).read_to_end(&mut out),
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(bytes)
+            .take(limit)
+            .read_to_end(&mut out),
+        "br" => brotli::Decompressor::new(bytes, 64 << 10)
+            .take(limit)
+            .read_to_end(&mut out),
         other => return Err(format!("Content-Encoding {other} cannot be decoded")),
     };
-    r.map(|_| out)
-        .map_err(|e| format!("the {encoding} body does not decode: {e}"))
+    match r {
+        Ok(n) if n as u64 > MAX_DECODED => Err(format!(
+            "the {encoding} body decodes to more than {} MiB (verify's limit): not a file of this site",
+            MAX_DECODED >> 20
+        )),
+        Ok(_) => Ok(out),
+        Err(e) => Err(format!("the {encoding} body does not decode: {e}")),
+    }
+}
+
+/// [`decode`] on the blocking pool: decompression is CPU work, never on the runtime.
+async fn decode_off(bytes: Vec<u8>, encoding: String) -> std::result::Result<Vec<u8>, String> {
+    crate::util::tasks::blocking(move || Ok(decode(&bytes, &encoding)))
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
 }
 
 /// Media type without parameters, lower case; JavaScript's aliases as `text/javascript`.
@@ -431,7 +456,7 @@ async fn check(
     let same_bytes = if !stored.is_empty() && got_encoding == stored {
         Ok(sha256_hex(&a.body) == object.sha256)
     } else {
-        match decode(&a.body, &got_encoding) {
+        match decode_off(a.body.to_vec(), got_encoding.clone()).await {
             Err(e) => return Verdict::Wrong(200, e),
             Ok(body) => expected_plain(object, key, target)
                 .await
@@ -506,7 +531,9 @@ async fn expected_plain(
         .await
         .map_err(|e| format!("reading {key} from the target: {e}"))?
         .ok_or_else(|| format!("{key} is not on the target"))?;
-    decode(&stored, enc).map(|b| sha256_hex(&b))
+    decode_off(stored, enc.to_string())
+        .await
+        .map(|b| sha256_hex(&b))
 }
 
 /// Purge every URL that differs.
@@ -562,6 +589,15 @@ mod tests {
         assert_eq!(decode(&plain, "").unwrap(), plain);
         assert!(decode(&plain, "zstd").unwrap_err().contains("zstd"));
         assert!(decode(&plain, "gzip").is_err());
+        // A bomb: 200 MiB of zeros in a few hundred KB of gzip stops at the limit.
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..200 {
+            std::io::Write::write_all(&mut enc, &zeros).unwrap();
+        }
+        let bomb = enc.finish().unwrap();
+        assert!(bomb.len() < 1 << 20);
+        assert!(decode(&bomb, "gzip").unwrap_err().contains("128 MiB"));
         assert_eq!(essence("Text/HTML; charset=utf-8"), "text/html");
         assert_eq!(
             essence("application/javascript"),
