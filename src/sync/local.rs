@@ -106,6 +106,27 @@ fn objects_of(dir: &Path, f: &FileRecord, choices: &Choices) -> Vec<LocalObject>
     out
 }
 
+/// The key of `path` under `dir`: refused, before anything is sent, when no store can take it
+/// (a name that is not UTF-8, served by no URL; a key longer than S3's 1,024 bytes).
+fn key_of(dir: &Path, path: &Path) -> Result<String> {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    let Some(key) = rel.to_str() else {
+        return Err(Error::Usage(format!(
+            "{}: the file name is not UTF-8, so no URL can name it; rename it (nothing was uploaded)",
+            path.display()
+        )));
+    };
+    let key = key.replace(std::path::MAIN_SEPARATOR, "/");
+    if key.len() > 1024 {
+        return Err(Error::Usage(format!(
+            "{}: its key is {} bytes, more than the 1,024 an S3 key may have; shorten the path (nothing was uploaded)",
+            path.display(),
+            key.len()
+        )));
+    }
+    Ok(key)
+}
+
 /// A manifest for a directory cdnpub did not build: every file, hashed, typed, immutable when
 /// a bundler hashed its name.
 fn scan_manifest(dir: &Path) -> Result<Manifest> {
@@ -125,12 +146,7 @@ fn scan_manifest(dir: &Path) -> Result<Manifest> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .into_owned();
+        let rel = key_of(dir, entry.path())?;
         if rel.starts_with(".cdnpub/") {
             continue;
         }

@@ -214,3 +214,22 @@ fn a_missing_region_or_missing_credentials_says_what_to_set() {
         .stderr(contains("no credentials"))
         .stderr(contains("AWS_ACCESS_KEY_ID"));
 }
+
+/// A file name no URL can name (not UTF-8) is refused before any PUT, naming the file.
+#[cfg(unix)]
+#[test]
+fn a_file_name_the_store_cannot_take_is_refused_before_any_put() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    fs::write(tree.join("index.html"), "<p>x</p>").unwrap();
+    fs::write(tree.join(std::ffi::OsStr::from_bytes(b"bad-\xff.js")), "x").unwrap();
+    cdnpub(tmp.path())
+        .args(["upload", "--to", "site"])
+        .arg(&tree)
+        .assert()
+        .code(2)
+        .stderr(contains("the file name is not UTF-8"));
+    assert!(!tmp.path().join("site").exists(), "nothing was uploaded");
+}
