@@ -183,6 +183,14 @@ impl S3Store {
                     .with_initial_backoff(crate::retry::STORE.initial)
                     .with_max_backoff(crate::retry::STORE.max),
             )
+            // The SDK's retry quota (a token bucket shared by every request) runs dry under
+            // sustained faults and then stops retrying: requests got 1 attempt of the 6 the
+            // policy states. cdnpub's own partition has no quota.
+            .retry_partition(
+                aws_smithy_runtime::client::retries::RetryPartition::custom("cdnpub-store")
+                    .token_bucket(aws_smithy_runtime::client::retries::TokenBucket::unlimited())
+                    .build(),
+            )
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .force_path_style(opts.path_style)

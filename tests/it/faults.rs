@@ -608,3 +608,47 @@ fn a_failed_pointer_write_is_repaired_by_the_next_run() {
     let (pointed, _) = live(&clean.endpoint);
     assert_eq!(pointed, newest, "the pointer converged");
 }
+
+/// Under sustained faults (a proxy failing 40% of requests) every PUT still gets the attempts
+/// the retry policy states: a key that failed was tried 6 times (the SDK's retry quota, which
+/// ran dry and left most keys with one attempt, is not used), no key more than 6.
+#[test]
+fn every_put_gets_its_attempts_under_sustained_faults() {
+    let Some(server) = in_process_server() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    fs::write(tree.join("index.html"), "<p>many</p>").unwrap();
+    for i in 0..300 {
+        fs::write(tree.join(format!("f{i:03}.txt")), format!("file {i}")).unwrap();
+    }
+    let proxy = FaultProxy::start(
+        &server.endpoint,
+        Faults {
+            error_pct: 40,
+            seed: 7,
+            ..Faults::none()
+        },
+    );
+    let prefix = server.unique_prefix("attempts");
+    let _ = upload(&proxy.endpoint, &server, &tree, &prefix)
+        .args(["--concurrency", "32"])
+        .assert();
+    let puts = proxy.stats.puts.lock().unwrap().clone();
+    let files: Vec<_> = puts.iter().filter(|(p, _)| p.contains("/f")).collect();
+    assert!(files.len() >= 300, "{}", files.len());
+    let retried = files.iter().filter(|(_, (n, _))| *n > 1).count();
+    for (path, (attempts, last_ok)) in &files {
+        assert!(*attempts <= 6, "{path}: {attempts} attempts");
+        assert!(
+            *last_ok || *attempts == 6,
+            "{path} failed after {attempts} attempt(s)"
+        );
+    }
+    assert!(
+        retried > 60,
+        "with 40% failing, many keys were retried: {retried}"
+    );
+}

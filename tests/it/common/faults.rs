@@ -68,6 +68,8 @@ pub struct Stats {
     pub in_flight: AtomicUsize,
     /// The most requests handled at once.
     pub peak: AtomicUsize,
+    /// Per PUT path: attempts seen, and whether the last one was forwarded (not failed here).
+    pub puts: std::sync::Mutex<std::collections::BTreeMap<String, (usize, bool)>>,
 }
 
 /// A running proxy; stopped when dropped.
@@ -158,6 +160,29 @@ async fn handle(
 ) -> Reply {
     let (parts, mut body) = req.into_parts();
     let roll = mix(f.seed, n) % 100;
+    let put = (parts.method == hyper::Method::PUT).then(|| parts.uri.path().to_string());
+    let reply = answer(parts, &mut body, roll, n, f, client, &st, down, upstream).await;
+    if let (Some(path), Ok(mut puts)) = (put, st.puts.lock()) {
+        let forwarded = reply.as_ref().is_ok_and(|r| r.status().is_success());
+        let e = puts.entry(path).or_default();
+        e.0 += 1;
+        e.1 = forwarded;
+    }
+    reply
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    parts: hyper::http::request::Parts,
+    body: &mut hyper::body::Incoming,
+    roll: u64,
+    n: u64,
+    f: Faults,
+    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    st: &Arc<Stats>,
+    down: Arc<AtomicBool>,
+    upstream: String,
+) -> Reply {
     if f.down_after
         .is_some_and(|k| st.forwarded.load(Ordering::SeqCst) >= k)
     {
