@@ -498,7 +498,8 @@ fn verify_text(w: &mut dyn Write, r: &crate::cmd::verify::VerifyReport) -> std::
 
 /// Print `releases`: newest first, per target.
 pub fn releases(reports: &[ReleasesReport], out: Output) {
-    emit(&[], &reports, out, |w| {
+    let warnings: Vec<String> = reports.iter().filter_map(|r| r.warning.clone()).collect();
+    emit(&warnings, &reports, out, |w| {
         for r in reports {
             writeln!(w, "{} ({} releases)", r.target, r.releases.len())?;
             for x in &r.releases {

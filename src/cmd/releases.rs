@@ -43,22 +43,61 @@ pub struct ReleasesReport {
     pub command: &'static str,
     /// The target.
     pub target: String,
-    /// The live release.
+    /// The live release: the newest whose pages the target serves (else the latest pointer's).
     pub live: Option<String>,
     /// Newest first.
     pub releases: Vec<Summary>,
+    /// The latest pointer disagrees with what is served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// True when the target serves `r`'s pages: every object not cached as immutable (pages,
+/// kept names) is listed with the size the record says. A staged release is never live.
+fn serves(r: &Release, sizes: &BTreeMap<&str, u64>) -> bool {
+    r.stage.is_none()
+        && r.objects
+            .iter()
+            .filter(|(_, o)| !o.cache_control.contains("immutable"))
+            .all(|(k, o)| sizes.get(k.as_str()) == Some(&o.size))
 }
 
 /// Every release record of a target, newest first.
 pub async fn list(target: &Target) -> Result<ReleasesReport> {
     let survey = release::survey(target).await?;
-    let (ids, live) = (survey.ids(), survey.live()?);
+    let (ids, pointed) = (survey.ids(), survey.live()?);
     no_records(target, &ids)?;
-    let mut releases = Vec::new();
+    let sizes: BTreeMap<&str, u64> = survey
+        .listing
+        .iter()
+        .map(|l| (l.key.as_str(), l.size))
+        .collect();
+    let mut records = Vec::new();
     for id in ids.iter().rev() {
-        let Some(r) = fetch_release(target, id).await? else {
-            continue;
-        };
+        if let Some(r) = fetch_release(target, id).await? {
+            records.push(r);
+        }
+    }
+    // LIVE is what is served; the pointer only breaks a tie it cannot see (equal pages).
+    let served = match records.iter().find(|r| Some(&r.id) == pointed.as_ref()) {
+        Some(p) if serves(p, &sizes) => Some(p.id.clone()),
+        _ => records
+            .iter()
+            .find(|r| serves(r, &sizes))
+            .map(|r| r.id.clone()),
+    };
+    let warning = match (&pointed, &served) {
+        (Some(p), Some(s)) if p != s => Some(format!(
+            "{}: the latest pointer names {p}, but the target serves {s}'s pages (a run stopped \
+             between the release record and the pointer; the next upload repairs the pointer)",
+            target.describe()
+        )),
+        _ => None,
+    };
+    let live = served.or(pointed);
+    let mut releases = Vec::new();
+    for r in records {
+        let id = r.id.clone();
         releases.push(Summary {
             files: r.objects.len(),
             bytes: r.objects.values().map(|o| o.size).sum(),
@@ -77,6 +116,7 @@ pub async fn list(target: &Target) -> Result<ReleasesReport> {
         target: target.describe(),
         live,
         releases,
+        warning,
     })
 }
 

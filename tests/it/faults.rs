@@ -570,7 +570,8 @@ fn a_failed_pointer_write_is_repaired_by_the_next_run() {
     upload(&clean.endpoint, &server, &dir, &prefix)
         .assert()
         .success();
-    let live = |endpoint: &str| -> (String, String) {
+    // (LIVE as `releases` derives it from what is served, the newest id, and the warning.)
+    let live = |endpoint: &str| -> (String, String, Option<String>) {
         let out = on_s3(tmp.path(), endpoint, &server, &prefix, &["releases"])
             .assert()
             .success();
@@ -579,9 +580,10 @@ fn a_failed_pointer_write_is_repaired_by_the_next_run() {
         (
             v[0]["live"].as_str().unwrap().to_string(),
             rel[0]["id"].as_str().unwrap().to_string(),
+            v[0]["warning"].as_str().map(str::to_owned),
         )
     };
-    let (v1, _) = live(&clean.endpoint);
+    let (v1, _, _) = live(&clean.endpoint);
     common::retitle(&src.join("index.html"), "v2");
     let dir = built(tmp.path(), &src);
     let failing = FaultProxy::start(
@@ -594,9 +596,17 @@ fn a_failed_pointer_write_is_repaired_by_the_next_run() {
     upload(&failing.endpoint, &server, &dir, &prefix)
         .assert()
         .code(1);
-    let (pointed, newest) = live(&clean.endpoint);
-    assert_eq!(pointed, v1, "the pointer still names the first release");
+    let (served, newest, warning) = live(&clean.endpoint);
     assert_ne!(newest, v1, "the second release's record was written");
+    assert_eq!(
+        served, newest,
+        "LIVE is what is served: the second release's pages"
+    );
+    let warning = warning.expect("the stale pointer is named");
+    assert!(
+        warning.contains(&format!("the latest pointer names {v1}")),
+        "{warning}"
+    );
     let out = upload(&clean.endpoint, &server, &dir, &prefix)
         .assert()
         .success();
@@ -605,8 +615,9 @@ fn a_failed_pointer_write_is_repaired_by_the_next_run() {
     assert_eq!(t["uploaded"].as_array().unwrap().len(), 0, "{v}");
     assert_eq!(t["repaired_pointer"], true, "{v}");
     assert_eq!(t["release"], newest.as_str());
-    let (pointed, _) = live(&clean.endpoint);
-    assert_eq!(pointed, newest, "the pointer converged");
+    let (served, _, warning) = live(&clean.endpoint);
+    assert_eq!(served, newest);
+    assert_eq!(warning, None, "the pointer converged");
 }
 
 /// Under sustained faults (a proxy failing 40% of requests) every PUT still gets the attempts
