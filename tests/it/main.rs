@@ -14,6 +14,7 @@ mod correctness;
 mod crash;
 mod credentials;
 mod differential;
+mod exit_codes;
 mod faults;
 mod frameworks_e2e;
 mod hostile;
