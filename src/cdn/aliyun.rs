@@ -73,8 +73,12 @@ fn nonce() -> String {
 
 impl Aliyun {
     /// A client for `endpoint` (default cdn.aliyuncs.com).
-    pub fn new(endpoint: Option<&str>, creds: Credentials) -> Result<Self> {
-        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
+    pub fn new(
+        endpoint: Option<&str>,
+        timeouts: crate::util::Timeouts,
+        creds: Credentials,
+    ) -> Result<Self> {
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         Ok(Aliyun {
             http,
             endpoint,
@@ -367,6 +371,7 @@ mod tests {
     fn batches_follow_the_documented_limits() {
         let a = Aliyun::new(
             None,
+            Default::default(),
             Credentials {
                 id: "i".into(),
                 secret: "s".into(),

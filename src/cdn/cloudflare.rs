@@ -42,14 +42,19 @@ impl std::fmt::Debug for Cloudflare {
 
 impl Cloudflare {
     /// A client for `zone_id` at `endpoint` (default api.cloudflare.com/client/v4).
-    pub fn new(endpoint: Option<&str>, zone_id: &str, token: String) -> Result<Self> {
+    pub fn new(
+        endpoint: Option<&str>,
+        timeouts: crate::util::Timeouts,
+        zone_id: &str,
+        token: String,
+    ) -> Result<Self> {
         if zone_id.is_empty() || !zone_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(Error::Usage(format!(
                 "Cloudflare needs the zone id (32 hex digits, on the zone's Overview page): \
                  --zone-id, CLOUDFLARE_ZONE_ID or cdn_zone_id in cdnpub.toml (got {zone_id:?})"
             )));
         }
-        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         Ok(Cloudflare {
             http,
             endpoint,
@@ -194,9 +199,15 @@ mod tests {
             prefix_of("https://cdn.example.com/assets/"),
             "cdn.example.com/assets/"
         );
-        assert!(Cloudflare::new(None, "", "t".into()).is_err());
-        assert!(Cloudflare::new(None, "../x", "t".into()).is_err());
-        let c = Cloudflare::new(None, "023e105f4ecef8ad9ca31a8372d0c353", "SeCrEt".into()).unwrap();
+        assert!(Cloudflare::new(None, Default::default(), "", "t".into()).is_err());
+        assert!(Cloudflare::new(None, Default::default(), "../x", "t".into()).is_err());
+        let c = Cloudflare::new(
+            None,
+            Default::default(),
+            "023e105f4ecef8ad9ca31a8372d0c353",
+            "SeCrEt".into(),
+        )
+        .unwrap();
         assert!(!format!("{c:?}").contains("SeCrEt"));
         let urls: Vec<String> = (0..250).map(|i| format!("https://c/{i}")).collect();
         let sizes: Vec<usize> = c

@@ -51,6 +51,7 @@ impl CloudFront {
     pub async fn connect(
         distribution_id: &str,
         endpoint: Option<&str>,
+        timeouts: crate::util::Timeouts,
         reference: String,
         max_paths: usize,
     ) -> Result<Self> {
@@ -64,7 +65,7 @@ impl CloudFront {
                 "--max-paths {max_paths} must be between 1 and {MAX_PATHS_IN_FLIGHT}"
             )));
         }
-        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(crate::util::aws_http_client())
             .region(aws_config::Region::new("us-east-1"))

@@ -115,8 +115,12 @@ pub struct Huawei {
 impl Huawei {
     /// A client for `endpoint` (default cdn.myhuaweicloud.com). HUAWEICLOUD_SDK_DOMAIN_ID (the
     /// account id) is sent as X-Domain-Id when set, as the SDKs do for global services.
-    pub fn new(endpoint: Option<&str>, creds: super::keys::Credentials) -> Result<Self> {
-        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
+    pub fn new(
+        endpoint: Option<&str>,
+        timeouts: crate::util::Timeouts,
+        creds: super::keys::Credentials,
+    ) -> Result<Self> {
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         Ok(Huawei {
             http,
             endpoint,

@@ -127,18 +127,12 @@ pub struct ApiError {
     pub class: ErrorClass,
 }
 
-/// Longest wait for one CDN API request (connect, send, answer).
-pub const API_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest wait to connect to a CDN API.
-pub const API_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// What a transport failure says: a timeout is named as one, with the limits.
+/// What a transport failure says: a timeout is named as one, with the flags that set it.
 fn transport(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         format!(
-            "no answer (timed out: {} to connect, {} per request; each call is tried up to {} times)",
-            humantime::format_duration(API_CONNECT_TIMEOUT),
-            humantime::format_duration(API_TIMEOUT),
+            "no answer (timed out: --connect-timeout to connect, --read-timeout of silence once \
+             connected; each call is tried up to {} times)",
             crate::retry::CDN.attempts
         )
     } else {
@@ -147,8 +141,12 @@ fn transport(e: &reqwest::Error) -> String {
 }
 
 /// A provider's API endpoint (`--cdn-endpoint`, else `default`) and the HTTP client for it
-/// (30 s per request, 10 s to connect; the engine retries, the client sends once).
-pub fn api_client(endpoint: Option<&str>, default: &str) -> Result<(url::Url, reqwest::Client)> {
+/// (`timeouts` to connect and of silence; the engine retries, the client sends once).
+pub fn api_client(
+    endpoint: Option<&str>,
+    default: &str,
+    timeouts: crate::util::Timeouts,
+) -> Result<(url::Url, reqwest::Client)> {
     let raw = endpoint.unwrap_or(default);
     let url = url::Url::parse(raw)
         .ok()
@@ -159,8 +157,8 @@ pub fn api_client(endpoint: Option<&str>, default: &str) -> Result<(url::Url, re
             ))
         })?;
     let http = reqwest::Client::builder()
-        .timeout(API_TIMEOUT)
-        .connect_timeout(API_CONNECT_TIMEOUT)
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
         .build()
         .map_err(|e| Error::Failed(format!("starting the HTTP client: {e}")))?;
     Ok((url, http))

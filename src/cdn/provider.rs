@@ -62,6 +62,8 @@ pub struct ProviderSettings {
     pub area: Option<String>,
     /// Prefetch to L2 / middle-tier nodes only (Alibaba, Tencent).
     pub l2_preload: bool,
+    /// How long an API request may wait (`--connect-timeout`, `--read-timeout`).
+    pub timeouts: crate::util::Timeouts,
 }
 
 /// Open the configured provider; `reference` seeds CloudFront caller references (a release id).
@@ -83,7 +85,8 @@ pub async fn open_provider(
     Ok(match kind {
         ProviderKind::Aliyun => {
             let creds = keys(super::aliyun::credentials_from_env)?;
-            let mut a = super::aliyun::Aliyun::new(cfg.cdn_endpoint.as_deref(), creds)?;
+            let mut a =
+                super::aliyun::Aliyun::new(cfg.cdn_endpoint.as_deref(), cfg.timeouts, creds)?;
             a.area = cfg.area.clone();
             a.l2_preload = cfg.l2_preload;
             Provider::Aliyun(a)
@@ -100,6 +103,7 @@ pub async fn open_provider(
                 super::cloudfront::CloudFront::connect(
                     cfg.distribution_id.as_deref().unwrap_or(""),
                     cfg.cdn_endpoint.as_deref(),
+                    cfg.timeouts,
                     reference,
                     cfg.max_paths,
                 )
@@ -108,7 +112,8 @@ pub async fn open_provider(
         }
         ProviderKind::Tencent => {
             let creds = keys(super::tencent::credentials_from_env)?;
-            let mut t = super::tencent::Tencent::new(cfg.cdn_endpoint.as_deref(), creds)?;
+            let mut t =
+                super::tencent::Tencent::new(cfg.cdn_endpoint.as_deref(), cfg.timeouts, creds)?;
             t.area = cfg.area.as_deref().map(tencent_area);
             t.middle_layer = cfg.l2_preload;
             t.dir_mode = cfg.dir_mode;
@@ -122,6 +127,7 @@ pub async fn open_provider(
             let zone = cfg.zone_id.as_deref().unwrap_or("");
             Provider::Cloudflare(super::cloudflare::Cloudflare::new(
                 cfg.cdn_endpoint.as_deref(),
+                cfg.timeouts,
                 zone,
                 token,
             )?)
@@ -130,12 +136,14 @@ pub async fn open_provider(
             let creds = keys(super::qiniu::credentials_from_env)?;
             Provider::Qiniu(super::qiniu::Qiniu::new(
                 cfg.cdn_endpoint.as_deref(),
+                cfg.timeouts,
                 creds,
             )?)
         }
         ProviderKind::Huawei => {
             let creds = keys(super::huawei::credentials_from_env)?;
-            let mut h = super::huawei::Huawei::new(cfg.cdn_endpoint.as_deref(), creds)?;
+            let mut h =
+                super::huawei::Huawei::new(cfg.cdn_endpoint.as_deref(), cfg.timeouts, creds)?;
             h.dir_mode = cfg.dir_mode;
             Provider::Huawei(h)
         }

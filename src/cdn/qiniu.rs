@@ -64,8 +64,12 @@ pub struct Qiniu {
 
 impl Qiniu {
     /// A client for `endpoint` (default fusion.qiniuapi.com).
-    pub fn new(endpoint: Option<&str>, creds: super::keys::Credentials) -> Result<Self> {
-        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
+    pub fn new(
+        endpoint: Option<&str>,
+        timeouts: crate::util::Timeouts,
+        creds: super::keys::Credentials,
+    ) -> Result<Self> {
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         Ok(Qiniu {
             http,
             endpoint,

@@ -54,8 +54,12 @@ pub struct Tencent {
 
 impl Tencent {
     /// A client for `endpoint` (default cdn.tencentcloudapi.com).
-    pub fn new(endpoint: Option<&str>, creds: super::keys::Credentials) -> Result<Self> {
-        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT)?;
+    pub fn new(
+        endpoint: Option<&str>,
+        timeouts: crate::util::Timeouts,
+        creds: super::keys::Credentials,
+    ) -> Result<Self> {
+        let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         Ok(Tencent {
             http,
             endpoint,

@@ -495,6 +495,7 @@ fn endpoint(
 /// The CDN provider settings: flags, then the profile (domains default to cdn_server's host).
 fn provider_settings(
     args: &crate::cli::CdnProviderArgs,
+    store: &crate::cli::StoreArgs,
     layers: &Layers,
 ) -> Result<crate::cdn::provider::ProviderSettings> {
     use crate::cdn::provider::ProviderKind;
@@ -527,7 +528,9 @@ fn provider_settings(
             }
         }
     }
+    let timeouts = endpoint(store, layers)?.timeouts;
     Ok(crate::cdn::provider::ProviderSettings {
+        timeouts,
         kind,
         domains,
         distribution_id: args
@@ -594,7 +597,7 @@ pub fn resolve_cdn(
                 .and_then(|t| t.into_iter().next())
         }),
         endpoint: endpoint(&args.store, &layers)?,
-        settings: provider_settings(&args.cdn, &layers)?,
+        settings: provider_settings(&args.cdn, &args.store, &layers)?,
         job: job_options(&args.cdn, args.dry_run),
     })
 }
@@ -640,7 +643,7 @@ pub fn resolve_verify(
                     .into(),
             )
         })?;
-    let settings = provider_settings(&args.cdn, &layers)?;
+    let settings = provider_settings(&args.cdn, &args.store, &layers)?;
     let base = match &args.cdn_base {
         Some(b) => b.trim_end_matches('/').to_string(),
         None => layers
@@ -725,7 +728,7 @@ pub fn resolve_publish(
         keep_out: args.out.is_some(),
         build,
         upload,
-        cdn: provider_settings(&args.cdn, &layers)?,
+        cdn: provider_settings(&args.cdn, &args.store, &layers)?,
         job: job_options(&args.cdn, args.dry_run),
         purge: !args.no_purge,
         purge_new: args.purge_new,
@@ -789,7 +792,7 @@ pub fn resolve_rollback(
     Ok((
         targets(to, &layers)?,
         endpoint(store, &layers)?,
-        provider_settings(cdn, &layers)?,
+        provider_settings(cdn, store, &layers)?,
         job_options(cdn, dry_run),
     ))
 }

@@ -35,31 +35,7 @@ pub struct Meta {
     pub metadata: BTreeMap<String, String>,
 }
 
-/// How long a store request may wait: to connect, and for the server's next bytes once
-/// connected. A stalled endpoint fails within them, naming the endpoint and the flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// To open the connection (`--connect-timeout`, `connect_timeout`).
-    pub connect: std::time::Duration,
-    /// Waiting for an answer once connected (`--read-timeout`, `read_timeout`).
-    pub read: std::time::Duration,
-}
-
-/// Default of `--connect-timeout`: a reachable endpoint answers a TCP/TLS handshake in well
-/// under a second; 10 s covers a congested link without hiding a wrong address.
-pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Default of `--read-timeout`: the longest silence from a connected server (S3 answers a PUT
-/// of a few MB within seconds once its body is sent).
-pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: CONNECT_TIMEOUT,
-            read: READ_TIMEOUT,
-        }
-    }
-}
+pub use crate::util::{Timeouts, CONNECT_TIMEOUT, READ_TIMEOUT};
 
 /// What a HEAD returns.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,3 +104,63 @@ fn a_store_that_never_answers_fails_within_the_timeouts() {
     ]);
     run(&["releases", "--to", "s3://bucket/web"]);
 }
+
+#[test]
+fn a_cdn_api_that_never_answers_fails_within_the_timeouts() {
+    let silent = Silent::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", silent.port);
+    let started = Instant::now();
+    cdnpub(tmp.path())
+        .args(["purge", "--provider", "aliyun", "--cdn-endpoint", &endpoint])
+        .args(["--domain", "cdn.example.com", "/index.html"])
+        .args(["--connect-timeout", "1s", "--read-timeout", "1s"])
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
+        .timeout(Duration::from_secs(180))
+        .assert()
+        .code(1)
+        .stderr(contains(endpoint.as_str()))
+        .stderr(contains("timed out"))
+        .stderr(contains("--read-timeout"));
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn verify_against_an_edge_that_never_answers_reports_every_key_unanswered() {
+    let silent = Silent::start();
+    let tmp = tempfile::tempdir().unwrap();
+    cdnpub(tmp.path())
+        .arg("publish")
+        .arg(fixtures().join("frameworks/vite-mpa/dist"))
+        .args(["--server", "https://cdn.example.com", "--to", "site"])
+        .args(["--no-purge", "--no-prefetch"])
+        .assert()
+        .success();
+    let base = format!("http://127.0.0.1:{}", silent.port);
+    let started = Instant::now();
+    cdnpub(tmp.path())
+        .args([
+            "verify",
+            "--to",
+            "site",
+            "--cdn-base",
+            &base,
+            "--sample",
+            "2",
+        ])
+        .args(["--request-timeout", "1s"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1)
+        .stdout(contains("unanswered"));
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
