@@ -170,6 +170,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         build_cfg.out = tmp.path().join("site");
     }
     // The build is blocking CPU and file-system work: it runs on tokio's blocking pool.
+    started(cfg, "build", &cfg.build.src.display().to_string());
     let build = {
         let build_cfg = build_cfg.clone();
         crate::util::tasks::blocking(move || crate::cmd::build::run(&build_cfg)).await?
@@ -193,6 +194,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         size: Some(size.summary()),
         ..cfg.upload.clone()
     };
+    started(cfg, "upload", &cfg.upload.targets.join(", "));
     let upload = crate::cmd::upload::run(&upload_cfg).await?;
     let mut report = PublishReport {
         command: "publish",
@@ -245,7 +247,10 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
             Ok(_) if keys.is_empty() => {
                 skipped("nothing an earlier release served changed (new keys: --purge-new)")
             }
-            Ok(_) => Stage::from_result(ctx.purge(&keys).await),
+            Ok(_) => {
+                started(cfg, "purge", &format!("{} URL(s)", keys.len()));
+                Stage::from_result(ctx.purge(&keys).await)
+            }
         }
     } else {
         skipped("--no-purge")
@@ -262,6 +267,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
     } else if cfg.upload.stage {
         skipped("a staged release: its pages are not live")
     } else {
+        started(cfg, "verify", &cfg.server);
         Stage::from_result(
             // Where the pages load the tree from: the server and the deploy sub-path.
             verify_release(
@@ -281,6 +287,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
     } else if cfg.upload.stage {
         skipped("a staged release: the live one and its assets stay")
     } else {
+        started(cfg, "prune", &cfg.upload.targets.join(", "));
         Stage::from_result(prune_all(cfg).await.map(Stage::Ran))
     };
     Ok(report)
@@ -293,6 +300,14 @@ struct CdnStage<'a> {
     url_prefix: &'a str,
     job: &'a JobOptions,
     staged: bool,
+}
+
+/// Say on stderr that a stage started, before it waits on anything (a CI log shows which
+/// stage a slow run is in); not with -q, --json or a dry run.
+fn started(cfg: &PublishConfig, stage: &str, what: &str) {
+    if cfg.upload.progress {
+        eprintln!("{stage:<9} started: {what}");
+    }
 }
 
 /// What a purge sends: the keys an earlier release served that changed (`replaced`), or every

@@ -101,7 +101,9 @@ fn a_store_that_never_answers_fails_within_the_timeouts() {
         "s3://bucket/web",
         "--no-purge",
         "--no-prefetch",
-    ]);
+    ])
+    // The stage said it started before it waited.
+    .stderr(contains("upload    started: s3://bucket/web"));
     run(&["releases", "--to", "s3://bucket/web"]);
 }
 
