@@ -166,3 +166,71 @@ fn verify_against_an_edge_that_never_answers_reports_every_key_unanswered() {
         started.elapsed()
     );
 }
+
+/// Every other CDN provider's API, silent: the purge fails within the timeouts and says so.
+#[test]
+fn every_provider_api_that_never_answers_fails_within_the_timeouts() {
+    let silent = Silent::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", silent.port);
+    let providers: [(&str, &[&str], &[(&str, &str)]); 5] = [
+        (
+            "tencent",
+            &[],
+            &[
+                ("TENCENTCLOUD_SECRET_ID", "id"),
+                ("TENCENTCLOUD_SECRET_KEY", "key"),
+            ],
+        ),
+        (
+            "cloudflare",
+            &["--zone-id", "023e105f4ecef8ad9ca31a8372d0c353"],
+            &[("CLOUDFLARE_API_TOKEN", "token")],
+        ),
+        (
+            "qiniu",
+            &[],
+            &[("QINIU_ACCESS_KEY", "ak"), ("QINIU_SECRET_KEY", "sk")],
+        ),
+        (
+            "huawei",
+            &[],
+            &[("HUAWEICLOUD_SDK_AK", "ak"), ("HUAWEICLOUD_SDK_SK", "sk")],
+        ),
+        (
+            "cloudfront",
+            &["--distribution-id", "E123ABC"],
+            &[
+                ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        ),
+    ];
+    std::thread::scope(|s| {
+        for (provider, flags, vars) in providers {
+            let (tmp, endpoint) = (&tmp, &endpoint);
+            s.spawn(move || {
+                let started = Instant::now();
+                let mut c = cdnpub(tmp.path());
+                c.args(["purge", "--provider", provider, "--cdn-endpoint", endpoint])
+                    .args(flags)
+                    .args(["--domain", "cdn.example.com", "/index.html"])
+                    .args(["--connect-timeout", "1s", "--read-timeout", "1s"])
+                    .timeout(Duration::from_secs(180));
+                for (k, v) in vars {
+                    c.env(k, v);
+                }
+                c.assert()
+                    .code(1)
+                    .stderr(contains("timed out"))
+                    .stderr(contains("--read-timeout"));
+                assert!(
+                    started.elapsed() < Duration::from_secs(90),
+                    "{provider}: {:?}",
+                    started.elapsed()
+                );
+            });
+        }
+    });
+}
