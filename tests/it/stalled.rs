@@ -173,7 +173,9 @@ fn every_provider_api_that_never_answers_fails_within_the_timeouts() {
     let silent = Silent::start();
     let tmp = tempfile::tempdir().unwrap();
     let endpoint = format!("http://127.0.0.1:{}", silent.port);
-    let providers: [(&str, &[&str], &[(&str, &str)]); 5] = [
+    // (provider, its flags, its key variables)
+    type Provider<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+    let providers: [Provider; 5] = [
         (
             "tencent",
             &[],
