@@ -170,6 +170,7 @@ fn an_upload_through_errors_resets_and_delays_lands_every_object_in_order() {
                 seed,
                 down_after: None,
                 fail_put: None,
+                hold_put: None,
             },
         );
         let prefix = server.unique_prefix(&format!("faults-{seed}"));
@@ -662,4 +663,69 @@ fn every_put_gets_its_attempts_under_sustained_faults() {
         retried > 60,
         "with 40% failing, many keys were retried: {retried}"
     );
+}
+
+/// kill -9 while the latest pointer's PUT is in flight (the proxy holds exactly that request
+/// and says so; no timing guess): the record is there, the pointer is not updated; the next
+/// run repairs the pointer and `releases` agrees.
+#[test]
+fn a_kill_between_the_record_and_the_pointer_is_repaired_by_the_next_run() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    common::copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let prefix = server.unique_prefix("kill-pointer");
+    let clean = FaultProxy::start(&server.endpoint, Faults::none());
+    let dir = built(tmp.path(), &src);
+    upload(&clean.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    common::retitle(&src.join("index.html"), "v2");
+    let dir = built(tmp.path(), &src);
+    let holding = FaultProxy::start(
+        &server.endpoint,
+        Faults {
+            hold_put: Some("_cdnpub/latest.json"),
+            ..Faults::none()
+        },
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdnpub"))
+        .current_dir(tmp.path())
+        .args(["--json", "upload", "--encoding", "identity"])
+        .arg(&dir)
+        .args(["--path-style", "--endpoint", &holding.endpoint])
+        .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+        .env("AWS_ACCESS_KEY_ID", &server.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = holding.wait_held(Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(held, "the pointer's PUT reached the proxy");
+    let releases = || -> Value {
+        let out = on_s3(tmp.path(), &clean.endpoint, &server, &prefix, &["releases"])
+            .assert()
+            .success();
+        serde_json::from_slice(&out.get_output().stdout).unwrap()
+    };
+    let before = releases();
+    let newest = before[0]["releases"][0]["id"].as_str().unwrap().to_string();
+    assert!(
+        before[0]["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("latest pointer names")),
+        "{before}"
+    );
+    let out = upload(&clean.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["targets"][0]["repaired_pointer"], true, "{v}");
+    let after = releases();
+    assert_eq!(after[0]["live"], newest.as_str());
+    assert!(after[0].get("warning").is_none(), "{after}");
 }

@@ -233,3 +233,67 @@ fn a_file_name_the_store_cannot_take_is_refused_before_any_put() {
         .stderr(contains("the file name is not UTF-8"));
     assert!(!tmp.path().join("site").exists(), "nothing was uploaded");
 }
+
+/// A container that starts as a non-root user (uid 65534: the html tree is its own, the
+/// directory above it root's, where the old sed script worked): the render state goes to the
+/// next directory it can write, and a restart re-renders. Switching users needs root and
+/// setpriv (CI runs as root, so it runs there); elsewhere the test says it is skipped.
+#[cfg(unix)]
+#[test]
+fn a_non_root_container_start_works_where_the_old_script_did() {
+    use std::os::unix::fs::PermissionsExt;
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    let root_user = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    let setpriv = std::path::Path::new("/usr/bin/setpriv").exists();
+    if !root_user || !setpriv {
+        assert!(
+            !root_user || !common::in_ci(),
+            "setpriv (util-linux) is required under CI"
+        );
+        eprintln!("SKIPPED: switching to uid 65534 needs root and setpriv");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let html = tmp.path().join("html");
+    common::copy_tree(&fixtures().join("bundlers/vite-vue/dist"), &html);
+    for entry in walkdir::WalkDir::new(&html) {
+        std::os::unix::fs::chown(entry.unwrap().path(), Some(65534), Some(65534)).unwrap();
+    }
+    let bin = assert_cmd::cargo::cargo_bin("cdnpub");
+    let start = |server: &str| {
+        let out = std::process::Command::new("/usr/bin/setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(["rewrite", "--root"])
+            .arg(&html)
+            .env_clear()
+            .env("HOME", "/nonexistent")
+            .env("CDN_SERVER", server)
+            .env("CDN_REPLACE_FILES", "index.html assets/*.js assets/*.css")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::output_log(&out));
+    };
+    start("https://a.example.com");
+    start("https://b.example.com");
+    let page = fs::read_to_string(html.join("index.html")).unwrap();
+    assert!(page.contains("https://b.example.com/"), "{page}");
+    assert!(
+        !tmp.path().join(".cdnpub").exists(),
+        "nothing beside the root"
+    );
+    // The state it kept in the temporary directory.
+    let state = std::env::temp_dir().join("cdnpub-state");
+    let ours: Vec<_> = fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|d| {
+            fs::read_to_string(d.join("state.json")).is_ok_and(|s| s.contains("b.example.com"))
+        })
+        .collect();
+    assert!(!ours.is_empty(), "the state went to {}", state.display());
+    for d in ours {
+        let _ = fs::remove_dir_all(d);
+    }
+}

@@ -34,6 +34,9 @@ pub struct Faults {
     pub down_after: Option<usize>,
     /// Answer 503 to every PUT whose path ends with this (one object's writes fail).
     pub fail_put: Option<&'static str>,
+    /// Hold every PUT whose path ends with this, unanswered, and raise `Stats::held` (a test
+    /// kills the client in exactly that window).
+    pub hold_put: Option<&'static str>,
 }
 
 impl Faults {
@@ -47,6 +50,7 @@ impl Faults {
             seed: 0,
             down_after: None,
             fail_put: None,
+            hold_put: None,
         }
     }
 }
@@ -68,6 +72,8 @@ pub struct Stats {
     pub in_flight: AtomicUsize,
     /// The most requests handled at once.
     pub peak: AtomicUsize,
+    /// A PUT matching `Faults::hold_put` arrived and is being held.
+    pub held: (std::sync::Mutex<bool>, std::sync::Condvar),
     /// Per PUT path: attempts seen, and whether the last one was forwarded (not failed here).
     pub puts: std::sync::Mutex<std::collections::BTreeMap<String, (usize, bool)>>,
 }
@@ -135,6 +141,14 @@ impl FaultProxy {
         self.down.store(down, Ordering::SeqCst);
     }
 
+    /// Wait until a PUT matching `Faults::hold_put` is held (at most `limit`); true when one is.
+    pub fn wait_held(&self, limit: Duration) -> bool {
+        let (flag, raised) = &self.stats.held;
+        let held = flag.lock().unwrap();
+        let (held, _) = raised.wait_timeout_while(held, limit, |h| !*h).unwrap();
+        *held
+    }
+
     /// Injected faults so far (errors + resets + delays).
     pub fn injected(&self) -> usize {
         self.stats.errors.load(Ordering::Relaxed)
@@ -187,6 +201,17 @@ async fn answer(
         .is_some_and(|k| st.forwarded.load(Ordering::SeqCst) >= k)
     {
         down.store(true, Ordering::SeqCst);
+    }
+    if f.hold_put
+        .is_some_and(|tail| parts.method == hyper::Method::PUT && parts.uri.path().ends_with(tail))
+    {
+        let (flag, raised) = &st.held;
+        if let Ok(mut held) = flag.lock() {
+            *held = true;
+            raised.notify_all();
+        }
+        // Never answered: the client is killed while it waits.
+        std::future::pending::<()>().await;
     }
     let targeted = f
         .fail_put
