@@ -256,6 +256,9 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         skipped("--no-purge")
     };
     report.prefetch = if cfg.prefetch {
+        if ctx.ready(&changed).is_ok() {
+            started(cfg, "prefetch", "the entry points");
+        }
         Stage::from_result(ctx.prefetch(&changed, &build_cfg.out).await)
     } else {
         skipped("--no-prefetch")
@@ -302,8 +305,9 @@ struct CdnStage<'a> {
     staged: bool,
 }
 
-/// Say on stderr that a stage started, before it waits on anything (a CI log shows which
-/// stage a slow run is in); not with -q, --json or a dry run.
+/// Say on stderr that a stage started (build, upload, purge, prefetch, verify, prune), before it
+/// waits on anything (a CI log shows which stage a slow run is in); not with -q, --json or a
+/// dry run.
 fn started(cfg: &PublishConfig, stage: &str, what: &str) {
     if cfg.upload.progress {
         eprintln!("{stage:<9} started: {what}");
