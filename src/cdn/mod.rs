@@ -130,9 +130,14 @@ pub struct ApiError {
 /// What a transport failure says: a timeout is named as one, with the flags that set it.
 fn transport(e: &reqwest::Error) -> String {
     if e.is_timeout() {
+        // The endpoint only (scheme, host, port): a query may carry a signature and key id.
+        let from = e
+            .url()
+            .map(|u| format!(" from {}", u.origin().ascii_serialization()))
+            .unwrap_or_default();
         format!(
-            "no answer (timed out: --connect-timeout to connect, --read-timeout of silence once \
-             connected; each call is tried up to {} times)",
+            "no answer{from} (timed out: --connect-timeout to connect, --read-timeout of silence \
+             once connected; each call is tried up to {} times)",
             crate::retry::CDN.attempts
         )
     } else {

@@ -555,22 +555,29 @@ fn heads_onto_a_bucket_without_records_run_concurrently_within_the_concurrency()
     );
 }
 
+/// A first release of a copy of the example (its source in `<tmp>/src`) uploaded to a fresh
+/// prefix through a transparent proxy (returned, for later runs).
+fn first_release(name: &str) -> (S3Server, tempfile::TempDir, PathBuf, String, FaultProxy) {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    common::copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let prefix = server.unique_prefix(name);
+    let clean = FaultProxy::start(&server.endpoint, Faults::none());
+    let dir = built(tmp.path(), &src);
+    upload(&clean.endpoint, &server, &dir, &prefix)
+        .assert()
+        .success();
+    (server, tmp, src, prefix, clean)
+}
+
 /// The one PUT between a release record and the latest pointer fails (the pointer's own PUT,
 /// every retry): the upload fails, the record is there, the pointer names the previous release.
 /// A re-run repairs the pointer (and makes no other PUT); `releases` then marks the new release
 /// live. Runs on the in-process server and on any `CDNPUB_TEST_S3_ENDPOINT` (moto in CI).
 #[test]
 fn a_failed_pointer_write_is_repaired_by_the_next_run() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    common::copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let prefix = server.unique_prefix("pointer");
-    let clean = FaultProxy::start(&server.endpoint, Faults::none());
-    let dir = built(tmp.path(), &src);
-    upload(&clean.endpoint, &server, &dir, &prefix)
-        .assert()
-        .success();
+    let (server, tmp, src, prefix, clean) = first_release("pointer");
     // (LIVE as `releases` derives it from what is served, the newest id, and the warning.)
     let live = |endpoint: &str| -> (String, String, Option<String>) {
         let out = on_s3(tmp.path(), endpoint, &server, &prefix, &["releases"])
@@ -670,16 +677,7 @@ fn every_put_gets_its_attempts_under_sustained_faults() {
 /// run repairs the pointer and `releases` agrees.
 #[test]
 fn a_kill_between_the_record_and_the_pointer_is_repaired_by_the_next_run() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    common::copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let prefix = server.unique_prefix("kill-pointer");
-    let clean = FaultProxy::start(&server.endpoint, Faults::none());
-    let dir = built(tmp.path(), &src);
-    upload(&clean.endpoint, &server, &dir, &prefix)
-        .assert()
-        .success();
+    let (server, tmp, src, prefix, clean) = first_release("kill-pointer");
     common::retitle(&src.join("index.html"), "v2");
     let dir = built(tmp.path(), &src);
     let holding = FaultProxy::start(

@@ -108,31 +108,6 @@ fn a_store_that_never_answers_fails_within_the_timeouts() {
 }
 
 #[test]
-fn a_cdn_api_that_never_answers_fails_within_the_timeouts() {
-    let silent = Silent::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let endpoint = format!("http://127.0.0.1:{}", silent.port);
-    let started = Instant::now();
-    cdnpub(tmp.path())
-        .args(["purge", "--provider", "aliyun", "--cdn-endpoint", &endpoint])
-        .args(["--domain", "cdn.example.com", "/index.html"])
-        .args(["--connect-timeout", "1s", "--read-timeout", "1s"])
-        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "id")
-        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret")
-        .timeout(Duration::from_secs(180))
-        .assert()
-        .code(1)
-        .stderr(contains(endpoint.as_str()))
-        .stderr(contains("timed out"))
-        .stderr(contains("--read-timeout"));
-    assert!(
-        started.elapsed() < Duration::from_secs(90),
-        "{:?}",
-        started.elapsed()
-    );
-}
-
-#[test]
 fn verify_against_an_edge_that_never_answers_reports_every_key_unanswered() {
     let silent = Silent::start();
     let tmp = tempfile::tempdir().unwrap();
@@ -167,15 +142,23 @@ fn verify_against_an_edge_that_never_answers_reports_every_key_unanswered() {
     );
 }
 
-/// Every other CDN provider's API, silent: the purge fails within the timeouts and says so.
+/// Every CDN provider's API, silent: the purge fails within the timeouts and says so.
 #[test]
-fn every_provider_api_that_never_answers_fails_within_the_timeouts() {
+fn every_cdn_api_that_never_answers_fails_within_the_timeouts() {
     let silent = Silent::start();
     let tmp = tempfile::tempdir().unwrap();
     let endpoint = format!("http://127.0.0.1:{}", silent.port);
     // (provider, its flags, its key variables)
     type Provider<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
-    let providers: [Provider; 5] = [
+    let providers: [Provider; 6] = [
+        (
+            "aliyun",
+            &[],
+            &[
+                ("ALIBABA_CLOUD_ACCESS_KEY_ID", "id"),
+                ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "secret"),
+            ],
+        ),
         (
             "tencent",
             &[],
@@ -225,6 +208,7 @@ fn every_provider_api_that_never_answers_fails_within_the_timeouts() {
                 }
                 c.assert()
                     .code(1)
+                    .stderr(contains(endpoint.as_str()))
                     .stderr(contains("timed out"))
                     .stderr(contains("--read-timeout"));
                 assert!(
