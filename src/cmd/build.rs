@@ -669,6 +669,7 @@ fn scan_tree(src: &Path) -> Result<Vec<Input>> {
 }
 
 /// What the analysis of one input found.
+#[derive(Default)]
 struct Analysis {
     /// Its references.
     refs: Refs,
@@ -701,14 +702,7 @@ fn analyze_all(
             let renders = render.filter(|r| r.globs.is_match(&i.rel));
             let text = pins::is_text(&i.rel);
             if classify::kind(&i.rel) == classify::Kind::Other && renders.is_none() && !text {
-                return Ok(Analysis {
-                    refs: Refs::default(),
-                    rendered: false,
-                    mentions: Vec::new(),
-                    holds_prefix: false,
-                    fake_host: None,
-                    starts_worker: false,
-                });
+                return Ok(Analysis::default());
             }
             let bytes = fs::read(&i.path).map_err(|e| Error::io("read", &i.path, e))?;
             let rendered = renders.is_some_and(|r| r.renderer.count(&bytes) > 0);

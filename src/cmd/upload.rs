@@ -254,17 +254,9 @@ async fn settle_heads(
             (
                 i,
                 head.map(|h| {
-                    let conflict = h.as_ref().is_some_and(|h| {
-                        plan::overwrites_immutable(
-                            o,
-                            plan::Held {
-                                sha256: h.meta.metadata.get("sha256").map(String::as_str),
-                                size: h.size,
-                                cache_control: h.meta.cache_control.as_deref(),
-                                content_encoding: h.meta.content_encoding.as_deref(),
-                            },
-                        )
-                    });
+                    let conflict = h
+                        .as_ref()
+                        .is_some_and(|h| plan::overwrites_immutable(o, plan::Held::of_head(h)));
                     (plan::head_matches(h.as_ref(), &o.object), conflict)
                 }),
             )
@@ -288,6 +280,15 @@ async fn settle_heads(
     }
     refuse_immutable_overwrites(objects, conflicts)?;
     Ok(heads.len())
+}
+
+/// The keys of `uploaded` that `latest` (the previous release) held: what a CDN may have cached.
+fn replaced(uploaded: &[String], latest: Option<&Release>) -> Vec<String> {
+    uploaded
+        .iter()
+        .filter(|k| latest.is_some_and(|r| r.objects.contains_key(*k)))
+        .cloned()
+        .collect()
 }
 
 /// An immutable key never gets other bytes: browsers and CDN edges keep what they have for a
@@ -348,12 +349,7 @@ async fn upload_to(
     if cfg.dry_run {
         let order = phases.iter().flatten();
         report.uploaded = order.clone().map(|&i| objects[i].key.clone()).collect();
-        report.replaced = report
-            .uploaded
-            .iter()
-            .filter(|k| latest.as_ref().is_some_and(|r| r.objects.contains_key(*k)))
-            .cloned()
-            .collect();
+        report.replaced = replaced(&report.uploaded, latest.as_ref());
         report.bytes = order.map(|&i| objects[i].object.size).sum();
         return Ok(());
     }
@@ -374,12 +370,6 @@ async fn upload_to(
         report
             .uploaded
             .extend(sent.iter().map(|&i| objects[i].key.clone()));
-        report.replaced.extend(
-            sent.iter()
-                .map(|&i| &objects[i].key)
-                .filter(|k| latest.as_ref().is_some_and(|r| r.objects.contains_key(*k)))
-                .cloned(),
-        );
         if !failed.is_empty() {
             report.failed = failed;
             return Err(Error::Failed(format!(
@@ -388,6 +378,7 @@ async fn upload_to(
             )));
         }
     }
+    report.replaced = replaced(&report.uploaded, latest.as_ref());
     // Nothing sent, nothing to delete, and the latest record already describes this tree: no new
     // release (a no-op upload makes no PUT at all).
     if let Some(r) = latest.as_ref().filter(|r| {

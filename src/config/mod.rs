@@ -495,7 +495,7 @@ fn endpoint(
 /// The CDN provider settings: flags, then the profile (domains default to cdn_server's host).
 fn provider_settings(
     args: &crate::cli::CdnProviderArgs,
-    store: &crate::cli::StoreArgs,
+    timeouts: crate::util::Timeouts,
     layers: &Layers,
 ) -> Result<crate::cdn::provider::ProviderSettings> {
     use crate::cdn::provider::ProviderKind;
@@ -528,7 +528,6 @@ fn provider_settings(
             }
         }
     }
-    let timeouts = endpoint(store, layers)?.timeouts;
     Ok(crate::cdn::provider::ProviderSettings {
         timeouts,
         kind,
@@ -585,6 +584,8 @@ pub fn resolve_cdn(
         (None, true) => ReleaseChoice::Latest,
         (None, false) => ReleaseChoice::None,
     };
+    let ep = endpoint(&args.store, &layers)?;
+    let settings = provider_settings(&args.cdn, ep.timeouts, &layers)?;
     Ok(crate::cmd::purge::CdnConfig {
         action,
         kind,
@@ -596,8 +597,8 @@ pub fn resolve_cdn(
                 .value("targets", |s| s.targets.clone())
                 .and_then(|t| t.into_iter().next())
         }),
-        endpoint: endpoint(&args.store, &layers)?,
-        settings: provider_settings(&args.cdn, &args.store, &layers)?,
+        endpoint: ep,
+        settings,
         job: job_options(&args.cdn, args.dry_run),
     })
 }
@@ -643,7 +644,8 @@ pub fn resolve_verify(
                     .into(),
             )
         })?;
-    let settings = provider_settings(&args.cdn, &args.store, &layers)?;
+    let ep = endpoint(&args.store, &layers)?;
+    let settings = provider_settings(&args.cdn, ep.timeouts, &layers)?;
     let base = match &args.cdn_base {
         Some(b) => b.trim_end_matches('/').to_string(),
         None => layers
@@ -662,7 +664,7 @@ pub fn resolve_verify(
         .ok_or_else(|| Error::Usage(format!("--cdn-base {base:?} is not an http(s) URL")))?;
     Ok(crate::cmd::verify::VerifyConfig {
         target,
-        endpoint: endpoint(&args.store, &layers)?,
+        endpoint: ep,
         release: args.release.clone(),
         cdn_base: base,
         sample: args.sample.map(|n| n as usize),
@@ -724,11 +726,12 @@ pub fn resolve_publish(
     };
     let mut upload = upload_config(global, &transfer, &layers, &file)?;
     upload.stage = args.stage;
+    let timeouts = upload.endpoint.timeouts;
     Ok(crate::cmd::publish::PublishConfig {
         keep_out: args.out.is_some(),
         build,
         upload,
-        cdn: provider_settings(&args.cdn, &args.store, &layers)?,
+        cdn: provider_settings(&args.cdn, timeouts, &layers)?,
         job: job_options(&args.cdn, args.dry_run),
         purge: !args.no_purge,
         purge_new: args.purge_new,
@@ -789,10 +792,12 @@ pub fn resolve_rollback(
 ) -> Result<RollbackConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let ep = endpoint(store, &layers)?;
+    let settings = provider_settings(cdn, ep.timeouts, &layers)?;
     Ok((
         targets(to, &layers)?,
-        endpoint(store, &layers)?,
-        provider_settings(cdn, store, &layers)?,
+        ep,
+        settings,
         job_options(cdn, dry_run),
     ))
 }

@@ -149,15 +149,7 @@ impl S3Store {
             _ => {}
         }
         let shared = loader.load().await;
-        let target = format!(
-            "s3://{}{}",
-            opts.bucket,
-            if opts.prefix.is_empty() {
-                String::new()
-            } else {
-                format!("/{}", opts.prefix)
-            }
-        );
+        let target = url_of(&opts);
         if shared.region().is_none() {
             return Err(Error::Usage(format!(
                 "{target}: no region: give --region (region in cdnpub.toml, or AWS_REGION); looked at the \
@@ -350,6 +342,14 @@ impl S3Store {
     }
 }
 
+/// `s3://bucket/prefix` for a store's options.
+fn url_of(opts: &S3Options) -> String {
+    match opts.prefix.as_str() {
+        "" => format!("s3://{}", opts.bucket),
+        p => format!("s3://{}/{p}", opts.bucket),
+    }
+}
+
 /// True when the SDK gave up waiting (connect or read timeout).
 fn is_timeout<E, R>(e: &SdkError<E, R>) -> bool {
     match e {
@@ -459,10 +459,7 @@ impl S3Store {
 
 impl ObjectStore for S3Store {
     fn describe(&self) -> String {
-        match self.opts.prefix.as_str() {
-            "" => format!("s3://{}", self.opts.bucket),
-            p => format!("s3://{}/{p}", self.opts.bucket),
-        }
+        url_of(&self.opts)
     }
 
     async fn list(&self) -> Result<Vec<Listed>> {

@@ -76,6 +76,28 @@ pub struct Held<'a> {
     pub content_encoding: Option<&'a str>,
 }
 
+impl<'a> Held<'a> {
+    /// What a HEAD says the target holds.
+    pub fn of_head(h: &'a Head) -> Self {
+        Held {
+            sha256: h.meta.metadata.get("sha256").map(String::as_str),
+            size: h.size,
+            cache_control: h.meta.cache_control.as_deref(),
+            content_encoding: h.meta.content_encoding.as_deref(),
+        }
+    }
+
+    /// What a release record says the target holds.
+    pub fn of_record(o: &'a Object) -> Self {
+        Held {
+            sha256: Some(&o.sha256),
+            size: o.size,
+            cache_control: Some(&o.cache_control),
+            content_encoding: o.content_encoding.as_deref(),
+        }
+    }
+}
+
 /// True when sending `o` would give an immutable key other bytes than browsers and CDN edges
 /// may already keep for a year: the target served `held` as immutable under the same key and
 /// encoding, with another digest (or, unrecorded, another size).
@@ -96,17 +118,10 @@ pub fn record_conflicts(local: &[LocalObject], latest: Option<&Release>) -> Vec<
     };
     (0..local.len())
         .filter(|&i| {
-            latest.objects.get(&local[i].key).is_some_and(|r| {
-                overwrites_immutable(
-                    &local[i],
-                    Held {
-                        sha256: Some(&r.sha256),
-                        size: r.size,
-                        cache_control: Some(&r.cache_control),
-                        content_encoding: r.content_encoding.as_deref(),
-                    },
-                )
-            })
+            latest
+                .objects
+                .get(&local[i].key)
+                .is_some_and(|r| overwrites_immutable(&local[i], Held::of_record(r)))
         })
         .collect()
 }
