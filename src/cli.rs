@@ -17,26 +17,39 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Help heading: what a command works on (publish, build).
+pub const WHAT: &str = "What to publish";
+/// Help heading: targets and how to reach them.
+pub const WHERE: &str = "Where";
+/// Help heading: the CDN stages.
+pub const CDN: &str = "CDN";
+/// Help heading: what is printed and written about the run.
+pub const OUTPUT: &str = "Output";
+/// Help heading: the configuration file and profile.
+pub const CONFIGURATION: &str = "Configuration";
+
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Configuration file [default: ./cdnpub.toml when it exists].
-    #[arg(long, global = true, env = "CDNPUB_CONFIG", value_name = "FILE")]
+    /// Configuration file [default: ./cdnpub.toml if there is one].
+    #[arg(long, global = true, env = "CDNPUB_CONFIG", value_name = "FILE", help_heading = CONFIGURATION)]
     pub config: Option<PathBuf>,
     /// Profile of the configuration file to use ([env.NAME]).
-    #[arg(long = "env", global = true, env = "CDNPUB_ENV", value_name = "NAME")]
+    #[arg(long = "env", global = true, env = "CDNPUB_ENV", value_name = "NAME", help_heading = CONFIGURATION)]
     pub env: Option<String>,
     /// Print a JSON summary on stdout instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = OUTPUT, hide_short_help = true)]
     pub json: bool,
     /// Print only warnings and errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = OUTPUT)]
     pub quiet: bool,
-    /// More detail on stderr (-v: debug, -vv: trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// More detail on stderr (-v: every object and file, debug; -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = OUTPUT)]
     pub verbose: u8,
-    /// Also write the run's events and summary to FILE as ND-JSON (for CI; whatever the exit code).
-    #[arg(long, global = true, env = "CDNPUB_RESULTS", value_name = "FILE")]
+    /// Also write the run's events and summary to FILE (ND-JSON, for CI).
+    ///
+    /// Written whatever the exit code, atomically.
+    #[arg(long, global = true, env = "CDNPUB_RESULTS", value_name = "FILE", help_heading = OUTPUT, hide_short_help = true)]
     pub results: Option<PathBuf>,
 }
 
@@ -58,7 +71,7 @@ pub enum Command {
     /// Prefetch (warm) URLs into the CDN's edge caches.
     #[command(after_help = PREFETCH_EXAMPLES)]
     Prefetch(PrefetchArgs),
-    /// Build, render for the environment, upload to every target, purge, prefetch, prune: a release in one step.
+    /// Build, render, upload to every target, purge, prefetch, prune: a release in one step.
     #[command(after_help = PUBLISH_EXAMPLES)]
     Publish(PublishArgs),
     /// Fetch a release through the CDN as browsers do and report stale, missing and wrong objects.
@@ -76,6 +89,48 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command into a directory.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
+}
+
+/// The command line as clap parses it, with each command's examples printed verbatim after its
+/// options: clap wraps `after_help` to the terminal, which would split a command over two lines
+/// (a copy-paste of half a purge), so the examples go into the help template, which clap prints
+/// as it is. `after_help` still carries them for the man page.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(&name, |sub| {
+            let Some(examples) = sub.get_after_help().map(|e| e.to_string()) else {
+                return sub;
+            };
+            sub.help_template(format!(
+                "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{{all-args}}\n\n{examples}\n"
+            ))
+        });
+    }
+    cmd
+}
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  cdnpub man | man -l -
+  cdnpub man --out /usr/local/share/man/man1";
+
+/// `cdnpub man` options.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write cdnpub.1 and a cdnpub-COMMAND.1 per command into DIR.
+    ///
+    /// Without it, cdnpub.1 is printed on standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 const PUBLISH_EXAMPLES: &str = "\
@@ -121,67 +176,90 @@ pub struct PublishArgs {
     /// The bundler's output directory.
     #[arg(value_name = "SRC")]
     pub src: PathBuf,
-    /// Keep the built tree here [default: a temporary directory, removed afterwards].
-    #[arg(long, value_name = "DIR")]
+    /// Keep the built tree here.
+    ///
+    /// Default: a temporary directory, removed afterwards.
+    #[arg(long, value_name = "DIR", help_heading = WHAT, hide_short_help = true)]
     pub out: Option<PathBuf>,
-    /// Target: s3://bucket/prefix, file:///dir or a directory (repeatable) [default: the profile's targets].
-    #[arg(long = "to", value_name = "URL")]
-    pub to: Vec<String>,
-    /// How to reach S3-compatible targets.
-    #[command(flatten)]
-    pub store: StoreArgs,
-    /// Concurrency, retention and encodings.
-    #[command(flatten)]
-    pub transfer: TransferArgs,
-    /// CDN server the placeholder becomes [default: the profile's cdn_server; none: "." (the local environment)].
+    /// CDN server the placeholder becomes.
+    ///
+    /// Default: the profile's cdn_server; none: "." (the local environment).
     #[arg(
         long,
         env = "CDN_SERVER",
         value_name = "URL",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help_heading = WHAT
     )]
     pub server: Option<String>,
-    /// Naming and compression (shared with build).
-    #[command(flatten)]
-    pub tree: TreeArgs,
-    /// Files whose placeholders are rendered (glob, repeatable) [default: the profile's replace_files, else every text file: html, js, css, json, txt, webmanifest, svg, xml, map].
-    #[arg(long = "render", value_name = "GLOB")]
+    /// Files whose placeholders are rendered (glob, repeatable).
+    ///
+    /// Default: the profile's replace_files, else every text file: html, js, css, json, txt,
+    /// webmanifest, svg, xml, map.
+    #[arg(long = "render", value_name = "GLOB", help_heading = WHAT, hide_short_help = true)]
     pub render: Vec<String>,
+    /// Naming and compression (shared with build).
+    #[command(flatten, next_help_heading = WHAT)]
+    pub tree: TreeArgs,
+    /// Staged release: pages go under releases/<id>/, the live ones stay.
+    ///
+    /// Promote it to everyone with `cdnpub rollback ID`.
+    #[arg(long, help_heading = WHAT)]
+    pub stage: bool,
+    /// Plan every stage; write nothing.
+    ///
+    /// The build goes to a temporary directory.
+    #[arg(long, help_heading = WHAT)]
+    pub dry_run: bool,
+    /// Target: s3://bucket/prefix, file:///dir or a directory (repeatable).
+    ///
+    /// Default: the profile's targets.
+    #[arg(long = "to", value_name = "URL", help_heading = WHERE)]
+    pub to: Vec<String>,
+    /// How to reach S3-compatible targets.
+    #[command(flatten, next_help_heading = WHERE)]
+    pub store: StoreArgs,
+    /// Concurrency, retention and encodings.
+    #[command(flatten, next_help_heading = WHERE)]
+    pub transfer: TransferArgs,
+    /// Do not delete what the last --keep-releases releases no longer need.
+    #[arg(long, help_heading = WHERE)]
+    pub no_prune: bool,
     /// The CDN and how to talk to it.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = CDN)]
     pub cdn: CdnProviderArgs,
     /// Do not purge what changed.
-    #[arg(long)]
+    #[arg(long, help_heading = CDN)]
     pub no_purge: bool,
-    /// Purge new keys too (by default only keys an earlier release served are purged: nothing
-    /// was cached under a new URL, unless the CDN caches 404s).
-    #[arg(long, conflicts_with = "no_purge")]
+    /// Purge new keys too.
+    ///
+    /// By default only keys an earlier release served are purged: nothing was cached under a new
+    /// URL, unless the CDN caches 404s.
+    #[arg(long, conflicts_with = "no_purge", help_heading = CDN, hide_short_help = true)]
     pub purge_new: bool,
     /// Do not prefetch the entry points.
-    #[arg(long)]
+    #[arg(long, help_heading = CDN)]
     pub no_prefetch: bool,
-    /// Do not delete what the last --keep-releases releases no longer need.
-    #[arg(long)]
-    pub no_prune: bool,
-    /// Staged release: pages go under releases/<id>/, the live ones stay (promote with `cdnpub rollback ID`).
-    #[arg(long)]
-    pub stage: bool,
-    /// After the CDN stages, fetch every key through the CDN as browsers do (`cdnpub verify`); differences are exit 1.
-    #[arg(long)]
+    /// After the CDN stages, fetch every key through the CDN (`cdnpub verify`).
+    ///
+    /// Differences are exit 1.
+    #[arg(long, help_heading = CDN)]
     pub verify: bool,
-    /// Plan every stage; write nothing (the build goes to a temporary directory).
-    #[arg(long)]
-    pub dry_run: bool,
+    /// Write the GitHub Action's outputs and job summary.
+    ///
+    /// To the files GITHUB_OUTPUT and GITHUB_STEP_SUMMARY name, whatever the exit code.
+    #[arg(long, help_heading = OUTPUT, hide_short_help = true)]
+    pub github_output: bool,
 }
 
 /// `cdnpub releases` options.
 #[derive(Debug, Args)]
 pub struct ReleasesArgs {
     /// Target (repeatable) [default: the profile's targets].
-    #[arg(long = "to", value_name = "URL")]
+    #[arg(long = "to", value_name = "URL", help_heading = WHERE)]
     pub to: Vec<String>,
     /// How to reach S3-compatible targets.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
 }
 
@@ -192,13 +270,13 @@ pub struct RollbackArgs {
     #[arg(value_name = "ID")]
     pub id: Option<String>,
     /// Target (repeatable) [default: the profile's targets].
-    #[arg(long = "to", value_name = "URL")]
+    #[arg(long = "to", value_name = "URL", help_heading = WHERE)]
     pub to: Vec<String>,
     /// How to reach S3-compatible targets.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
     /// The CDN and how to talk to it.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = CDN)]
     pub cdn: CdnProviderArgs,
     /// Do not purge the restored pages.
     #[arg(long)]
@@ -250,22 +328,26 @@ pub struct UploadArgs {
     /// The built tree (`cdnpub build` output, or any directory).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// Target: s3://bucket/prefix, file:///dir or a directory path (repeatable: each gets the full upload) [default: the profile's targets].
-    #[arg(long = "to", value_name = "URL")]
+    /// Target: s3://bucket/prefix, file:///dir or a directory (repeatable).
+    ///
+    /// Each target gets the full upload. Default: the profile's targets.
+    #[arg(long = "to", value_name = "URL", help_heading = WHERE)]
     pub to: Vec<String>,
     /// How to reach S3-compatible targets.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
     /// Concurrency, retention and encodings.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = WHERE)]
     pub transfer: TransferArgs,
-    /// Delete objects that neither this tree nor the last --keep-releases releases reference.
+    /// Delete what neither this tree nor the last --keep-releases releases need.
     #[arg(long)]
     pub delete: bool,
     /// Print the plan (uploads, unchanged, deletes, bytes); write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Do not list the target (keys that may write but not list): trust the latest release record.
+    /// Do not list the target: trust the latest release record.
+    ///
+    /// For keys that may write but not list.
     #[arg(long)]
     pub no_check_bucket: bool,
 }
@@ -276,37 +358,59 @@ pub struct TransferArgs {
     /// Requests in flight per target (1-256) [default: 16].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
-    /// Releases, this one included, whose objects --delete never removes (older HTML in browsers needs them) [default: 3].
-    #[arg(long, value_name = "N")]
+    /// Releases, this one included, whose objects are never deleted [default: 3].
+    ///
+    /// Neither by upload --delete nor by publish's prune: older HTML in browsers needs them.
+    #[arg(long, value_name = "N", hide_short_help = true)]
     pub keep_releases: Option<usize>,
-    /// With --delete: more deletes than this is an error and nothing is deleted [default: 256].
-    #[arg(long, value_name = "N")]
+    /// More deletes than this is an error and nothing is deleted [default: 256].
+    #[arg(long, value_name = "N", hide_short_help = true)]
     pub max_deletes: Option<usize>,
-    /// Store this variant of compressible files under their plain keys, with Content-Encoding [default: auto: gzip in buckets, plain files + .gz/.br siblings in directories].
-    #[arg(long, value_enum)]
+    /// The variant of compressible files stored under their plain keys.
+    ///
+    /// With its Content-Encoding. Default: auto: gzip in buckets, plain files + .gz/.br siblings in
+    /// directories.
+    #[arg(long, value_enum, hide_short_help = true)]
     pub encoding: Option<crate::sync::Encoding>,
-    /// Also store .gz/.br siblings under their own keys (for nginx gzip_static origins).
-    #[arg(long)]
+    /// Also store .gz/.br siblings under their own keys.
+    ///
+    /// For origins that serve them with nginx gzip_static.
+    #[arg(long, hide_short_help = true)]
     pub siblings: bool,
 }
 
 /// How to reach S3-compatible targets (upload, and the release records purge reads).
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// S3 endpoint URL (OSS, MinIO, any S3-compatible server) [default: the profile's, else AWS].
+    /// S3 endpoint URL (OSS, MinIO, other S3 servers).
+    ///
+    /// Default: the profile's endpoint, else AWS.
     #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
     pub endpoint: Option<String>,
-    /// Region [default: the profile's, else the AWS configuration's; us-east-1 with a custom endpoint].
-    #[arg(long, env = "CDNPUB_REGION", value_name = "REGION")]
+    /// Region of the S3 endpoint.
+    ///
+    /// Default: the profile's, else the AWS configuration's; us-east-1 with a custom endpoint.
+    #[arg(
+        long,
+        env = "CDNPUB_REGION",
+        value_name = "REGION",
+        hide_short_help = true
+    )]
     pub region: Option<String>,
-    /// Path-style requests (MinIO, most self-hosted S3); OSS needs virtual-hosted (the default).
-    #[arg(long)]
+    /// Path-style requests (MinIO, most self-hosted S3).
+    ///
+    /// Alibaba OSS needs virtual-hosted requests, the default.
+    #[arg(long, hide_short_help = true)]
     pub path_style: bool,
-    /// Longest wait to connect to the store [default: the profile's connect_timeout, else 10s].
-    #[arg(long, env = "CDNPUB_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// Longest wait to connect to the store.
+    ///
+    /// Default: the profile's connect_timeout, else 10s.
+    #[arg(long, env = "CDNPUB_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub connect_timeout: Option<std::time::Duration>,
-    /// Longest silence from a connected store before a request fails [default: the profile's read_timeout, else 60s].
-    #[arg(long, env = "CDNPUB_READ_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    /// Longest silence from a connected store before a request fails.
+    ///
+    /// Default: the profile's read_timeout, else 60s.
+    #[arg(long, env = "CDNPUB_READ_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub read_timeout: Option<std::time::Duration>,
 }
 
@@ -342,23 +446,29 @@ pub struct CdnArgs {
     /// URLs, or paths joined to the first --domain.
     #[arg(value_name = "URL|PATH")]
     pub urls: Vec<String>,
-    /// Read URLs or paths from a file, one per line (`-`: standard input; `#` starts a comment).
+    /// Read URLs or paths from a file, one per line.
+    ///
+    /// `-`: standard input; `#` starts a comment.
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
-    /// The keys the latest release changed (read from the target's release records).
+    /// The keys the latest release changed.
+    ///
+    /// Read from the target's release records.
     #[arg(long, conflicts_with = "release")]
     pub changed: bool,
     /// The keys release ID changed.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", hide_short_help = true)]
     pub release: Option<String>,
-    /// Where the release records are: s3://bucket/prefix, file:///dir or a directory [default: the profile's first target].
-    #[arg(long = "to", value_name = "URL")]
+    /// Where the release records are (s3://…, file://…, a directory).
+    ///
+    /// Default: the profile's first target.
+    #[arg(long = "to", value_name = "URL", help_heading = WHERE)]
     pub to: Option<String>,
     /// How to reach an S3 target.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
     /// The CDN and how to talk to it.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = CDN)]
     pub cdn: CdnProviderArgs,
     /// Print the exact calls and paths; send nothing.
     #[arg(long)]
@@ -368,35 +478,63 @@ pub struct CdnArgs {
 /// The CDN provider and job options (purge, prefetch, publish).
 #[derive(Debug, Clone, Args)]
 pub struct CdnProviderArgs {
-    /// URL path under the CDN domain where the target's keys are served [default: the target's key prefix].
-    #[arg(long, value_name = "PATH")]
+    /// URL path under the CDN domain where the target's keys are served.
+    ///
+    /// Default: the target's key prefix.
+    #[arg(long, value_name = "PATH", hide_short_help = true)]
     pub url_prefix: Option<String>,
-    /// CDN provider [default: the profile's cdn_provider].
-    #[arg(long, env = "CDNPUB_CDN_PROVIDER", value_enum)]
+    /// CDN provider: aliyun, cloudfront, tencent, cloudflare, qiniu or huawei.
+    ///
+    /// Default: the profile's cdn_provider.
+    #[arg(
+        long,
+        env = "CDNPUB_CDN_PROVIDER",
+        value_enum,
+        hide_possible_values = true
+    )]
     pub provider: Option<crate::cdn::provider::ProviderKind>,
-    /// A CDN domain this job may touch (repeatable; the first takes bare paths) [default: the profile's cdn_domains, else cdn_server's host].
+    /// A CDN domain this job may touch (repeatable).
+    ///
+    /// The first takes bare paths. Default: the profile's cdn_domains, else cdn_server's host.
     #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
     /// CloudFront distribution id.
-    #[arg(long, env = "CDNPUB_DISTRIBUTION_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "CDNPUB_DISTRIBUTION_ID",
+        value_name = "ID",
+        hide_short_help = true
+    )]
     pub distribution_id: Option<String>,
     /// Cloudflare zone id.
-    #[arg(long, env = "CLOUDFLARE_ZONE_ID", value_name = "ID")]
+    #[arg(
+        long,
+        env = "CLOUDFLARE_ZONE_ID",
+        value_name = "ID",
+        hide_short_help = true
+    )]
     pub zone_id: Option<String>,
     /// The provider's API endpoint [default: the provider's public one].
-    #[arg(long, env = "CDNPUB_CDN_ENDPOINT", value_name = "URL")]
+    #[arg(
+        long,
+        env = "CDNPUB_CDN_ENDPOINT",
+        value_name = "URL",
+        hide_short_help = true
+    )]
     pub cdn_endpoint: Option<String>,
     /// Poll the tasks until the CDN reports them done (or --timeout).
     #[arg(long)]
     pub wait: bool,
     /// Longest --wait.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub timeout: std::time::Duration,
     /// Pause between status checks with --wait.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub poll_interval: std::time::Duration,
-    /// CloudFront: more paths than this collapse to the deepest common directories with /* (1-3000) [default: 100].
-    #[arg(long, value_name = "N")]
+    /// CloudFront: most paths in one invalidation (1-3000) [default: 100].
+    ///
+    /// More collapse to the deepest common directories with /*.
+    #[arg(long, value_name = "N", hide_short_help = true)]
     pub max_paths: Option<usize>,
 }
 
@@ -417,20 +555,22 @@ pub struct VerifyArgs {
     /// The release to check [default: the live one].
     #[arg(long, value_name = "ID")]
     pub release: Option<String>,
-    /// Public URL the target's keys are served under [default: the profile's cdn_server + the URL prefix].
+    /// Public URL the target's keys are served under.
+    ///
+    /// Default: the profile's cdn_server + the URL prefix.
     #[arg(long, value_name = "URL")]
     pub cdn_base: Option<String>,
-    /// Check N keys: every entry page and what it loads, then a sample of the rest.
+    /// Check N keys: the entry pages and what they load, then a sample.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub sample: Option<u32>,
     /// Where the release records are [default: the profile's first target].
-    #[arg(long = "to", value_name = "URL")]
+    #[arg(long = "to", value_name = "URL", help_heading = WHERE)]
     pub to: Option<String>,
     /// How to reach an S3 target.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
     /// The CDN, for --purge-stale.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = CDN)]
     pub cdn: CdnProviderArgs,
     /// Purge exactly the objects that differ (through --provider).
     #[arg(long)]
@@ -455,7 +595,7 @@ pub struct PurgeArgs {
     /// The inputs are directories: refresh everything under each.
     #[arg(long)]
     pub dir: bool,
-    /// With --dir on Tencent and Huawei: refresh everything under each directory, or only what changed at the origin.
+    /// With --dir on Tencent and Huawei: everything, or only what changed at the origin.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = crate::cdn::DirMode::All, requires = "dir")]
     pub dir_mode: crate::cdn::DirMode,
 }
@@ -466,7 +606,9 @@ pub struct PrefetchArgs {
     /// Inputs and provider.
     #[command(flatten)]
     pub cdn: CdnArgs,
-    /// Alibaba, Tencent: which nodes to warm (domestic, overseas, global) [default: the service's].
+    /// Alibaba, Tencent: which nodes to warm.
+    ///
+    /// Default: the service's.
     #[arg(long, value_name = "AREA", value_parser = ["domestic", "overseas", "global"])]
     pub area: Option<String>,
     /// Alibaba: warm L2 nodes only; Tencent: middle-tier nodes (Layer=middle).
@@ -494,78 +636,115 @@ pub struct BuildArgs {
     /// The bundler's output directory.
     #[arg(value_name = "SRC")]
     pub src: PathBuf,
-    /// Where the CDN-ready tree goes; replaced as a whole (an existing OUT must be an earlier cdnpub build).
+    /// Where the CDN-ready tree goes; replaced as a whole.
+    ///
+    /// An existing OUT must be an earlier cdnpub build.
     #[arg(long, value_name = "DIR", required_unless_present = "check")]
     pub out: Option<PathBuf>,
-    /// Check SRC as a built tree (every reference resolves, every renamed file is named, webpack's chunk maps name files of the tree); write nothing.
+    /// Check SRC as a built tree; write nothing.
+    ///
+    /// Every reference resolves, every renamed file is named, webpack's chunk maps name files of
+    /// the tree.
     #[arg(long, conflicts_with = "out")]
     pub check: bool,
     /// Naming and compression (shared with publish).
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Naming and compression")]
     pub tree: TreeArgs,
     /// Build-only tuning.
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Tuning")]
     pub tuning: TuningArgs,
 }
 
 /// Options `build` and `publish` share: how the tree is named and compressed.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TreeArgs {
-    /// The CDN placeholder that may prefix root paths in references [default: EGOVA_CDN].
-    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
+    /// The CDN placeholder in references [default: EGOVA_CDN].
+    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN", hide_short_help = true)]
     pub prefix: Option<String>,
-    /// Files that keep their names (glob, repeatable), besides HTML, favicon.ico, robots.txt, service workers…
+    /// Files that keep their names (glob, repeatable).
+    ///
+    /// Besides HTML, favicon.ico, robots.txt, service workers and what the runtime fetches by name.
     #[arg(long = "keep", value_name = "GLOB")]
     pub keep: Vec<String>,
-    /// The tree's deploy sub-path under the site root, the end of the bundler's base (`mobile-vue/pass` for base `EGOVA_CDN/mobile-vue/pass/`) [default: publish: the first target's key prefix where references use it; else inferred from the references].
+    /// The deploy sub-path under the site root (`mobile-vue/pass`).
+    ///
+    /// The end of the bundler's base (`mobile-vue/pass` for base `EGOVA_CDN/mobile-vue/pass/`).
+    /// Default: publish: the first target's key prefix where references use it; else inferred from
+    /// the references.
     #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
     pub base_path: Option<String>,
     /// brotli quality for .br siblings (0-11) [default: 11].
-    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
+    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11), hide_short_help = true)]
     pub brotli_quality: Option<u32>,
     /// Write no .gz/.br siblings.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub no_compress: bool,
-    /// Directory of the compression cache: outputs reused by input digest and setting [default: .cdnpub/cache].
-    #[arg(long, env = "CDNPUB_CACHE_DIR", value_name = "DIR")]
+    /// Directory of the compression cache [default: .cdnpub/cache].
+    ///
+    /// Outputs are reused by input digest and setting.
+    #[arg(
+        long,
+        env = "CDNPUB_CACHE_DIR",
+        value_name = "DIR",
+        hide_short_help = true
+    )]
     pub cache_dir: Option<PathBuf>,
-    /// Size bound of the compression cache in MiB (1-1048576); least recently used entries go first [default: 1024].
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    /// Size bound of the compression cache in MiB [default: 1024].
+    ///
+    /// 1-1048576; the least recently used entries go first.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576), hide_short_help = true)]
     pub cache_max_mib: Option<u32>,
     /// Compress every file again; read and write no cache.
-    #[arg(long, conflicts_with = "cache_dir")]
+    #[arg(long, conflicts_with = "cache_dir", hide_short_help = true)]
     pub no_cache: bool,
-    /// Add Subresource Integrity (integrity + crossorigin) to what pages load, and an import map for lazy chunks [default: the profile's sri, else off].
+    /// Add Subresource Integrity to what pages load.
+    ///
+    /// integrity + crossorigin on tags, and an import map for lazy chunks. Default: the profile's
+    /// sri, else off.
     #[arg(long, conflicts_with = "no_sri")]
     pub sri: bool,
+    /// Source maps (.map): public or skip (left out).
+    ///
+    /// public: uploaded, their siblings compressed at a cheap setting (only devtools fetch them).
+    /// skip: not in the tree nor uploaded, and the scripts' and styles' sourceMappingURL comments
+    /// removed. Default: the profile's source_maps, else public.
+    #[arg(long, value_enum, value_name = "HOW", hide_possible_values = true)]
+    pub source_maps: Option<crate::site::SourceMaps>,
     /// No Subresource Integrity, whatever the profile says.
-    #[arg(long)]
+    #[arg(long, hide_short_help = true)]
     pub no_sri: bool,
 }
 
 /// Options only `build` takes (publish uses their defaults, which `Default` gives: no flag).
 #[derive(Debug, Clone, Default, Args)]
 pub struct TuningArgs {
-    /// Files found through manifest.json's `renamed` map (a server template, another app), not by a reference: renamed, and not required to be named (glob, repeatable).
-    #[arg(long = "manifest-named", value_name = "GLOB")]
+    /// Files found through manifest.json's `renamed` map (glob, repeatable).
+    ///
+    /// By a server template or another app, not by a reference: renamed, and not required to be
+    /// named.
+    #[arg(long = "manifest-named", value_name = "GLOB", hide_short_help = true)]
     pub manifest_named: Vec<String>,
-    /// A server URL references may already start with (a bundler base of `https://cdn.example.com/app/`; repeatable) [default: the profile's cdn_server].
+    /// A server URL references may already start with (repeatable).
+    ///
+    /// A bundler base of `https://cdn.example.com/app/`. Default: the profile's cdn_server.
     #[arg(long = "server", value_name = "URL")]
     pub servers: Vec<String>,
-    /// Hex characters of content hash in fingerprinted names (8-16) [default: 10].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(8..=16))]
+    /// Hex characters of content hash in names (8-16) [default: 10].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(8..=16), hide_short_help = true)]
     pub hash_length: Option<u8>,
-    /// Regex (on the file name) for names a bundler already hashed; those keep their names [default: Vite's and webpack's].
-    #[arg(long, value_name = "REGEX")]
+    /// Regex for file names a bundler already hashed; those keep their names.
+    ///
+    /// Default: Vite's, webpack's and the other bundlers' patterns.
+    #[arg(long, value_name = "REGEX", hide_short_help = true)]
     pub hashed_pattern: Option<String>,
     /// gzip level for .gz siblings (1-9) [default: 9].
-    #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9), hide_short_help = true)]
     pub gzip_level: Option<u32>,
     /// Smallest file (bytes) that gets .gz/.br siblings [default: 1024].
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", hide_short_help = true)]
     pub min_size: Option<u64>,
-    /// Keep a sibling only when smaller than this fraction of the original [default: 0.9].
-    #[arg(long, value_name = "RATIO")]
+    /// Keep a sibling only below this fraction of the original [default: 0.9].
+    #[arg(long, value_name = "RATIO", hide_short_help = true)]
     pub max_ratio: Option<f64>,
 }
 
@@ -583,16 +762,24 @@ Examples:
 /// `cdnpub rewrite` options.
 #[derive(Debug, Args)]
 pub struct RewriteArgs {
-    /// Files to rewrite: globs relative to the root (`*` stays within a directory, `**` crosses them).
+    /// Files to rewrite: globs relative to the root.
+    ///
+    /// `*` stays within a directory, `**` crosses them.
     #[arg(value_name = "GLOB")]
     pub globs: Vec<String>,
-    /// Space-separated globs, used when no GLOB argument is given (the old entrypoint's variable).
+    /// Space-separated globs, used when no GLOB argument is given.
+    ///
+    /// The old entrypoint's variable.
     #[arg(long, env = "CDN_REPLACE_FILES", value_name = "GLOBS")]
     pub files: Option<String>,
-    /// The served directory the globs are relative to [default: /usr/share/nginx/html].
+    /// The served directory the globs are relative to.
+    ///
+    /// Default: /usr/share/nginx/html.
     #[arg(long, env = "CDNPUB_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// CDN server URL the placeholder becomes; anything not http(s):// becomes "." (served from origin).
+    /// CDN server URL the placeholder becomes.
+    ///
+    /// Anything not http(s):// becomes "." (served from the origin).
     #[arg(
         long,
         env = "CDN_SERVER",
@@ -603,7 +790,9 @@ pub struct RewriteArgs {
     /// The placeholder token [default: EGOVA_CDN].
     #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
     pub prefix: Option<String>,
-    /// Where the render state (placeholder positions, for re-runs) is kept [default: <root's parent>/.cdnpub/<root's name>].
+    /// Where the render state (placeholder positions, for re-runs) is kept.
+    ///
+    /// Default: <root's parent>/.cdnpub/<root's name>.
     #[arg(long, env = "CDNPUB_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Say what would change; write nothing.
@@ -615,17 +804,23 @@ pub struct RewriteArgs {
     /// A glob that matches no file is an error (exit 2) instead of a warning.
     #[arg(long)]
     pub strict: bool,
-    /// Files that hold no placeholder at all are fine (by default, a placeholder found in none of
-    /// the files named is exit 1: a typo in CDN_PREFIX would start nginx with unrendered pages).
+    /// Files that hold no placeholder at all are fine.
+    ///
+    /// By default, a placeholder found in none of the files named is exit 1: a typo in CDN_PREFIX
+    /// would start nginx with unrendered pages.
     #[arg(long, env = "CDNPUB_ALLOW_EMPTY")]
     pub allow_empty: bool,
     /// gzip level for regenerated .gz siblings (1-9) [default: 9].
     #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
     pub gzip_level: Option<u32>,
-    /// brotli quality for regenerated .br siblings (0-11) [default: 9: fast enough for a container start].
+    /// brotli quality for regenerated .br siblings (0-11) [default: 9].
+    ///
+    /// 9: fast enough for a container start.
     #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
     pub brotli_quality: Option<u32>,
-    /// fsync every file before renaming it into place (survives power loss; slower).
+    /// fsync every file before renaming it into place.
+    ///
+    /// Survives power loss; slower.
     #[arg(long)]
     pub fsync: bool,
 }

@@ -54,7 +54,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// The process exit code documented in the README for this error.
+    /// The process exit code documented in docs/exit-codes.md for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) | Error::Config { .. } | Error::Broken(_) => EXIT_USAGE,

@@ -2,10 +2,10 @@
 
 use std::io::IsTerminal;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use cdnpub::cdn::{Action, ObjectKind};
-use cdnpub::cli::{Cli, Command, ConfigAction};
+use cdnpub::cli::{self, Cli, Command, ConfigAction};
 use cdnpub::cmd::{build, config as config_cmd, publish, purge, releases, rewrite, upload, verify};
 use cdnpub::config;
 use cdnpub::error::{Error, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE};
@@ -32,7 +32,7 @@ fn main() {
         // The panic hook's own test: a deliberate bug.
         panic!("CDNPUB_DEBUG_PANIC is set");
     }
-    let matches = Cli::command().get_matches();
+    let matches = cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => {
@@ -41,6 +41,7 @@ fn main() {
         }
     };
     init_logging(cli.global.verbose, cli.global.quiet);
+    cdnpub::util::console::set_level(cli.global.quiet, cli.global.verbose);
     // A results file that cannot be written is refused before the command does anything.
     if let Some(dir) = cli
         .global
@@ -55,6 +56,20 @@ fn main() {
         );
         std::process::exit(EXIT_USAGE);
     }
+    // The Action's outputs go to the files GitHub names; outside a step that is a usage error,
+    // before anything runs.
+    let github = match &cli.command {
+        Command::Publish(args) if args.github_output => {
+            match cdnpub::util::github::Files::from_env() {
+                Ok(files) => Some(files),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    std::process::exit(e.exit_code());
+                }
+            }
+        }
+        _ => None,
+    };
     let (code, error) = match run(&cli, &matches) {
         Ok(()) => (EXIT_OK, None),
         Err(e) => {
@@ -62,11 +77,19 @@ fn main() {
             (e.exit_code(), Some(e.to_string()))
         }
     };
+    let command = matches.subcommand_name().unwrap_or("cdnpub");
+    let events = cdnpub::util::results::events(command, code, error.as_deref());
+    let mut code = code;
     if let Some(path) = &cli.global.results {
-        let command = matches.subcommand_name().unwrap_or("cdnpub");
-        if let Err(e) = cdnpub::util::results::write(path, command, code, error.as_deref()) {
+        if let Err(e) = cdnpub::util::results::write(path, &events) {
             eprintln!("error: --results: {e}");
-            std::process::exit(if code == EXIT_OK { e.exit_code() } else { code });
+            code = if code == EXIT_OK { e.exit_code() } else { code };
+        }
+    }
+    if let (Some(files), Some(summary)) = (&github, events.last()) {
+        if let Err(e) = cdnpub::util::github::write(files, summary, cli.global.results.as_deref()) {
+            eprintln!("error: --github-output: {e}");
+            code = if code == EXIT_OK { e.exit_code() } else { code };
         }
     }
     std::process::exit(code);
@@ -173,10 +196,30 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,
-                &mut Cli::command(),
+                &mut cli::command(),
                 "cdnpub",
                 &mut std::io::stdout(),
             );
+            Ok(())
+        }
+        Command::Man(args) => {
+            let cmd = cli::command();
+            match &args.out {
+                Some(dir) => {
+                    for path in cdnpub::cmd::man::write_all(&cmd, dir)? {
+                        if !out.quiet {
+                            println!("{}", path.display());
+                        }
+                    }
+                }
+                None => {
+                    use std::io::Write;
+                    let page = cdnpub::cmd::man::page(&cmd)?;
+                    std::io::stdout()
+                        .write_all(&page)
+                        .map_err(|e| Error::Failed(format!("writing the man page: {e}")))?;
+                }
+            }
             Ok(())
         }
         Command::Build(args) => {

@@ -275,7 +275,7 @@ fn upload_text(w: &mut dyn Write, report: &UploadReport) -> std::io::Result<()> 
     for t in &report.targets {
         writeln!(
             w,
-            "{}: {verb} {} objects ({} bytes, {}), {} unchanged, {} deleted{}{}",
+            "{}: {verb} {} objects ({} bytes, {}), {} unchanged, {} deleted{}{}{}",
             t.target,
             t.uploaded.len(),
             t.bytes,
@@ -290,19 +290,18 @@ fn upload_text(w: &mut dyn Write, report: &UploadReport) -> std::io::Result<()> 
                 format!(", {} checked by HEAD", t.heads)
             } else {
                 String::new()
-            }
+            },
+            // The error itself is printed once, as the command's error.
+            if t.error.is_some() { "; FAILED" } else { "" }
         )?;
         // The plan, key by key, on a dry run; a real run showed each object as it landed.
         if report.dry_run {
             for k in &t.uploaded {
-                writeln!(w, "  put     {k}")?;
+                writeln!(w, "  put {k}")?;
             }
         }
         for k in &t.deleted {
-            writeln!(w, "  delete  {k}")?;
-        }
-        if let Some(e) = &t.error {
-            writeln!(w, "  FAILED  {e}")?;
+            writeln!(w, "  delete {k}")?;
         }
     }
     Ok(())
@@ -428,17 +427,17 @@ pub fn publish(report: &PublishReport, out: Output) {
                 for p in all {
                     writeln!(
                         w,
-                        "prune     {}: {} {} deleted{}",
+                        "prune     {}: {} {}deleted{}",
                         p.target,
                         p.deleted.len(),
-                        if report.dry_run { "would be" } else { "" },
+                        if report.dry_run { "would be " } else { "" },
                         p.error
                             .as_ref()
                             .map(|e| format!(" FAILED {e}"))
                             .unwrap_or_default()
                     )?;
                     for k in &p.deleted {
-                        writeln!(w, "  delete  {k}")?;
+                        writeln!(w, "  delete {k}")?;
                     }
                 }
             }
@@ -513,8 +512,7 @@ pub fn releases(reports: &[ReleasesReport], out: Output) {
                 if let Some(st) = &x.stage {
                     notes.push(format!("staged at {st}"));
                 }
-                writeln!(
-                    w,
+                let line = format!(
                     "  {}  {}  {:<12}  {:>5} files {:>12} bytes  {} changed, {} deleted  {}",
                     x.id,
                     x.created,
@@ -527,7 +525,8 @@ pub fn releases(reports: &[ReleasesReport], out: Output) {
                     x.changed,
                     x.deleted,
                     notes.join(", ")
-                )?;
+                );
+                writeln!(w, "{}", line.trim_end())?;
             }
         }
         Ok(())
@@ -609,6 +608,12 @@ pub fn config_show(report: &ShowReport, out: Output) {
         )?;
         let text = toml::to_string(&report.settings).unwrap_or_default();
         write!(w, "{text}")?;
+        if !report.notes.is_empty() {
+            writeln!(w, "\n# defaults no single value says")?;
+            for (k, v) in &report.notes {
+                writeln!(w, "# {k}: {}", v.as_str().unwrap_or(""))?;
+            }
+        }
         writeln!(w, "\n# credentials (values never shown)")?;
         for (k, v) in &report.credentials {
             writeln!(w, "# {k}: {}", v.as_str().unwrap_or(""))?;

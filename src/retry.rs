@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn the_documented_policies() {
-        // The README's table says these numbers; change both together.
+        // docs/reliability.md's table says these numbers; change both together.
         assert_eq!((STORE.attempts, CDN.attempts), (6, 8));
         let total: Duration = {
             let mut b = Backoff::with_jitter(STORE, Fixed(0.999_999));

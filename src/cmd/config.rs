@@ -31,6 +31,9 @@ pub struct ShowReport {
     pub env: Option<String>,
     /// Resolved settings: the profile over the top level over built-in defaults.
     pub settings: Value,
+    /// Defaults no single value says (per command, or read from elsewhere), by key: printed as
+    /// comments, so the text stays a valid cdnpub.toml.
+    pub notes: Map<String, Value>,
     /// Credential variables: "set (hidden)" or "not set".
     pub credentials: Map<String, Value>,
 }
@@ -73,13 +76,18 @@ pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
         (settings.as_object_mut(), crate::config::defaults::table())
     {
         for (k, v) in d {
-            let key = k.trim_end_matches(" (publish)").to_string();
-            if !s.contains_key(&key) || s[&key].is_null() {
+            if !s.contains_key(&k) || s[&k].is_null() {
                 s.insert(k, v);
             }
         }
         s.retain(|_, v| !v.is_null());
     }
+    let notes = crate::config::defaults::keys()
+        .into_iter()
+        .filter(|k| !k.otherwise.is_empty() && k.otherwise != "none")
+        .filter(|k| settings.get(k.name).is_none() || k.default.is_some())
+        .map(|k| (k.name.to_string(), Value::String(k.otherwise.to_string())))
+        .collect();
     mask(&mut settings);
     let credentials = CREDENTIAL_VARS
         .iter()
@@ -97,6 +105,7 @@ pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
         file: file.as_ref().map(|f| f.path.display().to_string()),
         env: env.map(str::to_owned),
         settings,
+        notes,
         credentials,
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod config;
+pub mod man;
 pub mod publish;
 pub mod purge;
 pub mod releases;

@@ -216,7 +216,7 @@ pub fn run(cfg: &RewriteConfig) -> Result<RewriteReport> {
     let store = StateStore::new(state_dir(cfg, &root)?);
     if store.dir().starts_with(&root) {
         report.warnings.push(format!(
-            "the render state is kept inside the web root ({}): deny it in nginx (see the README) or move it with --state-dir",
+            "the render state is kept inside the web root ({}): deny it in nginx (docs/container.md) or move it with --state-dir",
             store.dir().display()
         ));
     }
@@ -313,7 +313,7 @@ pub fn run(cfg: &RewriteConfig) -> Result<RewriteReport> {
 
 /// The state's key for a file: its path relative to the root, `/`-separated.
 fn rel_key(file: &Selected) -> String {
-    file.rel.to_string_lossy().into_owned()
+    crate::util::platform::slash_path_lossy(&file.rel)
 }
 
 fn plan(

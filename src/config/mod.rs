@@ -86,6 +86,8 @@ pub struct Settings {
     pub headers: Option<Vec<crate::site::headers::HeaderRule>>,
     /// `build`/`publish`: add Subresource Integrity to pages.
     pub sri: Option<bool>,
+    /// `build`/`publish`: source maps `public` (uploaded, cheaply compressed) or `skip`.
+    pub source_maps: Option<crate::site::SourceMaps>,
     /// `publish`: size budgets per entry page (`[[budget]]`).
     pub budget: Option<Vec<crate::release::size::BudgetRule>>,
     /// `purge`/`prefetch`: `aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.
@@ -964,6 +966,10 @@ fn build_config(
             (_, true) => false,
             _ => layers.value("sri", |s| s.sri).unwrap_or(false),
         },
+        source_maps: tree
+            .source_maps
+            .or_else(|| layers.value("source_maps", |s| s.source_maps))
+            .unwrap_or_default(),
     })
 }
 
@@ -1014,12 +1020,12 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_example_is_valid() {
-        let readme = include_str!("../../README.md");
+    fn the_documented_example_is_valid() {
+        let readme = include_str!("../../docs/configuration.md");
         let section = &readme[readme.find("## Configuration file").unwrap()..];
         let start = section.find("```toml\n").unwrap() + 8;
         let toml = &section[start..start + section[start..].find("```").unwrap()];
-        let f = ConfigFile::parse(Path::new("README.md"), toml).unwrap();
+        let f = ConfigFile::parse(Path::new("docs/configuration.md"), toml).unwrap();
         assert_eq!(
             f.settings.env["prod"].cdn_server.as_deref(),
             Some("https://cdn.example.com")

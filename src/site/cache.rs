@@ -121,6 +121,12 @@ impl Cache {
 
     /// Remove least recently used entries (every version's) until the directory holds at most
     /// the size bound; returns the counts of the build.
+    /// Outputs served from the cache so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// What the cache served and computed, once the build is done.
     pub fn finish(&self) -> CacheStats {
         let evicted = trim(&self.root, self.max_bytes);
         CacheStats {

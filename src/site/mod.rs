@@ -16,3 +16,25 @@ pub mod sri;
 pub mod state;
 pub mod tags;
 pub mod tree;
+
+/// What a build does with source maps (`.map` files), `--source-maps` / `source_maps`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Deserialize,
+    serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceMaps {
+    /// Uploaded with the release, their siblings compressed at a cheap setting (only devtools
+    /// fetch them).
+    #[default]
+    Public,
+    /// Left out of the tree, and the scripts' and styles' comments naming a map removed.
+    Skip,
+}

@@ -118,7 +118,7 @@ fn check_authority(raw: &str, authority: &str) -> Result<(), Refused> {
     }
 }
 
-/// Validate a CDN server value the way the README documents.
+/// Validate a CDN server value the way docs/commands/rewrite.md documents.
 ///
 /// `http://` and `https://` URLs (any case) are kept, scheme lower-cased and one trailing `/`
 /// trimmed. `javascript:`, `data:` and `vbscript:` values and values with quotes, `<`, `>`,

@@ -300,6 +300,7 @@ mod tests {
         assert_eq!(rels(&sel), ["mobile-vue/a/index.html"]);
     }
 
+    #[cfg(unix)]
     #[test]
     fn escapes_are_refused() {
         let (_d, root) = tree();
@@ -321,6 +322,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symlinked_directory_leading_out_is_refused() {
         let (_d, root) = tree();
@@ -341,6 +343,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn links_inside_the_root_resolve_to_their_target() {
         let (_d, root) = tree();

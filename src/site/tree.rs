@@ -237,7 +237,7 @@ fn added_files(dir: &Path, manifest: &Manifest) -> Result<Vec<String>> {
             continue;
         }
         let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        let Some(rel) = rel.to_str().map(str::to_string) else {
+        let Some(rel) = crate::util::platform::slash_path(rel) else {
             return Err(Error::Usage(format!(
                 "{}: file names must be UTF-8 to be served by URL",
                 entry.path().display()

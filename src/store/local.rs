@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -43,7 +42,9 @@ impl LocalStore {
     /// The path of `key`; keys that would leave the root are refused.
     fn path(&self, key: &str) -> Result<PathBuf> {
         let rel = Path::new(key);
-        let safe = !key.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        let safe = !key.is_empty()
+            && crate::util::platform::key_fits_file_system(key)
+            && rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !safe {
             return Err(Error::Usage(format!(
                 "object key {key:?} would leave the target directory"
@@ -56,6 +57,15 @@ impl LocalStore {
         self.path(key)?;
         Ok(self.root.join(META_DIR).join(format!("{key}.json")))
     }
+}
+
+/// A file's modification time as one number for its listing tag (nanoseconds since the epoch;
+/// 0 where the file system keeps none).
+fn mtime_stamp(m: &std::fs::Metadata) -> u64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// The store's work, done synchronously: [`ObjectStore`] runs each on tokio's blocking pool so
@@ -75,7 +85,7 @@ impl LocalStore {
                 .path()
                 .strip_prefix(&self.root)
                 .unwrap_or(entry.path());
-            let key = rel.to_string_lossy().into_owned();
+            let key = crate::util::platform::slash_path_lossy(rel);
             if key.starts_with(".cdnpub/") || key.ends_with(atomic::TEMP_SUFFIX) {
                 continue;
             }
@@ -85,11 +95,7 @@ impl LocalStore {
             out.push(Listed {
                 key,
                 size: m.len(),
-                etag: format!(
-                    "{:x}-{:x}",
-                    m.mtime_nsec() as u64 ^ (m.mtime() as u64) << 20,
-                    m.len()
-                ),
+                etag: format!("{:x}-{:x}", mtime_stamp(&m), m.len()),
             });
         }
         out.sort_by(|a, b| a.key.cmp(&b.key));

@@ -138,8 +138,9 @@ fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// Live progress of one target's uploads on stderr: a bar on a terminal, otherwise one plain
-/// line per object the store confirmed (CI logs).
+/// Live progress of one target's uploads on stderr: a bar on a terminal; off a terminal, with
+/// `-v`, one plain line per object the store confirmed (a CI log otherwise gets the stage's
+/// summary only).
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     lines: bool,
@@ -153,20 +154,17 @@ impl Progress {
     /// Progress of `total` objects to `target`; `enabled` false prints nothing.
     pub fn new(enabled: bool, target: &str, total: usize) -> Self {
         use std::io::IsTerminal;
-        let tty = enabled && std::io::stderr().is_terminal();
-        let bar = (tty && total > 0).then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            let style = indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} {wide_msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar.set_prefix(target.to_string());
-            bar
-        });
+        let bar = if enabled {
+            crate::util::console::bar(total, target)
+        } else {
+            None
+        };
         Progress {
+            lines: enabled
+                && bar.is_none()
+                && crate::util::console::verbose()
+                && !std::io::stderr().is_terminal(),
             bar,
-            lines: enabled && !tty,
             every: 1,
             total,
             done: Default::default(),

@@ -2,10 +2,11 @@
 //! (and owner, where allowed), then rename over the target. A crash leaves the old or the new
 //! file, never half of one.
 
-use std::fs::{self, File, Permissions};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
+
+use super::platform;
 
 use crate::error::{Error, Result};
 
@@ -40,23 +41,20 @@ pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<S
         Err(e) => return Err(Error::io("read metadata of", path, e)),
     };
     // Created with the wanted mode; only when the umask strips some of it is a chmod needed.
-    let mode = existing
-        .as_ref()
-        .map_or(0o644 & !umask(), |m| m.mode() & 0o7777);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(TEMP_SUFFIX)
-        .permissions(Permissions::from_mode(mode))
+    let mode = platform::mode_for(existing.as_ref());
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
+    platform::create_with_mode(&mut builder, mode);
+    let mut tmp = builder
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     tmp.write_all(bytes)
         .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
-    if mode & umask() != 0 {
-        set_mode(tmp.as_file(), tmp.path(), mode)?;
-    }
+    platform::restore_mode(tmp.as_file(), tmp.path(), mode)?;
     let mut warning = None;
     if let Some(meta) = existing {
-        warning = keep_owner(tmp.as_file(), path, &meta);
+        warning = platform::keep_owner(tmp.as_file(), path, &meta);
     }
     if opts.fsync {
         tmp.as_file()
@@ -66,56 +64,16 @@ pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<S
     tmp.persist(path)
         .map_err(|e| Error::io("rename a temporary file onto", path, e.error))?;
     if opts.fsync {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("fsync directory", dir, e))?;
+        platform::sync_dir(dir).map_err(|e| Error::io("fsync directory", dir, e))?;
     }
     Ok(warning)
 }
 
-/// Give `file` the owner of `like` unless it has it already (a stat is cheaper than a chown,
-/// which writes the inode). Returns a warning when the owner cannot be kept.
-fn keep_owner(file: &File, path: &Path, like: &fs::Metadata) -> Option<String> {
-    let (uid, gid) = (like.uid(), like.gid());
-    if file
-        .metadata()
-        .is_ok_and(|m| m.uid() == uid && m.gid() == gid)
-    {
-        return None;
-    }
-    std::os::unix::fs::fchown(file, Some(uid), Some(gid)).err().map(|e| {
-        format!(
-            "{}: could not keep owner {uid}:{gid} ({e}); the new file belongs to the user running cdnpub",
-            path.display()
-        )
-    })
-}
-
-fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
-    file.set_permissions(Permissions::from_mode(mode))
-        .map_err(|e| Error::io("set permissions of", path, e))
-}
-
-/// The process umask, read once without changing it (from /proc; 022 when unavailable).
-fn umask() -> u32 {
-    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    *UMASK.get_or_init(read_umask)
-}
-
-fn read_umask() -> u32 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Umask:"))
-                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        })
-        .unwrap_or(0o022)
-}
-
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
+    use std::fs::Permissions;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[test]
     fn keeps_mode_and_leaves_no_temp_files() {

@@ -1,7 +1,10 @@
 //! Plumbing shared by the layers above: atomic file writes, bounded concurrency, the results
-//! file (`--results`), and the HTTPS client the AWS SDK clients use.
+//! file (`--results`) and the GitHub Action's outputs, platform differences, and the HTTPS client the AWS SDK clients use.
 
 pub mod atomic;
+pub mod console;
+pub mod github;
+pub mod platform;
 pub mod results;
 pub mod tasks;
 

@@ -59,10 +59,10 @@ pub fn events(command: &str, exit_code: i32, error: Option<&str>) -> Vec<Value> 
     out
 }
 
-/// Write the events of a finished command to `path` (ND-JSON, atomically).
-pub fn write(path: &Path, command: &str, exit_code: i32, error: Option<&str>) -> crate::Result<()> {
+/// Write a finished command's [`events`] to `path` (ND-JSON, atomically).
+pub fn write(path: &Path, events: &[Value]) -> crate::Result<()> {
     let mut body = Vec::new();
-    for e in events(command, exit_code, error) {
+    for e in events {
         body.extend_from_slice(e.to_string().as_bytes());
         body.push(b'\n');
     }

@@ -319,6 +319,7 @@ fn siblings_decode_to_the_file_and_only_where_they_pay() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn bad_input_gives_a_clear_error_and_leaves_out_untouched() {
     let tmp = tempfile::tempdir().unwrap();

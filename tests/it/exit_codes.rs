@@ -1,4 +1,4 @@
-//! The README's exit-code table, walked: each case below is named in the row of its code, and
+//! docs/exit-codes.md's table, walked: each case below is named in the row of its code, and
 //! the binary exits with that code for it.
 
 use crate::common;
@@ -7,16 +7,17 @@ use std::fs;
 
 use common::{cdnpub, fixtures, site};
 
-/// The README's row for `code` (all rows of that code, joined).
+/// docs/exit-codes.md's row for `code` (all rows of that code, joined).
 fn row(code: u8) -> String {
-    let readme =
-        fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
-    let table = readme
-        .split("## Exit codes")
+    let page = fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/exit-codes.md"),
+    )
+    .unwrap();
+    let table = page
+        .split("| code | meaning |")
         .nth(1)
-        .and_then(|t| t.split("\n## ").next())
-        .expect("the README has an exit-code table")
+        .and_then(|t| t.split("\n#").next())
+        .expect("docs/exit-codes.md has an exit-code table")
         .to_string();
     table
         .lines()
@@ -164,7 +165,7 @@ fn every_code_of_the_readme_table_is_what_the_binary_returns() {
         let text = row(code);
         assert!(
             text.contains(phrase),
-            "the README's row {code} names {phrase:?}: {text}"
+            "docs/exit-codes.md's row {code} names {phrase:?}: {text}"
         );
         let out = cmd().output().unwrap();
         assert_eq!(

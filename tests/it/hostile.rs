@@ -242,6 +242,7 @@ fn malformed_files_are_named_with_their_position() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn unsafe_server_values_and_escaping_paths_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

@@ -211,6 +211,23 @@ pub fn source_mapping_url(text: &[u8]) -> Option<Span> {
     (end > start).then_some(Span { start, end })
 }
 
+/// `text` without its trailing source map comment (`//# sourceMappingURL=…` to the end of
+/// its line, or the whole `/*# sourceMappingURL=… */`), or None when it has none. What is left
+/// ends where the comment began, so a script keeps its last newline.
+pub fn strip_source_mapping_url(text: &[u8]) -> Option<Vec<u8>> {
+    let url = source_mapping_url(text)?;
+    let marker = url.start - b"sourceMappingURL=".len() - b"//# ".len();
+    let end = if text[marker..].starts_with(b"/*") {
+        memchr::memmem::find(&text[url.end..], b"*/").map_or(text.len(), |p| url.end + p + 2)
+    } else {
+        memchr::memchr(b'\n', &text[url.end..]).map_or(text.len(), |p| url.end + p)
+    };
+    let mut out = Vec::with_capacity(text.len() - (end - marker));
+    out.extend_from_slice(&text[..marker]);
+    out.extend_from_slice(&text[end..]);
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +288,14 @@ line ${ "./in-template.js" } still`, u = `./plain-template.js`;"#;
         let s = source_mapping_url(css).unwrap();
         assert_eq!(&css[s.start..s.end], b"app.css.map");
         assert!(source_mapping_url(b"var sourceMappingURL=1").is_none());
+        assert_eq!(
+            strip_source_mapping_url(b"x=1;\n//# sourceMappingURL=app.js.map\n").as_deref(),
+            Some(&b"x=1;\n\n"[..])
+        );
+        assert_eq!(
+            strip_source_mapping_url(b"a{}\n/*# sourceMappingURL=app.css.map */").as_deref(),
+            Some(&b"a{}\n"[..])
+        );
+        assert!(strip_source_mapping_url(b"x=1;\n").is_none());
     }
 }
