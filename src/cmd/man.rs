@@ -20,7 +20,7 @@ pub fn write_all(cmd: &clap::Command, dir: &Path) -> Result<Vec<std::path::PathB
     let mut cmd = cmd.clone();
     cmd.build();
     let mut pages = vec![("cdnpub".to_string(), cmd.clone())];
-    for sub in cmd.get_subcommands() {
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("cdnpub-{}", sub.get_name());
         pages.push((name.clone(), sub.clone().name(name)));
     }

@@ -975,6 +975,28 @@ fn build_config(
 
 #[cfg(test)]
 mod tests {
+    /// The key table (config show, the reference) names exactly the keys cdnpub.toml takes.
+    #[test]
+    fn the_key_table_names_every_setting() {
+        let err = toml::from_str::<super::Settings>("zzzz = 1")
+            .unwrap_err()
+            .to_string();
+        let list = err.split("expected one of").nth(1).expect(&err);
+        let mut fields: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+        fields.retain(|f| *f != "env");
+        let mut keys: Vec<&str> = super::defaults::keys().iter().map(|k| k.name).collect();
+        fields.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(keys, fields);
+        let brotli = super::defaults::keys()
+            .into_iter()
+            .find(|k| k.name == "brotli_quality")
+            .unwrap();
+        assert!(brotli
+            .otherwise
+            .ends_with(&super::defaults::REWRITE_BROTLI_QUALITY.to_string()));
+    }
+
     #[test]
     fn an_unknown_key_names_the_nearest() {
         let m = super::suggest_key(

@@ -1,6 +1,7 @@
-//! The GitHub Action (action.yml): every input maps to a real flag of the built binary, and the
-//! publish step, run as the runner would run it, publishes to a real S3 server and writes the
-//! outputs and the job summary.
+//! The GitHub Action (action.yml): every input maps to a real flag of the built binary; the
+//! publish step, run as the runner would run it, publishes to a real S3 server (and through an
+//! nginx CDN with `verify`), and the binary itself writes the outputs and the job summary;
+//! `args` is one argument per line, never split or globbed.
 
 use crate::common;
 
@@ -113,46 +114,12 @@ fn every_input_maps_to_a_real_flag() {
 async fn the_publish_step_runs_against_a_real_s3_server() {
     let server = S3Server::start();
     let tmp = tempfile::tempdir().unwrap();
-    let script = tmp.path().join("step.sh");
-    fs::write(&script, publish_step(&action())["run"].as_str().unwrap()).unwrap();
     let (output, summary) = (tmp.path().join("output"), tmp.path().join("summary.md"));
     let prefix = server.unique_prefix("action");
-    let bin = assert_cmd::cargo::cargo_bin("cdnpub");
-    let inputs = [
-        (
-            "INPUT_DIST",
-            fixtures().join("vite-vue/dist").display().to_string(),
-        ),
-        ("INPUT_ENV", String::new()),
-        ("INPUT_CONFIG", String::new()),
-        ("INPUT_TARGETS", format!("s3://{}/{prefix}", server.bucket)),
-        ("INPUT_ENDPOINT", server.endpoint.clone()),
-        ("INPUT_REGION", "us-east-1".into()),
-        ("INPUT_PATH_STYLE", "true".into()),
-        ("INPUT_CDN_PROVIDER", String::new()),
-        ("INPUT_CDN_DOMAIN", String::new()),
-        ("INPUT_DISTRIBUTION_ID", String::new()),
-        ("INPUT_ZONE_ID", String::new()),
-        ("INPUT_SERVER", "https://cdn.example.com".into()),
-        ("INPUT_BASE_PATH", String::new()),
-        ("INPUT_DRY_RUN", "false".into()),
-        ("INPUT_COMPRESSION_CACHE", "true".into()),
-        ("INPUT_ARGS", "--brotli-quality 5".into()),
-        ("INPUT_BINARY", bin.display().to_string()),
-    ];
-    let run = std::process::Command::new("bash")
-        .arg(&script)
-        .current_dir(tmp.path())
-        .envs(inputs.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("GITHUB_OUTPUT", &output)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("RUNNER_TEMP", tmp.path())
-        .env("AWS_ACCESS_KEY_ID", &server.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
-        .env_remove("AWS_PROFILE")
-        .env_remove("CDN_SERVER")
-        .output()
-        .unwrap();
+    let mut inputs = step_inputs(&server, &prefix);
+    inputs.insert("INPUT_SERVER", "https://cdn.example.com".into());
+    inputs.insert("INPUT_ARGS", "--brotli-quality\n5\n".into());
+    let run = run_step(tmp.path(), &inputs, &server);
     let log = common::output_log(&run);
     assert!(run.status.success(), "{log}");
     assert!(!log.contains(&server.secret_key), "the secret was echoed");
@@ -207,6 +174,176 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
     use cdnpub::store::ObjectStore;
     let html = s3.get("index.html").await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&html).contains("https://cdn.example.com/assets/"));
+}
+
+/// The publish step's inputs (every one the runner sets, defaults as action.yml has them) for
+/// the test S3 server's `prefix`.
+fn step_inputs(server: &S3Server, prefix: &str) -> BTreeMap<&'static str, String> {
+    let bin = assert_cmd::cargo::cargo_bin("cdnpub");
+    BTreeMap::from([
+        (
+            "INPUT_DIST",
+            fixtures().join("vite-vue/dist").display().to_string(),
+        ),
+        ("INPUT_ENV", String::new()),
+        ("INPUT_CONFIG", String::new()),
+        ("INPUT_TARGETS", format!("s3://{}/{prefix}", server.bucket)),
+        ("INPUT_ENDPOINT", server.endpoint.clone()),
+        ("INPUT_REGION", "us-east-1".into()),
+        ("INPUT_PATH_STYLE", "true".into()),
+        ("INPUT_CDN_PROVIDER", String::new()),
+        ("INPUT_CDN_DOMAIN", String::new()),
+        ("INPUT_DISTRIBUTION_ID", String::new()),
+        ("INPUT_ZONE_ID", String::new()),
+        ("INPUT_SERVER", String::new()),
+        ("INPUT_BASE_PATH", String::new()),
+        ("INPUT_DRY_RUN", "false".into()),
+        ("INPUT_COMPRESSION_CACHE", "true".into()),
+        ("INPUT_VERIFY", "false".into()),
+        ("INPUT_WAIT", "false".into()),
+        ("INPUT_STAGE", "false".into()),
+        ("INPUT_SRI", String::new()),
+        ("INPUT_ARGS", String::new()),
+        ("INPUT_BINARY", bin.display().to_string()),
+    ])
+}
+
+/// Run the publish step's script in `cwd` with `inputs`, GitHub's files under `cwd`.
+fn run_step(
+    cwd: &Path,
+    inputs: &BTreeMap<&'static str, String>,
+    server: &S3Server,
+) -> std::process::Output {
+    let script = cwd.join("step.sh");
+    fs::write(&script, publish_step(&action())["run"].as_str().unwrap()).unwrap();
+    std::process::Command::new("bash")
+        .arg(&script)
+        .current_dir(cwd)
+        .envs(inputs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("GITHUB_OUTPUT", cwd.join("output"))
+        .env("GITHUB_STEP_SUMMARY", cwd.join("summary.md"))
+        .env("RUNNER_TEMP", cwd)
+        .env("AWS_ACCESS_KEY_ID", &server.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+        .env_remove("AWS_PROFILE")
+        .env_remove("CDN_SERVER")
+        .output()
+        .unwrap()
+}
+
+/// `args` reaches cdnpub one argument per line, as written: no word splitting, no globbing, no
+/// quote removal; the switch inputs add their flags; the binary writes the outputs.
+#[test]
+fn the_args_input_is_one_argument_per_line_and_switches_map_to_flags() {
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // A file a glob would expand to, in the step's working directory.
+    fs::create_dir_all(t.join("assets")).unwrap();
+    fs::write(t.join("assets/x.png"), "png").unwrap();
+    let argv = t.join("argv");
+    let fake = t.join("fake-cdnpub");
+    fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh
+for a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}'\n",
+            argv.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut inputs = step_inputs(&server, "p");
+    inputs.insert("INPUT_BINARY", fake.display().to_string());
+    inputs.insert("INPUT_VERIFY", "true".into());
+    inputs.insert("INPUT_WAIT", "true".into());
+    inputs.insert("INPUT_STAGE", "true".into());
+    inputs.insert("INPUT_SRI", "false".into());
+    inputs.insert(
+        "INPUT_ARGS",
+        "--keep\nassets/*.png\n\n--render\n  two words \n--brotli-quality\r\n\"5\"\n".into(),
+    );
+    let run = run_step(t, &inputs, &server);
+    assert!(run.status.success(), "{}", common::output_log(&run));
+    let got = fs::read_to_string(&argv).unwrap();
+    let args: Vec<&str> = got.lines().collect();
+    let at = args.iter().position(|a| *a == "--keep").expect(&got);
+    assert_eq!(
+        &args[at..at + 6],
+        [
+            "--keep",
+            "assets/*.png",
+            "--render",
+            "  two words ",
+            "--brotli-quality",
+            "\"5\""
+        ],
+        "{got}"
+    );
+    for flag in ["--verify", "--wait", "--stage", "--no-sri"] {
+        assert!(args.contains(&flag), "{flag} not passed: {got}");
+    }
+    assert_eq!(args.last(), Some(&"--github-output"), "{got}");
+    assert!(!args.contains(&"--sri"));
+}
+
+/// `verify` and `sri` against a CDN: nginx with a proxy cache in front of the S3 server; the
+/// job summary carries verify's line, the pages their integrity attributes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_verify_and_sri_inputs_publish_through_a_cdn() {
+    let Some(bin) = common::nginx::binary() else {
+        return;
+    };
+    let server = S3Server::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let prefix = server.unique_prefix("action-verify");
+    let s3_port = server.endpoint.rsplit(':').next().unwrap().to_string();
+    let cache = t.join("nginx-cache");
+    fs::create_dir_all(&cache).unwrap();
+    let cdn = common::nginx::Nginx::start_with(
+        bin,
+        t,
+        &format!("proxy_cache_path {} levels= keys_zone=cdn:1m inactive=1h;", cache.display()),
+        &format!(
+            "location / {{ proxy_pass http://127.0.0.1:{s3_port}/{b}/; proxy_cache cdn; proxy_cache_valid 200 1h; }}",
+            b = server.bucket
+        ),
+    );
+    let mut inputs = step_inputs(&server, &prefix);
+    inputs.insert("INPUT_SERVER", cdn.url(""));
+    inputs.insert("INPUT_VERIFY", "true".into());
+    inputs.insert("INPUT_SRI", "true".into());
+    let work = t.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let run = run_step(&work, &inputs, &server);
+    let log = common::output_log(&run);
+    assert!(run.status.success(), "{log}");
+    let md = fs::read_to_string(work.join("summary.md")).unwrap();
+    let verify = md
+        .lines()
+        .find(|l| l.starts_with("| verify |"))
+        .unwrap_or_else(|| panic!("no verify row: {md}"));
+    assert!(verify.contains("0 stale, 0 missing, 0 wrong"), "{verify}");
+    let out = fs::read_to_string(work.join("output")).unwrap();
+    assert!(out.contains("\nuploaded=11\n"), "{out}");
+    let s3 = cdnpub::store::s3::S3Store::connect(cdnpub::store::s3::S3Options {
+        bucket: server.bucket.clone(),
+        prefix,
+        endpoint: Some(server.endpoint.clone()),
+        region: Some("us-east-1".into()),
+        path_style: true,
+        keys: Some((server.access_key.clone(), server.secret_key.clone())),
+        timeouts: Default::default(),
+    })
+    .await
+    .unwrap();
+    use cdnpub::store::ObjectStore;
+    let html = s3.get("index.html").await.unwrap().unwrap();
+    assert!(
+        String::from_utf8_lossy(&html).contains("integrity=\"sha"),
+        "SRI on the page"
+    );
 }
 
 /// The install step's script.

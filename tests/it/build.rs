@@ -722,3 +722,68 @@ fn concurrent_builds_share_the_compression_cache_safely() {
     assert_eq!(r["cache"]["misses"], 0, "{r}");
     assert_eq!(r["cache"]["repaired"], 0, "{r}");
 }
+
+/// Source maps: by default uploaded with siblings at a cheap setting (what browsers download
+/// keeps the best one); `--source-maps skip` leaves them out and no script or style names one.
+#[test]
+fn source_maps_are_cheap_by_default_and_gone_with_skip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixtures().join("vite-vue/dist");
+    let m = build(tmp.path(), &src, &["--no-cache"]);
+    let out = tmp.path().join("out");
+    let files = m["files"].as_array().unwrap();
+    let sibling =
+        |path: &str, enc: &str| -> Vec<u8> { fs::read(out.join(format!("{path}.{enc}"))).unwrap() };
+    let mut maps = 0;
+    for f in files {
+        let path = f["path"].as_str().unwrap();
+        let plain = fs::read(out.join(path)).unwrap();
+        if f["encodings"].as_array().unwrap().is_empty() {
+            continue;
+        }
+        let (quality, level) = if path.ends_with(".map") {
+            maps += 1;
+            (5, 6)
+        } else {
+            (11, 9)
+        };
+        assert_eq!(
+            sibling(path, "br"),
+            cdnpub::site::compress::brotli(&plain, quality),
+            "{path}.br at quality {quality}"
+        );
+        assert_eq!(
+            sibling(path, "gz"),
+            cdnpub::site::compress::gzip(&plain, level),
+            "{path}.gz at level {level}"
+        );
+    }
+    assert!(maps >= 1, "the fixture's maps got siblings");
+
+    let skip = tempfile::tempdir().unwrap();
+    let m = build(skip.path(), &src, &["--source-maps", "skip"]);
+    let out = skip.path().join("out");
+    for f in m["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        assert!(!path.ends_with(".map"), "{path} was left in");
+        let text = String::from_utf8_lossy(&fs::read(out.join(path)).unwrap()).to_string();
+        assert!(
+            !text.contains("sourceMappingURL"),
+            "{path} still names a map"
+        );
+    }
+    assert!(walkdir::WalkDir::new(&out).into_iter().all(|e| !e
+        .unwrap()
+        .path()
+        .to_string_lossy()
+        .contains(".map")));
+    // The same from cdnpub.toml.
+    let cfg = tempfile::tempdir().unwrap();
+    fs::write(cfg.path().join("cdnpub.toml"), "source_maps = \"skip\"\n").unwrap();
+    let m = build(cfg.path(), &src, &[]);
+    assert!(m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !f["path"].as_str().unwrap().ends_with(".map")));
+}

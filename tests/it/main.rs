@@ -22,6 +22,7 @@ mod crash;
 mod credentials;
 #[cfg(unix)]
 mod differential;
+mod docs;
 mod exit_codes;
 mod faults;
 #[cfg(unix)]
