@@ -1,29 +1,55 @@
 #!/usr/bin/env bash
-# A clean release build's wall time and the binary's size, for the work tree and (side by side,
-# in the same run) for an older revision: each is built from scratch in its own empty target
-# directory, one after the other, with the same cargo and the same 2 cores.
-# Usage: bench/buildtime.sh [REF]   (REF: a git revision to compare with, e.g. the commit before
-#        the lighter build; without it only the work tree is built). Needs the crates in cargo's
-#        registry cache (a previous build), no network beyond the registry.
+# What each profile costs, from a clean clone, one build after the other on the same cores:
+#   1. the README's first command on a fresh clone (`cargo run -- publish …`: the dev profile,
+#      which `cargo test` shares), wall time including the run; target <= 180 s on 2 cores;
+#   2. `cargo build --profile dist` (the release archives): wall time and binary size;
+#   3. with REF, the older revision's `cargo build --release` side by side (what the archives were
+#      built with before the split): wall time and size, then the speed of both binaries on the
+#      same job (hyperfine: `build --no-cache` of the bundled example copied 40 times).
+# Usage: bench/buildtime.sh [REF]   (e.g. bench/buildtime.sh b04a18d). Needs the crates in cargo's
+#        registry cache (a previous build) and hyperfine for REF; no network beyond the registry.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
-trap 'git worktree remove --force "$work/ref" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
+cd "$repo"
 
-build() { # NAME DIR
-    local start end bin
+seconds() { # COMMAND...: run it, print its wall time in seconds
+    local start end
     start=$(date +%s.%N)
-    (cd "$2" && CARGO_TARGET_DIR="$work/target-$1" cargo build --locked --release --quiet)
+    "$@" > "$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }
     end=$(date +%s.%N)
-    bin="$work/target-$1/release/cdnpub"
-    printf '| %s | %.1f | %s | %s |\n' "$1" "$(echo "$end - $start" | bc)" "$(stat -c %s "$bin")" \
-        "$(cd "$2" && cargo tree --locked -e normal --prefix none 2>/dev/null | sort -u | wc -l)"
+    echo "$end - $start" | bc
 }
 
-echo "| tree | clean release build (s) | binary (bytes) | crates |"
-echo "|---|---|---|---|"
-if [ $# -gt 0 ]; then
-    git worktree add --quiet --detach "$work/ref" "$1"
-    build "$1" "$work/ref"
+git clone --quiet "$repo" "$work/clone"
+if [ -n "$(git status --porcelain)" ]; then
+    # Measure the work tree as it is: its changes on top of the clone.
+    git diff HEAD | (cd "$work/clone" && git apply --allow-empty)
+    git ls-files --others --exclude-standard -z | xargs -0 -r -I{} cp --parents {} "$work/clone/"
 fi
-build "work tree" .
+
+echo "| build, from a clean clone | wall (s) | binary (bytes) |"
+echo "|---|---:|---:|"
+t=$(cd "$work/clone" && CARGO_TARGET_DIR="$work/t-dev" seconds cargo run --locked --quiet -- publish fixtures/vite-vue/dist --to ./public)
+printf '| README first command: `cargo run -- publish fixtures/vite-vue/dist --to ./public` (dev) | %.0f | %s |\n' "$t" "$(stat -c %s "$work/t-dev/debug/cdnpub")"
+t=$(cd "$work/clone" && CARGO_TARGET_DIR="$work/t-dist" seconds cargo build --locked --profile dist)
+dist="$work/t-dist/dist/cdnpub"
+printf '| `cargo build --profile dist` (release archives) | %.0f | %s |\n' "$t" "$(stat -c %s "$dist")"
+[ $# -gt 0 ] || exit 0
+
+git -C "$repo" worktree add --quiet --detach "$work/ref" "$1"
+trap 'git -C "$repo" worktree remove --force "$work/ref" 2>/dev/null || true; rm -rf "$work"' EXIT
+t=$(cd "$work/ref" && CARGO_TARGET_DIR="$work/t-ref" seconds cargo build --locked --release)
+old="$work/t-ref/release/cdnpub"
+printf '| %s `cargo build --release` (the archives before the split) | %.0f | %s |\n' "$1" "$t" "$(stat -c %s "$old")"
+
+# Speed: the same build with each binary (no cache, so every file is compressed).
+mkdir -p "$work/site"
+for i in $(seq 40); do cp -r fixtures/vite-vue/dist "$work/site/app$i"; done
+echo
+hyperfine --warmup 1 --runs 5 -N \
+    --prepare "rm -rf $work/out" -n "$1 release" "$old build -q --no-cache $work/site --out $work/out" \
+    --prepare "rm -rf $work/out" -n "dist" "$dist build -q --no-cache $work/site --out $work/out" \
+    --export-markdown "$work/speed.md" > /dev/null
+cat "$work/speed.md"

@@ -17,9 +17,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 for tool in hyperfine python3; do
     command -v "$tool" >/dev/null || { echo "bench/purge.sh: $tool is required" >&2; exit 2; }
 done
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --example cdn_server
-bin="$repo/target/release/cdnpub"
+cargo build --profile dist --quiet --manifest-path "$repo/Cargo.toml"
+cargo build --profile dist --quiet --manifest-path "$repo/Cargo.toml" --example cdn_server
+bin="$repo/target/dist/cdnpub"
 work=$(mktemp -d)
 server_pid=
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
@@ -39,7 +39,7 @@ count() { # count OP: accepted requests of OP in the log since it was emptied
 : > "$work/rows"
 for p in "${providers[@]}"; do
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    "$repo/target/release/examples/cdn_server" "$p" "$port" "$work/requests.log" > "$work/server.out" &
+    "$repo/target/dist/examples/cdn_server" "$p" "$port" "$work/requests.log" > "$work/server.out" &
     server_pid=$!
     for _ in $(seq 50); do
         [ -s "$work/server.out" ] && break

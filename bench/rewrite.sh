@@ -8,8 +8,8 @@ set -euo pipefail
 runs=${1:-20}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 command -v hyperfine >/dev/null || { echo "bench/rewrite.sh: hyperfine is required (apt-get install hyperfine)" >&2; exit 2; }
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="$repo/target/release/cdnpub"
+cargo build --profile dist --quiet --manifest-path "$repo/Cargo.toml"
+bin="$repo/target/dist/cdnpub"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

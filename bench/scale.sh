@@ -15,8 +15,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 for tool in python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "bench/scale.sh: $tool is required" >&2; exit 2; }
 done
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="$repo/target/release/cdnpub"
+cargo build --profile dist --quiet --manifest-path "$repo/Cargo.toml"
+bin="$repo/target/dist/cdnpub"
 work=${BENCH_WORK:-$(mktemp -d)}
 rm -rf "$work/src" "$work/built" "$work/s3root" && mkdir -p "$work/s3root/bench"
 python3 - "$work/src" "$small" "$large" "$large_mb" <<'PY'

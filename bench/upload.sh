@@ -14,9 +14,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 for tool in npm hyperfine rclone aws python3; do
     command -v "$tool" >/dev/null || { echo "bench/upload.sh: $tool is required" >&2; exit 2; }
 done
-cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
-bin="$repo/target/release/cdnpub"
-server="$repo/target/release/examples/s3_server"
+cargo build --profile dist --quiet --manifest-path "$repo/Cargo.toml"
+bin="$repo/target/dist/cdnpub"
+server="$repo/target/dist/examples/s3_server"
 work=${BENCH_WORK:-$(mktemp -d)}
 . "$repo/bench/lib/corpus.sh"
 make_corpus "$work"

@@ -4,11 +4,11 @@
 # Usage: . bench/lib/s3.sh; start_s3_server WORK   (needs $repo, python3; WORK/s3root/bench exists)
 start_s3_server() {
     local work=$1 port
-    cargo build --release --quiet --manifest-path "$repo/Cargo.toml" --example s3_server
+    cargo build --profile dist --quiet --manifest-path "$repo/Cargo.toml" --example s3_server
     port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     export AWS_ACCESS_KEY_ID=BENCHKEY0000000000001 AWS_SECRET_ACCESS_KEY=bench/secret/0123456789abcdefghijklmn
     export AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-    "$repo/target/release/examples/s3_server" "$work/s3root" "$port" "$AWS_ACCESS_KEY_ID" \
+    "$repo/target/dist/examples/s3_server" "$work/s3root" "$port" "$AWS_ACCESS_KEY_ID" \
         "$AWS_SECRET_ACCESS_KEY" "$work/requests.log" &
     server_pid=$!
     for _ in $(seq 50); do

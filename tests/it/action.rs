@@ -108,6 +108,21 @@ fn every_input_maps_to_a_real_flag() {
             "output {out}"
         );
     }
+    // docs/action.md documents every input and every output.
+    let doc =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/action.md")).unwrap();
+    let outputs: Vec<String> = a["outputs"]
+        .as_hash()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
+    for name in inputs.iter().chain(&outputs) {
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "docs/action.md lacks `{name}`"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -410,3 +410,63 @@ fn summaries_have_single_spaces_and_per_object_lines_only_with_v() {
         assert!(bad.is_empty(), "doubled spaces: {bad:#?}\n{text}");
     }
 }
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`), build and upload draw bars.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_gets_progress_bars_for_build_and_upload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("cdnpub");
+    let command = format!(
+        "{} publish {} --to ./public --no-cache",
+        bin.display(),
+        fixtures().join("vite-vue/dist").display()
+    );
+    let out = match std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(tmp.path())
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(!common::in_ci(), "CI=true but script(1) cannot run: {e}");
+            eprintln!("SKIPPED: script(1) is not installed ({e})");
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("build ["), "no build bar: {text}");
+    assert!(text.contains("file://./public ["), "no upload bar: {text}");
+    assert!(
+        text.contains("] 15/15"),
+        "the upload bar counts objects: {text}"
+    );
+}
+
+/// A failure is printed once (as the command's error), the target named once per line.
+#[test]
+fn an_error_is_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(t.join("afile"), "not a directory").unwrap();
+    let out = cdnpub(t)
+        .arg("publish")
+        .arg(fixtures().join("vite-vue/dist"))
+        .args(["--to", "./afile/site"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = common::output_log(&out);
+    assert_eq!(
+        log.matches("objects failed").count(),
+        1,
+        "the failure is printed once: {log}"
+    );
+    for line in log.lines() {
+        assert!(
+            line.matches("file://./afile/site").count() <= 1,
+            "the target named twice on one line: {line}"
+        );
+    }
+}

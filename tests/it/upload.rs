@@ -579,7 +579,7 @@ async fn verbose_output_never_shows_credentials() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn progress_is_one_plain_line_per_object_outside_a_terminal() {
+async fn off_a_terminal_objects_get_a_line_each_only_with_v() {
     let server = S3Server::start();
     let tmp = tempfile::tempdir().unwrap();
     let dir = built(tmp.path(), "forms");
@@ -600,7 +600,12 @@ async fn progress_is_one_plain_line_per_object_outside_a_terminal() {
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
-    let (stdout, stderr) = run(&server.unique_prefix("progress"), &[]);
+    let (_, stderr) = run(&server.unique_prefix("progress-plain"), &[]);
+    assert!(
+        !stderr.contains("  put "),
+        "no per-object lines without -v: {stderr}"
+    );
+    let (stdout, stderr) = run(&server.unique_prefix("progress"), &["-v"]);
     let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  put ")).collect();
     let total = lines.len();
     assert!(total > 10, "{stderr}");
@@ -618,13 +623,13 @@ async fn progress_is_one_plain_line_per_object_outside_a_terminal() {
         stdout.contains(&format!("uploaded {total} objects")),
         "{stdout}"
     );
-    for quiet in [&["--json"][..], &["-q"][..]] {
+    for quiet in [&["-v", "--json"][..], &["-q"][..]] {
         let (_, stderr) = run(&server.unique_prefix("progress-quiet"), quiet);
         assert!(!stderr.contains("  put "), "{quiet:?}: {stderr}");
     }
     let (stdout, stderr) = run(&server.unique_prefix("progress-dry"), &["--dry-run"]);
     assert!(
-        !stderr.contains("  put ") && stdout.contains("  put     index.html"),
+        !stderr.contains("  put ") && stdout.contains("  put index.html"),
         "{stdout}"
     );
 }

@@ -116,9 +116,9 @@ pub fn problems(
             && !exempt.is_match(&b.source)
         {
             out.push(format!(
-                "{} (the bundler's {}) was renamed by cdnpub, but no HTML, CSS or JS reference names it: \
-                 code that builds its URL at run time would request {}. Keep its name: --keep '{}' \
-                 (keep_names in cdnpub.toml); or, if a server finds it through manifest.json, \
+                "{} (the bundler's {}) was renamed by cdnpub, but nothing in the tree names the new name, \
+                 so whatever asks for the file still asks for {}, which is not uploaded. Keep its name: \
+                 --keep '{}' (keep_names in cdnpub.toml); or, if a server finds it through manifest.json, \
                  --manifest-named '{}'",
                 b.path,
                 b.source,
