@@ -5,7 +5,7 @@
 #   2. `cargo build --profile dist` (the release archives): wall time and binary size;
 #   3. with REF, the older revision's `cargo build --release` side by side (what the archives were
 #      built with before the split): wall time and size, then the speed of both binaries on the
-#      same job (hyperfine: `build --no-cache` of the bundled example copied 40 times).
+#      same job (hyperfine: `build --no-cache` of the bundled example, maps removed, copied 40 times).
 # Usage: bench/buildtime.sh [REF]   (e.g. bench/buildtime.sh b04a18d). Needs the crates in cargo's
 #        registry cache (a previous build) and hyperfine for REF; no network beyond the registry.
 set -euo pipefail
@@ -44,9 +44,15 @@ t=$(cd "$work/ref" && CARGO_TARGET_DIR="$work/t-ref" seconds cargo build --locke
 old="$work/t-ref/release/cdnpub"
 printf '| %s `cargo build --release` (the archives before the split) | %.0f | %s |\n' "$1" "$t" "$(stat -c %s "$old")"
 
-# Speed: the same build with each binary (no cache, so every file is compressed).
+# Speed: the same build with each binary (no cache, so every file is compressed), on a tree
+# without source maps (cheap map siblings are newer than REF: this compares the profiles and
+# the code, not that setting).
 mkdir -p "$work/site"
-for i in $(seq 40); do cp -r fixtures/vite-vue/dist "$work/site/app$i"; done
+for i in $(seq 40); do
+    cp -r fixtures/vite-vue/dist "$work/site/app$i"
+    find "$work/site/app$i" -name '*.map' -delete
+    find "$work/site/app$i" -name '*.js' -exec sed -i '/^\/\/# sourceMappingURL=/d' {} +
+done
 echo
 hyperfine --warmup 1 --runs 5 -N \
     --prepare "rm -rf $work/out" -n "$1 release" "$old build -q --no-cache $work/site --out $work/out" \

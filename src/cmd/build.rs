@@ -177,11 +177,20 @@ struct Input {
 impl Input {
     /// The file's bytes as the build sees them.
     fn read(&self) -> Result<Vec<u8>> {
+        self.read_marked().map(|(bytes, _)| bytes)
+    }
+
+    /// [`Input::read`], and whether a source map comment was removed (the bytes then differ
+    /// from the bundler's, so a name the bundler hashed no longer addresses them).
+    fn read_marked(&self) -> Result<(Vec<u8>, bool)> {
         let bytes = fs::read(&self.path).map_err(|e| Error::io("read", &self.path, e))?;
         if !self.strip_map_comment {
-            return Ok(bytes);
+            return Ok((bytes, false));
         }
-        Ok(fingerprint::js::strip_source_mapping_url(&bytes).unwrap_or(bytes))
+        Ok(match fingerprint::js::strip_source_mapping_url(&bytes) {
+            Some(stripped) => (stripped, true),
+            None => (bytes, false),
+        })
     }
 }
 
@@ -219,6 +228,9 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     let names = pins::Names::new(&rels);
     let mut refs = Vec::with_capacity(rels.len());
     let mut rendered = Vec::with_capacity(rels.len());
+    // Bytes that are not the bundler's (rendered, or a map comment removed): a bundler's hash
+    // no longer addresses them, so the file is named by its content where that is safe.
+    let mut changed = Vec::with_capacity(rels.len());
     let mut mentions = Vec::with_capacity(rels.len());
     let analyses = analyze_all(&inputs, &index, cfg.render.as_ref(), &names, &cfg.prefix)?;
     check_placeholders(cfg, &rels, &analyses)?;
@@ -226,6 +238,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
     for a in analyses {
         refs.push(a.refs);
         rendered.push(a.rendered);
+        changed.push(a.rendered || a.map_comment_removed);
         mentions.push(a.mentions);
     }
     let naming = Naming::new(&keep_globs(cfg), &cfg.hashed_pattern)?;
@@ -245,7 +258,7 @@ pub fn run(cfg: &BuildConfig) -> Result<BuildReport> {
             );
         }
     }
-    let plan = fingerprint::plan(&rels, &refs, &naming, &rendered, &pins);
+    let plan = fingerprint::plan(&rels, &refs, &naming, &changed, &pins);
     let base_from = settle_base(&mut how, &refs, &plan, &rels, &inputs)?;
     // What the self-check can tell from the bundler's output alone, before the expensive part.
     let checking = Instant::now();
@@ -731,6 +744,8 @@ struct Analysis {
     refs: Refs,
     /// Rendering placeholders changes it.
     rendered: bool,
+    /// `--source-maps skip` removed its source map comment.
+    map_comment_removed: bool,
     /// Files whose names it mentions outside its references.
     mentions: Vec<usize>,
     /// A text file that holds the placeholder.
@@ -760,7 +775,7 @@ fn analyze_all(
             if classify::kind(&i.rel) == classify::Kind::Other && renders.is_none() && !text {
                 return Ok(Analysis::default());
             }
-            let bytes = i.read()?;
+            let (bytes, map_comment_removed) = i.read_marked()?;
             let rendered = renders.is_some_and(|r| r.renderer.count(&bytes) > 0);
             let refs = fingerprint::analyze(&i.rel, &bytes, index);
             let mentions = if text {
@@ -774,6 +789,7 @@ fn analyze_all(
             Ok(Analysis {
                 refs,
                 rendered,
+                map_comment_removed,
                 mentions,
                 starts_worker,
                 holds_prefix,

@@ -777,6 +777,19 @@ fn source_maps_are_cheap_by_default_and_gone_with_skip() {
         .path()
         .to_string_lossy()
         .contains(".map")));
+    // A script whose comment was removed is no longer the bundler's bytes: its name is not the
+    // bundler's either (an immutable key never changes bytes), and it stays immutable.
+    let js: Vec<&Value> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["source"].as_str().unwrap().ends_with(".js"))
+        .collect();
+    assert!(!js.is_empty());
+    for f in js {
+        assert_ne!(f["path"], f["source"], "{f}");
+        assert_eq!(f["immutable"], true, "{f}");
+    }
     // The same from cdnpub.toml.
     let cfg = tempfile::tempdir().unwrap();
     fs::write(cfg.path().join("cdnpub.toml"), "source_maps = \"skip\"\n").unwrap();

@@ -286,8 +286,9 @@ pub struct Plan {
 /// warning. A cycle with a member cdnpub would content-hash keeps its names (not immutable;
 /// rendered members named after the server), and is reported.
 ///
-/// `rendered[i]` says the file's content changes when placeholders are rendered at build time
-/// (publish): a bundler-hashed file whose content changes is hashed too.
+/// `rendered[i]` says the file's content differs from the bundler's at build time (placeholders
+/// rendered by publish, a source map comment removed): a bundler-hashed file whose content
+/// changes is hashed too.
 ///
 /// `pins[i]` says the file must keep its name ([`pins::pins`]: no page in the tree, nothing
 /// cdnpub rewrites names it, or its name is mentioned where cdnpub does not rewrite): it is
