@@ -576,7 +576,7 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub purge_stale: bool,
     /// Requests in flight (1-256).
-    #[arg(long, value_name = "N", default_value_t = crate::config::defaults::CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = crate::util::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Longest wait for one request (config::defaults::VERIFY_REQUEST_TIMEOUT).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]

@@ -6,7 +6,7 @@ use clap::FromArgMatches;
 
 use cdnpub::cdn::{Action, ObjectKind};
 use cdnpub::cli::{self, Cli, Command, ConfigAction};
-use cdnpub::cmd::{build, config as config_cmd, publish, purge, releases, rewrite, upload, verify};
+use cdnpub::cmd::{build, publish, purge, releases, rewrite, upload, verify};
 use cdnpub::config;
 use cdnpub::error::{Error, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE};
 use cdnpub::report::{self, Output};
@@ -182,13 +182,13 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
         }
         Command::Config(args) => match args.action {
             ConfigAction::Check => {
-                let result = config_cmd::check(cli.global.config.as_deref())?;
+                let result = config::command::check(cli.global.config.as_deref())?;
                 report::config_check(&result, out);
                 Ok(())
             }
             ConfigAction::Show => {
                 let result =
-                    config_cmd::show(cli.global.config.as_deref(), cli.global.env.as_deref())?;
+                    config::command::show(cli.global.config.as_deref(), cli.global.env.as_deref())?;
                 report::config_show(&result, out);
                 Ok(())
             }

@@ -5,11 +5,11 @@ use std::io::Write;
 
 use crate::cdn::CdnReport;
 use crate::cmd::build::BuildReport;
-use crate::cmd::config::{CheckReport, ShowReport};
 use crate::cmd::publish::{PublishReport, Stage};
 use crate::cmd::releases::{ReleasesReport, RollbackReport};
 use crate::cmd::rewrite::RewriteReport;
 use crate::cmd::upload::UploadReport;
+use crate::config::command::{CheckReport, ShowReport};
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy, Default)]

@@ -4,7 +4,6 @@
 //! [`crate::release`], [`crate::cdn::provider`], [`crate::cdn::entry`], [`Stage`]).
 
 pub mod build;
-pub mod config;
 pub mod man;
 pub mod publish;
 pub mod purge;

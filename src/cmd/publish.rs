@@ -412,21 +412,22 @@ async fn verify_release(
         .first()
         .cloned()
         .ok_or_else(|| Error::Usage("verify needs a target".into()))?;
-    let base =
-        crate::config::cdn_base(&cfg.server, Some(url_prefix), &target).ok_or_else(|| {
+    let base = crate::store::target::cdn_base(&cfg.server, Some(url_prefix), &target).ok_or_else(
+        || {
             Error::Usage(format!(
             "--verify fetches the release through the CDN: the server {:?} is not an http(s) URL",
             cfg.server
         ))
-        })?;
+        },
+    )?;
     let vcfg = crate::cmd::verify::VerifyConfig {
         target,
         endpoint: cfg.upload.endpoint.clone(),
         release,
         cdn_base: base,
         sample: None,
-        concurrency: usize::from(crate::config::defaults::CONCURRENCY),
-        timeout: crate::config::defaults::VERIFY_REQUEST_TIMEOUT,
+        concurrency: usize::from(crate::util::DEFAULT_CONCURRENCY),
+        timeout: crate::cmd::verify::REQUEST_TIMEOUT,
         purge_stale: false,
         settings: cfg.cdn.clone(),
         job: cfg.job.clone(),

@@ -22,6 +22,9 @@ use crate::site::state::sha256_hex;
 use crate::store::target::{Endpoint, Location, Target};
 use crate::store::ObjectStore;
 
+/// `verify`'s longest wait for one request (`--request-timeout`'s default says the same).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What browsers send (Chromium without zstd, which cdnpub cannot decode).
 pub const ACCEPT_ENCODING: &str = "gzip, deflate, br";
 

@@ -7,10 +7,10 @@ use serde_json::Value;
 pub const KEEP_RELEASES: usize = 3;
 /// Default of `--max-deletes` (as in s3deploy and hugo deploy).
 pub const MAX_DELETES: usize = 256;
-/// Default of `--concurrency`.
-pub const CONCURRENCY: u16 = 16;
 /// `verify`'s longest wait for one request (the `--request-timeout` default says the same).
-pub const VERIFY_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+pub use crate::cmd::verify::REQUEST_TIMEOUT as VERIFY_REQUEST_TIMEOUT;
+/// Default of `--concurrency`.
+pub use crate::util::DEFAULT_CONCURRENCY as CONCURRENCY;
 /// Default of `--hash-length`.
 pub const HASH_LENGTH: u8 = 10;
 /// Default of `--min-size` (bytes).

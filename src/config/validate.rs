@@ -2,7 +2,7 @@
 //! and resolution checks each value it takes with the same functions, so the two never
 //! disagree about what is valid.
 
-use super::Settings;
+use super::settings::Settings;
 
 /// Allowed ranges of the numeric keys (inclusive).
 pub const RANGES: [(&str, u32, u32); 5] = [

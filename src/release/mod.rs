@@ -82,7 +82,7 @@ pub struct Release {
     /// The release's size summary (per entry page first visit, the site), when publish
     /// measured it: the next release's `max_growth` budget compares against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<crate::release::size::Summary>,
+    pub size: Option<Summary>,
 }
 
 impl Release {
@@ -345,6 +345,59 @@ pub async fn survey(target: &Target) -> Result<Survey> {
         .unwrap_or_default();
     let listing = target.list_near(&expected).await?;
     Ok(Survey { listing, pointer })
+}
+
+/// Bytes of a file or a set of files at each encoding. `gzip` is the gzip variant's size (the
+/// plain size where the build kept none); `br` the brotli variant's (else the gzip size).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizes {
+    /// Plain bytes.
+    pub raw: u64,
+    /// gzip.
+    pub gzip: u64,
+    /// brotli.
+    pub br: u64,
+}
+
+impl Sizes {
+    /// A file's sizes, from its manifest record.
+    pub fn of(f: &crate::site::manifest::FileRecord) -> Sizes {
+        let variant = |e: &str| f.encodings.iter().find(|v| v.encoding == e).map(|v| v.size);
+        let gzip = variant("gzip").unwrap_or(f.size);
+        Sizes {
+            raw: f.size,
+            gzip,
+            br: variant("br").unwrap_or(gzip),
+        }
+    }
+
+    /// Add `o` to these.
+    pub fn add(&mut self, o: Sizes) {
+        self.raw += o.raw;
+        self.gzip += o.gzip;
+        self.br += o.br;
+    }
+
+    /// The size at `encoding` (`identity`, `gzip`, `br`).
+    pub fn at(&self, encoding: &str) -> u64 {
+        match encoding {
+            "gzip" => self.gzip,
+            "br" => self.br,
+            _ => self.raw,
+        }
+    }
+}
+
+/// What the release record keeps (for the next release's growth check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// The encoding browsers get.
+    pub wire: String,
+    /// Each entry page's first visit.
+    pub pages: BTreeMap<String, Sizes>,
+    /// Every file of the site (source maps excluded).
+    pub site: Sizes,
 }
 
 #[cfg(test)]

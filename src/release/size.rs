@@ -10,47 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::release::Release;
+pub use crate::release::{Sizes, Summary};
 use crate::site::manifest::{FileRecord, Manifest};
 use crate::site::tags::tags;
-
-/// Bytes of a file or a set of files at each encoding. `gzip` is the gzip variant's size (the
-/// plain size where the build kept none); `br` the brotli variant's (else the gzip size).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sizes {
-    /// Plain bytes.
-    pub raw: u64,
-    /// gzip.
-    pub gzip: u64,
-    /// brotli.
-    pub br: u64,
-}
-
-impl Sizes {
-    fn of(f: &FileRecord) -> Sizes {
-        let variant = |e: &str| f.encodings.iter().find(|v| v.encoding == e).map(|v| v.size);
-        let gzip = variant("gzip").unwrap_or(f.size);
-        Sizes {
-            raw: f.size,
-            gzip,
-            br: variant("br").unwrap_or(gzip),
-        }
-    }
-
-    fn add(&mut self, o: Sizes) {
-        self.raw += o.raw;
-        self.gzip += o.gzip;
-        self.br += o.br;
-    }
-
-    /// The size at `encoding` (`identity`, `gzip`, `br`).
-    pub fn at(&self, encoding: &str) -> u64 {
-        match encoding {
-            "gzip" => self.gzip,
-            "br" => self.br,
-            _ => self.raw,
-        }
-    }
-}
 
 /// One entry page's first visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,18 +73,6 @@ pub struct Delta {
     pub redownload: u64,
     /// `redownload` as a share of all the entry pages' wire bytes (0 to 1).
     pub redownload_share: f64,
-}
-
-/// What the release record keeps (for the next release's growth check).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Summary {
-    /// The encoding browsers get.
-    pub wire: String,
-    /// Each entry page's first visit.
-    pub pages: BTreeMap<String, Sizes>,
-    /// Every file of the site (source maps excluded).
-    pub site: Sizes,
 }
 
 /// The size report.

@@ -3,8 +3,11 @@
 //! input gives the same bytes.
 
 use std::collections::BTreeMap;
+use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
 
 /// Where the manifest lives inside a built tree.
 pub const MANIFEST_PATH: &str = ".cdnpub/manifest.json";
@@ -93,7 +96,7 @@ impl Manifest {
                             "the build manifest is damaged ({e}); rebuild with `cdnpub build`"
                         ),
                     })?;
-                crate::site::tree::check_paths(&m, &path)?;
+                check_paths(&m, &path)?;
                 Ok(Some(m))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -109,4 +112,34 @@ impl Manifest {
         out.push(b'\n');
         out
     }
+}
+
+/// A manifest path must stay inside the tree: relative, no `..`, no empty segments.
+pub fn confined(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\\')
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Check the manifest's paths: every one inside the tree, or an error naming it.
+pub fn check_paths(manifest: &Manifest, manifest_path: &Path) -> Result<()> {
+    for f in &manifest.files {
+        for p in std::iter::once(&f.path)
+            .chain(std::iter::once(&f.source))
+            .chain(f.encodings.iter().map(|e| &e.path))
+        {
+            if !confined(p) {
+                return Err(Error::Config {
+                    path: manifest_path.to_path_buf(),
+                    message: format!(
+                        "the path {p:?} leaves the tree (absolute, `..` or empty segments); the manifest is damaged or \
+                         was not written by cdnpub: rebuild with `cdnpub build`"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@
 //! deterministic; it is never uploaded.)
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path};
+use std::path::Path;
 use std::time::{Instant, UNIX_EPOCH};
 
 use rayon::prelude::*;
@@ -79,36 +79,6 @@ fn read_stats(dir: &Path) -> BTreeMap<String, Stat> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
-}
-
-/// A manifest path must stay inside the tree: relative, no `..`, no empty segments.
-pub fn confined(path: &str) -> bool {
-    !path.is_empty()
-        && !path.contains('\\')
-        && Path::new(path)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-}
-
-/// Check the manifest's paths: every one inside the tree, or an error naming it.
-pub fn check_paths(manifest: &Manifest, manifest_path: &Path) -> Result<()> {
-    for f in &manifest.files {
-        for p in std::iter::once(&f.path)
-            .chain(std::iter::once(&f.source))
-            .chain(f.encodings.iter().map(|e| &e.path))
-        {
-            if !confined(p) {
-                return Err(Error::Config {
-                    path: manifest_path.to_path_buf(),
-                    message: format!(
-                        "the path {p:?} leaves the tree (absolute, `..` or empty segments); the manifest is damaged or \
-                         was not written by cdnpub: rebuild with `cdnpub build`"
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Compare the tree `dir` with `manifest` and bring the manifest in line with what will be

@@ -243,6 +243,26 @@ impl ObjectStore for Target {
     }
 }
 
+/// The public base URL of a target's keys: `cdn_server` + the URL prefix (`--url-prefix`,
+/// `cdn_url_prefix`, else the target's key prefix).
+pub fn cdn_base(server: &str, url_prefix: Option<&str>, target: &str) -> Option<String> {
+    let server = server.trim_end_matches('/');
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        return None;
+    }
+    let prefix = match url_prefix {
+        Some(p) => p.trim_matches('/').to_string(),
+        None => Location::parse(target)
+            .map(|l| l.key_prefix().trim_matches('/').to_string())
+            .unwrap_or_default(),
+    };
+    Some(if prefix.is_empty() {
+        server.to_string()
+    } else {
+        format!("{server}/{prefix}")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,9 @@ pub fn aws_http_client() -> aws_sdk_s3::config::SharedHttpClient {
         .build_https()
 }
 
+/// Requests in flight per target by default (`--concurrency` of upload, publish and verify).
+pub const DEFAULT_CONCURRENCY: u16 = 16;
+
 /// How long a network request may wait (a store's, a CDN API's): to connect, and for the
 /// server's next bytes once connected. A stalled endpoint fails within them, naming the endpoint and the flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

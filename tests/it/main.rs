@@ -29,6 +29,7 @@ mod faults;
 mod frameworks_e2e;
 mod hostile;
 mod immutable;
+mod layers;
 #[cfg(unix)]
 mod nginx_e2e;
 #[cfg(unix)]

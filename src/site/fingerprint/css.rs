@@ -1,6 +1,6 @@
 //! URL references in CSS: `url(…)`, `@import "…"` and the strings of `image-set(…)`.
 
-use super::Span;
+use super::span::Span;
 
 /// Byte spans of every URL referenced by the stylesheet `css` (offsets are relative to it).
 pub fn refs(css: &[u8]) -> Vec<Span> {

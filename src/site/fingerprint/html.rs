@@ -3,7 +3,8 @@
 //! module URLs of Astro's islands (`<astro-island component-url=… renderer-url=…>`).
 
 use super::css::find;
-use super::{css, js, Span};
+use super::span::Span;
+use super::{css, js};
 
 /// Attributes whose whole value is one URL.
 const URL_ATTRS: [&[u8]; 9] = [

@@ -5,7 +5,7 @@
 //! runtime's `"_payload.json"` or `"index.txt"`, joined with a route at run time) is never a
 //! candidate: it is not a URL of one file.
 
-use super::Span;
+use super::span::Span;
 use crate::site::fingerprint::css::string_end;
 
 /// Longest string literal considered a path.

@@ -1,7 +1,7 @@
 //! Source maps: the `sources` entries that name files of the tree, and the `file` field that
 //! names the generated file (rewritten to its final name when the map follows it).
 
-use super::{Link, Span};
+use super::span::{Link, Span};
 use crate::site::fingerprint::css::string_end;
 use crate::site::fingerprint::resolve::Index;
 

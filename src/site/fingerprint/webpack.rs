@@ -4,7 +4,7 @@
 //! file. This module evaluates those functions for every chunk id they know, giving the file
 //! names the runtime will request.
 
-use super::Span;
+use super::span::Span;
 use crate::site::fingerprint::css::string_end;
 
 /// A file name the runtime builds, and the chunk id it is built for.
