@@ -61,12 +61,33 @@ pub fn replace(path: &Path, bytes: &[u8], opts: WriteOptions) -> Result<Option<S
             .sync_all()
             .map_err(|e| Error::io("fsync", tmp.path().to_path_buf(), e))?;
     }
+    kill_point();
     tmp.persist(path)
         .map_err(|e| Error::io("rename a temporary file onto", path, e.error))?;
     if opts.fsync {
         platform::sync_dir(dir).map_err(|e| Error::io("fsync directory", dir, e))?;
     }
     Ok(warning)
+}
+
+/// The crash tests' hook (like `CDNPUB_DEBUG_PANIC`): with `CDNPUB_DEBUG_KILL_AT=N` the process
+/// aborts, as `kill -9` would (no destructor runs, the temporary file stays), at the Nth
+/// replacement, its temporary file written and not yet renamed: a kill at an exact moment
+/// instead of after a guessed sleep.
+fn kill_point() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static AT: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    static DONE: AtomicUsize = AtomicUsize::new(0);
+    let at = AT.get_or_init(|| {
+        std::env::var("CDNPUB_DEBUG_KILL_AT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    if let Some(at) = *at {
+        if DONE.fetch_add(1, Ordering::SeqCst) + 1 == at {
+            std::process::abort();
+        }
+    }
 }
 
 #[cfg(all(test, unix))]

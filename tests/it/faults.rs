@@ -171,6 +171,7 @@ fn an_upload_through_errors_resets_and_delays_lands_every_object_in_order() {
                 down_after: None,
                 fail_put: None,
                 hold_put: None,
+                hold_nth_put: None,
             },
         );
         let prefix = server.unique_prefix(&format!("faults-{seed}"));
@@ -321,68 +322,57 @@ fn kill_9_during_upload_always_converges() {
     let src = tmp.path().join("src");
     many_files(&src);
     let dir = built(tmp.path(), &src);
-    // Every request takes ~25 ms, so an upload of 156 objects at concurrency 4 takes ~1 s.
-    let proxy = FaultProxy::start(
-        &server.endpoint,
-        Faults {
-            delay_pct: 100,
-            delay: Duration::from_millis(25),
-            ..Faults::none()
-        },
-    );
+    let total = manifest(&dir).len();
     let bin = assert_cmd::cargo::cargo_bin("cdnpub");
-    let mut landed_mid_run = 0;
-    for seed in 1..=6u64 {
-        let prefix = server.unique_prefix(&format!("kill-{seed}"));
-        // Each seed kills twice, at pseudo-random moments within the first second.
-        for round in 0..2u64 {
-            let wait = 100 + (seed * 7919 + round * 104_729) % 900;
-            let mut child = std::process::Command::new(&bin)
-                .args(["upload", "-q", "--concurrency", "4", "--path-style"])
-                .args(["--encoding", "identity"])
-                .args(["--endpoint", &proxy.endpoint])
-                .arg(&dir)
-                .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-                .env("AWS_ACCESS_KEY_ID", &server.access_key)
-                .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
-                .env("AWS_REGION", "us-east-1")
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(Duration::from_millis(wait));
-            let finished = child.try_wait().unwrap().is_some();
-            let _ = child.kill();
-            let _ = child.wait();
-            if !finished {
-                landed_mid_run += 1;
-            }
-            // Whatever moment the kill hit, no release record names what is not there, and
-            // no object is partial: each key is absent or holds exactly the tree's bytes.
-            records_are_whole(&server, &prefix);
-            for (key, (sha, _)) in manifest(&dir) {
-                let path = server.stored_file(&format!("{prefix}/{key}")).unwrap();
-                if let Ok(bytes) = fs::read(&path) {
-                    assert_eq!(
-                        cdnpub::site::state::sha256_hex(&bytes),
-                        sha,
-                        "partial {key}"
-                    );
-                }
+    // Kill while the Nth PUT is held by the proxy (an event, not a guessed moment): the first,
+    // an early one, a third, the middle, the last assets', the release record's; each on a
+    // fresh prefix, then a re-run there.
+    for nth in [1, 5, total / 3, total / 2, total - 2, total + 1] {
+        let prefix = server.unique_prefix(&format!("kill-{nth}"));
+        let proxy = FaultProxy::start(
+            &server.endpoint,
+            Faults {
+                hold_nth_put: Some(nth),
+                ..Faults::none()
+            },
+        );
+        let mut child = std::process::Command::new(&bin)
+            .args(["upload", "-q", "--concurrency", "4", "--path-style"])
+            .args(["--encoding", "identity"])
+            .args(["--endpoint", &proxy.endpoint])
+            .arg(&dir)
+            .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+            .env("AWS_ACCESS_KEY_ID", &server.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+            .env("AWS_REGION", "us-east-1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let held = proxy.wait_held(Duration::from_secs(60));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(held, "PUT {nth} of the upload never arrived");
+        // Whatever moment the kill hit, no release record names what is not there, and
+        // no object is partial: each key is absent or holds exactly the tree's bytes.
+        records_are_whole(&server, &prefix);
+        for (key, (sha, _)) in manifest(&dir) {
+            let path = server.stored_file(&format!("{prefix}/{key}")).unwrap();
+            if let Ok(bytes) = fs::read(&path) {
+                assert_eq!(
+                    cdnpub::site::state::sha256_hex(&bytes),
+                    sha,
+                    "partial {key}"
+                );
             }
         }
         // A re-run converges to exactly the tree.
-        upload(&proxy.endpoint, &server, &dir, &prefix)
+        upload(&server.endpoint, &server, &dir, &prefix)
             .assert()
             .success();
         assert_stored(&server, &prefix, &dir);
         assert!(records_are_whole(&server, &prefix) >= 1);
     }
-    eprintln!("{landed_mid_run} of 12 kills landed mid-upload");
-    assert!(
-        landed_mid_run >= 6,
-        "only {landed_mid_run} kills landed mid-run"
-    );
 }
 
 /// Run `cdnpub --json rollback --no-purge [ARGS…]` against `endpoint` (no CDN: nothing to purge).

@@ -37,6 +37,8 @@ pub struct Faults {
     /// Hold every PUT whose path ends with this, unanswered, and raise `Stats::held` (a test
     /// kills the client in exactly that window).
     pub hold_put: Option<&'static str>,
+    /// Hold the Nth PUT (from 1), and every one after it, the same way.
+    pub hold_nth_put: Option<usize>,
 }
 
 impl Faults {
@@ -51,6 +53,7 @@ impl Faults {
             down_after: None,
             fail_put: None,
             hold_put: None,
+            hold_nth_put: None,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct Stats {
     pub peak: AtomicUsize,
     /// A PUT matching `Faults::hold_put` arrived and is being held.
     pub held: (std::sync::Mutex<bool>, std::sync::Condvar),
+    /// PUTs that arrived.
+    pub puts_seen: AtomicUsize,
     /// Per PUT path: attempts seen, and whether the last one was forwarded (not failed here).
     pub puts: std::sync::Mutex<std::collections::BTreeMap<String, (usize, bool)>>,
 }
@@ -202,8 +207,15 @@ async fn answer(
     {
         down.store(true, Ordering::SeqCst);
     }
+    let is_put = parts.method == hyper::Method::PUT;
+    let nth = if is_put {
+        st.puts_seen.fetch_add(1, Ordering::SeqCst) + 1
+    } else {
+        0
+    };
     if f.hold_put
-        .is_some_and(|tail| parts.method == hyper::Method::PUT && parts.uri.path().ends_with(tail))
+        .is_some_and(|tail| is_put && parts.uri.path().ends_with(tail))
+        || f.hold_nth_put.is_some_and(|n| is_put && nth >= n)
     {
         let (flag, raised) = &st.held;
         if let Ok(mut held) = flag.lock() {
