@@ -57,11 +57,26 @@ pub trait Jitter: Send {
 pub struct ClockJitter(u64);
 
 impl Default for ClockJitter {
+    /// Seeded from the clock; `CDNPUB_DEBUG_JITTER_SEED=N` fixes the seed (the tests' hook, like
+    /// `CDNPUB_DEBUG_PANIC`: the delays are then known in advance).
     fn default() -> Self {
+        if let Some(seed) = std::env::var("CDNPUB_DEBUG_JITTER_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            return ClockJitter::seeded(seed);
+        }
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        ClockJitter::seeded(seed)
+    }
+}
+
+impl ClockJitter {
+    /// Jitter from a given seed: the same seed, the same numbers.
+    pub fn seeded(seed: u64) -> Self {
         ClockJitter(seed | 1)
     }
 }

@@ -466,6 +466,9 @@ pub struct CdnReport {
     pub api_calls: usize,
     /// Throttling/transient answers retried.
     pub retries: usize,
+    /// The pause before each retry, in milliseconds, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub backoff_ms: Vec<u64>,
     /// Paths sent and accepted.
     pub sent: usize,
     /// Paths not sent because the job stopped.
@@ -543,6 +546,7 @@ impl CdnReport {
             tasks: Vec::new(),
             api_calls: 0,
             retries: 0,
+            backoff_ms: Vec::new(),
             sent: 0,
             not_sent: 0,
             remainder_file: None,
@@ -698,6 +702,7 @@ where
             Some(delay) => {
                 tracing::debug!("{e}; retrying in {delay:?}");
                 report.retries += 1;
+                report.backoff_ms.push(delay.as_millis() as u64);
                 tokio::time::sleep(delay).await;
             }
             None if e.class == ErrorClass::Unsure && !idempotent => {

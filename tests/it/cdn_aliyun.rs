@@ -162,6 +162,7 @@ fn throttling_is_retried_with_backoff() {
         &cmd(&server, tmp.path(), "purge")
             .arg("--json")
             .args(urls(3))
+            .env("CDNPUB_DEBUG_JITTER_SEED", "42")
             .assert()
             .success(),
     );
@@ -174,11 +175,18 @@ fn throttling_is_retried_with_backoff() {
     assert_eq!(refresh.len(), 3);
     assert_eq!(refresh[0].error.as_deref(), Some("Throttling.User"));
     assert!(refresh[2].error.is_none());
-    // Backoff: the retries were spaced, not hammered. Full jitter draws each delay from
-    // [0, 0.2 s × 2^n) with a floor of a tenth of the first (retry::Backoff), so the floor is
-    // what every gap is sure to have (the sum being >= 200 ms failed one run in four).
-    for pair in refresh.windows(2) {
-        assert!(pair[1].at.duration_since(pair[0].at).as_millis() >= 20);
+    // Backoff: under a fixed jitter seed the pauses are exactly the policy's (full jitter on
+    // 0.2 s × 2^n, retry::CDN), recorded by the engine; the stand-in saw each retry no sooner.
+    let mut want = cdnpub::retry::Backoff::with_jitter(
+        cdnpub::retry::CDN,
+        cdnpub::retry::ClockJitter::seeded(42),
+    );
+    let expected: Vec<u64> = (0..2)
+        .map(|_| want.next_delay().unwrap().as_millis() as u64)
+        .collect();
+    assert_eq!(out["backoff_ms"], serde_json::json!(expected));
+    for (pair, pause) in refresh.windows(2).zip(&expected) {
+        assert!(pair[1].at.duration_since(pair[0].at).as_millis() as u64 >= *pause);
     }
 }
 
