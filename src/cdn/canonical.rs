@@ -1,8 +1,16 @@
-//! What the providers' request signatures share (ACS3 for Alibaba, TC3 for Tencent): canonical
-//! header lines and names, and HMAC-SHA256.
+//! What the providers' request signatures share (ACS3 for Alibaba, TC3 for Tencent, Huawei's
+//! SDK-HMAC-SHA256): canonical header lines and names, SHA-256 in hex, and HMAC-SHA256.
 
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use sha2::Sha256;
+
+/// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded (space is `%20`).
+pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Sorted `(name, value)` pairs, already normalised by the caller's rules, as the canonical
 /// header block (`name:value\n` each) and the `;`-joined signed header names.
@@ -15,6 +23,12 @@ pub fn headers(mut pairs: Vec<(String, String)>) -> (String, String) {
         .collect::<Vec<_>>()
         .join(";");
     (lines, names)
+}
+
+/// Lowercase hex SHA-256 of `bytes` (every signature hashes its payload so).
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    crate::site::state::hex(&Sha256::digest(bytes))
 }
 
 /// HMAC-SHA256 of `msg` under `key`.

@@ -1,7 +1,8 @@
 //! Which CDN provider a job talks to, its settings as resolved from flags and the profile, and
 //! opening it (credentials from the provider's standard variables).
 
-use super::Provider;
+use super::{aliyun, cloudflare, cloudfront, huawei, qiniu, tencent};
+use super::{Action, ApiError, Batch, Cdn, Limits, ObjectKind, Plan, Quota, TaskState};
 use crate::error::{Error, Result};
 
 /// Which CDN.
@@ -155,5 +156,68 @@ fn tencent_area(area: &str) -> String {
     match area {
         "domestic" => "mainland".into(),
         other => other.into(),
+    }
+}
+
+/// The configured provider.
+#[derive(Debug)]
+pub enum Provider {
+    /// Alibaba Cloud CDN.
+    Aliyun(aliyun::Aliyun),
+    /// AWS CloudFront.
+    CloudFront(cloudfront::CloudFront),
+    /// Tencent Cloud CDN.
+    Tencent(tencent::Tencent),
+    /// Cloudflare.
+    Cloudflare(cloudflare::Cloudflare),
+    /// Qiniu CDN.
+    Qiniu(qiniu::Qiniu),
+    /// Huawei Cloud CDN.
+    Huawei(huawei::Huawei),
+}
+
+macro_rules! delegate {
+    ($self:ident, $p:ident => $e:expr) => {
+        match $self {
+            Provider::Aliyun($p) => $e,
+            Provider::CloudFront($p) => $e,
+            Provider::Tencent($p) => $e,
+            Provider::Cloudflare($p) => $e,
+            Provider::Qiniu($p) => $e,
+            Provider::Huawei($p) => $e,
+        }
+    };
+}
+
+impl Cdn for Provider {
+    fn name(&self) -> &'static str {
+        delegate!(self, p => p.name())
+    }
+    fn limits(&self) -> Limits {
+        delegate!(self, p => p.limits())
+    }
+    fn plan(&self, action: Action, kind: ObjectKind, urls: &[String]) -> Result<Plan> {
+        delegate!(self, p => p.plan(action, kind, urls))
+    }
+    fn has_quota(&self) -> bool {
+        delegate!(self, p => p.has_quota())
+    }
+    fn idempotent_submit(&self) -> bool {
+        delegate!(self, p => p.idempotent_submit())
+    }
+    async fn quota(&self, action: Action) -> Result<Option<Quota>, ApiError> {
+        delegate!(self, p => p.quota(action).await)
+    }
+    fn can_prefetch(&self) -> bool {
+        delegate!(self, p => p.can_prefetch())
+    }
+    fn quota_left(&self) -> Option<Quota> {
+        delegate!(self, p => p.quota_left())
+    }
+    async fn submit(&self, action: Action, batch: &Batch) -> Result<Vec<String>, ApiError> {
+        delegate!(self, p => p.submit(action, batch).await)
+    }
+    async fn status(&self, ids: &[String]) -> Result<Vec<(String, TaskState)>, ApiError> {
+        delegate!(self, p => p.status(ids).await)
     }
 }

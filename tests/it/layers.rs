@@ -50,6 +50,10 @@ fn code(text: &str) -> String {
     };
     let mut out = String::new();
     for line in text.lines() {
+        // A re-export is a façade, not a use: `pub use child::Item` in a `mod.rs` adds no edge.
+        if line.trim_start().starts_with("pub use ") {
+            continue;
+        }
         let line = match line.find("//") {
             Some(at) => &line[..at],
             None => line,
@@ -111,6 +115,7 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let modules: BTreeSet<String> = files.iter().map(|f| module_of(&src, f)).collect();
     let path_re =
         regex::Regex::new(r"\b(crate|super|[a-z_][a-z0-9_]*)((?:::[a-z_][a-z0-9_]*)+)").unwrap();
+    let child_item_re = regex::Regex::new(r"\b([a-z_][a-z0-9_]*)::[A-Z*]").unwrap();
     let super_item_re = regex::Regex::new(r"\bsuper::[A-Z*]").unwrap();
     let child_re =
         regex::Regex::new(r"(?m)^\s*(?:pub(?:\([a-z]+\))? )?mod ([a-z_][a-z0-9_]*);").unwrap();
@@ -128,6 +133,19 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
         // `super::Item`, `super::{…}`: the parent module itself.
         if !parent.is_empty() && super_item_re.is_match(&text) {
             deps.insert(parent.clone());
+        }
+        // `child::Item`: a child module of this one.
+        for c in child_item_re.captures_iter(&text) {
+            if children.contains(&c[1]) {
+                let child = if me == "lib" || me == "main" {
+                    c[1].to_string()
+                } else {
+                    format!("{me}::{}", &c[1])
+                };
+                if modules.contains(&child) {
+                    deps.insert(child);
+                }
+            }
         }
         for c in path_re.captures_iter(&text) {
             let (head, rest) = (&c[1], &c[2][2..]);

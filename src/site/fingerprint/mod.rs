@@ -20,21 +20,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::site::classify::{kind, stem_len, Kind, Naming};
 
-pub use span::{Link, Span};
-
-/// What the analysis found in one asset.
-#[derive(Debug, Clone, Default)]
-pub struct Refs {
-    /// References to other assets, in file order.
-    pub links: Vec<Link>,
-    /// The `sourceMappingURL` comment, when it names a map of the tree.
-    pub source_map: Option<Link>,
-    /// Links found by a site path's longest suffix: the link's span start and the leading
-    /// sub-path that was dropped (the deploy sub-path the reference assumes).
-    pub guessed: Vec<(usize, String)>,
-    /// Placeholder-prefixed or server URLs that name no file of the tree (path part only).
-    pub unresolved: Vec<Span>,
-}
+pub use span::{Link, Refs, Span};
 
 /// Extract the references of one file (`rel`, with `bytes`) that resolve to assets of `index`.
 pub fn analyze(rel: &str, bytes: &[u8], index: &resolve::Index) -> Refs {

@@ -8,7 +8,7 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::resolve::Index;
-use super::{Refs, Span};
+use super::span::{Refs, Span};
 use crate::site::classify::{file_name, kind, Kind};
 
 /// Extensions of the text files searched for mentions of other files' names (source maps are

@@ -1,5 +1,5 @@
-//! Where a reference sits in a file, and what it names: the types every reader of references
-//! (HTML, CSS, JS, source maps, webpack's chunk maps) returns.
+//! Where a reference sits in a file, what it names, and what one file's analysis found: the
+//! types every reader of references (HTML, CSS, JS, source maps, webpack's chunk maps) returns.
 
 /// A byte range in a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,4 +30,18 @@ pub struct Link {
     /// The span holds only the piece of a built name its stem ends with (a webpack chunk map's
     /// hash value): a new name's hash is appended to it.
     pub insert: bool,
+}
+
+/// What the analysis found in one asset.
+#[derive(Debug, Clone, Default)]
+pub struct Refs {
+    /// References to other assets, in file order.
+    pub links: Vec<Link>,
+    /// The `sourceMappingURL` comment, when it names a map of the tree.
+    pub source_map: Option<Link>,
+    /// Links found by a site path's longest suffix: the link's span start and the leading
+    /// sub-path that was dropped (the deploy sub-path the reference assumes).
+    pub guessed: Vec<(usize, String)>,
+    /// Placeholder-prefixed or server URLs that name no file of the tree (path part only).
+    pub unresolved: Vec<Span>,
 }

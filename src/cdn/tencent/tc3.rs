@@ -14,8 +14,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::acs3::sha256;
-use super::canonical::hmac_sha256 as hmac;
+use crate::cdn::canonical::hmac_sha256 as hmac;
+use crate::cdn::canonical::sha256;
 use crate::site::state::hex;
 
 /// The algorithm name in `Authorization` and the string to sign.
@@ -37,7 +37,7 @@ pub struct Request<'a> {
 
 /// Every given header, names and values lower case (the document's rule): lines and names.
 fn signed(headers: &[(&str, &str)]) -> (String, String) {
-    super::canonical::headers(
+    crate::cdn::canonical::headers(
         headers
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))

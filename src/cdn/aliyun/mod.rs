@@ -2,12 +2,13 @@
 //! RefreshObjectCaches (purge), PushObjectCache (prefetch), DescribeRefreshTaskById (status),
 //! DescribeRefreshQuota (quota, values as strings).
 
+pub mod acs3;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 use url::Url;
 
-use super::acs3;
 use super::{Action, ApiError, Batch, Cdn, ErrorClass, Limits, ObjectKind, Plan, Quota, TaskState};
 use crate::error::{Error, Result};
 

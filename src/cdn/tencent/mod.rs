@@ -3,6 +3,8 @@
 //! DescribePushQuota (quota), DescribePurgeTasks / DescribePushTasks (status, one task a call).
 //! Every answer is HTTP 200 with `{"Response": {...}}`; errors are `Response.Error.Code`.
 
+pub mod tc3;
+
 use serde_json::{json, Value};
 use url::Url;
 
@@ -85,14 +87,13 @@ impl Tencent {
             ("host", &host),
             ("x-tc-action", action),
         ];
-        let req = super::tc3::Request {
+        let req = tc3::Request {
             method: "POST",
             query: "",
             headers: &signed,
             payload: body.as_bytes(),
         };
-        let auth =
-            super::tc3::authorization(&req, timestamp, SERVICE, &self.creds.id, &self.creds.secret);
+        let auth = tc3::authorization(&req, timestamp, SERVICE, &self.creds.id, &self.creds.secret);
         let mut builder = self
             .http
             .post(self.endpoint.clone())

@@ -427,7 +427,7 @@ fn fatal(message: String) -> ApiError {
 /// `cdnpub-<reference>-<batch>-<digest of the paths>`: the same release and paths give the
 /// same reference (CloudFront returns the existing invalidation), other paths another one.
 pub fn caller_reference(reference: &str, batch: usize, paths: &[String]) -> String {
-    let digest = super::acs3::sha256(paths.join("\n").as_bytes());
+    let digest = super::canonical::sha256(paths.join("\n").as_bytes());
     format!("cdnpub-{reference}-{batch}-{}", &digest[..12])
 }
 

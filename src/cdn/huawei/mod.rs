@@ -12,8 +12,8 @@
 use serde_json::{json, Value};
 use url::Url;
 
-use super::acs3::sha256;
 use super::canonical::hmac_sha256;
+use super::canonical::sha256;
 use super::{
     Action, ApiError, Batch, Cdn, DirMode, ErrorClass, Limits, ObjectKind, Plan, Quota, TaskState,
 };
@@ -45,7 +45,7 @@ pub fn credentials_from_env() -> Result<super::keys::Credentials> {
 
 /// RFC 3986 encoding of everything but unreserved characters.
 fn encode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, super::acs3::RFC3986).to_string()
+    percent_encoding::utf8_percent_encode(s, super::canonical::RFC3986).to_string()
 }
 
 /// The canonical request of the AK/SK scheme: `headers` are (name, value) pairs, names

@@ -8,20 +8,14 @@
 //! Signature        = hex(hmac_sha256(secret, StringToSign))
 //! ```
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use sha2::{Digest, Sha256};
+use percent_encoding::utf8_percent_encode;
 
 use crate::site::state::hex;
 
 /// The algorithm name in `Authorization` and the string to sign.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
-/// RFC 3986 encoding: everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded (space is `%20`).
-pub const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+pub use crate::cdn::canonical::RFC3986;
 
 /// Percent-encode `s` the way the signature expects (query values, form bodies).
 pub fn encode(s: &str) -> String {
@@ -57,14 +51,11 @@ pub struct Request<'a> {
     pub body_sha256: &'a str,
 }
 
-/// Hex SHA-256 of bytes.
-pub fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
+pub use crate::cdn::canonical::sha256;
 
 /// The signed headers (host, content-type, every `x-acs-*`): canonical lines and names.
 fn signed(headers: &[(&str, &str)]) -> (String, String) {
-    super::canonical::headers(
+    crate::cdn::canonical::headers(
         headers
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_string()))
@@ -93,7 +84,7 @@ pub fn canonical_request(req: &Request) -> String {
 /// The signature (hex) of `req` with `secret`.
 pub fn signature(req: &Request, secret: &str) -> String {
     let to_sign = format!("{ALGORITHM}\n{}", sha256(canonical_request(req).as_bytes()));
-    hex(&super::canonical::hmac_sha256(
+    hex(&crate::cdn::canonical::hmac_sha256(
         secret.as_bytes(),
         to_sign.as_bytes(),
     ))
