@@ -4,6 +4,7 @@
 //! check of the tree against it before an upload ([`tree`]), per-glob headers ([`headers`]),
 //! the tags a page loads code with ([`tags`]) and Subresource Integrity ([`sri`]).
 
+pub mod build;
 pub mod cache;
 pub mod classify;
 pub mod compress;
