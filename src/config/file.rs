@@ -1,0 +1,186 @@
+//! The configuration file and its layers: cdnpub.toml parsed (unknown keys named with the
+//! nearest), a profile laid over the top level key by key.
+
+use super::{defaults, Settings};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The file looked for in the working directory when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "cdnpub.toml";
+/// The web root of the official nginx image, the old entrypoint's root.
+pub const DEFAULT_ROOT: &str = defaults::ROOT;
+
+/// A parsed configuration file.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its contents.
+    pub settings: Settings,
+}
+
+/// serde's "unknown field `cdn_sever`, expected one of `cdn_server`, …" made short: the nearest
+/// key ("did you mean `cdn_server`?") instead of all of them.
+pub(super) fn suggest_key(message: &str) -> String {
+    let Some(at) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let rest = &message[at + "unknown field `".len()..];
+    let Some((typo, list)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let keys: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+    let nearest = keys
+        .iter()
+        .map(|k| (strsim::jaro_winkler(typo, k), *k))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score >= 0.8);
+    let hint = match nearest {
+        Some((_, key)) => format!("did you mean `{key}`?"),
+        None => "`cdnpub config show` lists every key".to_string(),
+    };
+    format!("{}unknown key `{typo}`: {hint}", &message[..at])
+}
+
+impl ConfigFile {
+    /// Parse `text` as the contents of `path`; errors name the file, line and key.
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let settings: Settings = toml::from_str(text).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            message: suggest_key(e.to_string().trim_end()),
+        })?;
+        if let Some((name, _)) = settings.env.iter().find(|(_, p)| !p.env.is_empty()) {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                message: format!("[env.{name}] has its own [env] table; profiles do not nest"),
+            });
+        }
+        Ok(ConfigFile {
+            path: path.to_path_buf(),
+            settings,
+        })
+    }
+
+    /// Read the file given with `--config`, or `./cdnpub.toml` when it exists.
+    pub fn load(explicit: Option<&Path>) -> Result<Option<Self>> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => PathBuf::from(DEFAULT_CONFIG_FILE),
+            None => return Ok(None),
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
+            path: path.clone(),
+            message: format!(
+                "cannot read the configuration file: {e} (check --config / CDNPUB_CONFIG)"
+            ),
+        })?;
+        Self::parse(&path, &text).map(Some)
+    }
+
+    pub(super) fn dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+/// The layers below the flags: the chosen profile, then the file's top level. The one place
+/// that lays a profile over the top level: resolution asks it key by key ([`Layers::pick`],
+/// with where each value came from), `config show` and `config check` take the whole merged
+/// scope ([`Layers::merged`]).
+pub struct Layers<'a> {
+    file: Option<&'a ConfigFile>,
+    profile: Option<(&'a str, &'a Settings)>,
+}
+
+impl<'a> Layers<'a> {
+    /// The layers of `file` with profile `env` (an error naming the profiles when it has none
+    /// of that name, or when a profile is asked for without a file).
+    pub fn new(file: Option<&'a ConfigFile>, env: Option<&'a str>) -> Result<Self> {
+        let profile = match (env, file) {
+            (None, _) => None,
+            (Some(name), None) => {
+                return Err(Error::Usage(format!(
+                    "--env {name} needs a configuration file: none given with --config and no {DEFAULT_CONFIG_FILE} here"
+                )))
+            }
+            (Some(name), Some(f)) => match f.settings.env.get(name) {
+                Some(p) => Some((name, p)),
+                None => {
+                    let known: Vec<&str> = f.settings.env.keys().map(String::as_str).collect();
+                    return Err(Error::Config {
+                        path: f.path.clone(),
+                        message: format!("no profile [env.{name}] (profiles: {})", list_or_none(&known)),
+                    });
+                }
+            },
+        };
+        Ok(Layers { file, profile })
+    }
+
+    /// The first layer that sets a key, with a label naming where it came from.
+    pub(super) fn pick<T: Clone>(
+        &self,
+        key: &str,
+        get: impl Fn(&Settings) -> Option<T>,
+    ) -> Option<(T, String)> {
+        let file = self.file?;
+        let path = file.path.display();
+        if let Some((name, p)) = self.profile {
+            if let Some(v) = get(p) {
+                return Some((v, format!("{path} [env.{name}] {key}")));
+            }
+        }
+        get(&file.settings).map(|v| (v, format!("{path} {key}")))
+    }
+
+    /// Every key the layers set, the profile's over the top level's (no `env` table); an empty
+    /// object without a file.
+    pub fn merged(&self) -> serde_json::Value {
+        use serde_json::Value;
+        let Some(file) = self.file else {
+            return Value::Object(serde_json::Map::new());
+        };
+        let mut top = serde_json::to_value(&file.settings).unwrap_or(Value::Null);
+        if let Some(map) = top.as_object_mut() {
+            map.remove("env");
+        }
+        if let Some((_, p)) = self.profile {
+            let over = serde_json::to_value(p).unwrap_or(Value::Null);
+            if let (Some(t), Some(o)) = (top.as_object_mut(), over.as_object()) {
+                for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
+                    t.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        top
+    }
+
+    /// The first layer's value for a key, without its origin.
+    pub(super) fn value<T: Clone>(
+        &self,
+        key: &str,
+        get: impl Fn(&Settings) -> Option<T>,
+    ) -> Option<T> {
+        self.pick(key, get).map(|(v, _)| v)
+    }
+
+    /// A path from the file, made relative to the file's directory.
+    pub(super) fn pick_path(
+        &self,
+        key: &str,
+        get: impl Fn(&Settings) -> Option<PathBuf>,
+    ) -> Option<PathBuf> {
+        let dir = self.file.map(ConfigFile::dir).unwrap_or_default();
+        self.pick(key, get).map(|(p, _)| dir.join(p))
+    }
+}
+
+pub(super) fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
