@@ -1,127 +1,9 @@
-//! Command-line definitions (clap derive) and nothing else.
+//! The options of each command, and the groups of them commands share.
 
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, Args, Parser, Subcommand};
-
-/// cdnpub: fingerprint, precompress and rewrite a static bundle for its CDN.
-#[derive(Debug, Parser)]
-#[command(name = "cdnpub", version, about, max_term_width = 100)]
-pub struct Cli {
-    /// Options every command takes.
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    /// The command to run.
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Help heading: what a command works on (publish, build).
-pub const WHAT: &str = "What to publish";
-/// Help heading: targets and how to reach them.
-pub const WHERE: &str = "Where";
-/// Help heading: the CDN stages.
-pub const CDN: &str = "CDN";
-/// Help heading: what is printed and written about the run.
-pub const OUTPUT: &str = "Output";
-/// Help heading: the configuration file and profile.
-pub const CONFIGURATION: &str = "Configuration";
-
-/// Options every command takes.
-#[derive(Debug, Args)]
-pub struct GlobalArgs {
-    /// Configuration file [default: ./cdnpub.toml if there is one].
-    #[arg(long, global = true, env = "CDNPUB_CONFIG", value_name = "FILE", help_heading = CONFIGURATION)]
-    pub config: Option<PathBuf>,
-    /// Profile of the configuration file to use ([env.NAME]).
-    #[arg(long = "env", global = true, env = "CDNPUB_ENV", value_name = "NAME", help_heading = CONFIGURATION)]
-    pub env: Option<String>,
-    /// Print a JSON summary on stdout instead of text.
-    #[arg(long, global = true, help_heading = OUTPUT, hide_short_help = true)]
-    pub json: bool,
-    /// Print only warnings and errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = OUTPUT)]
-    pub quiet: bool,
-    /// More detail on stderr (-v: every object and file, debug; -vv: trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = OUTPUT)]
-    pub verbose: u8,
-    /// Also write the run's events and summary to FILE (ND-JSON, for CI).
-    ///
-    /// Written whatever the exit code, atomically.
-    #[arg(long, global = true, env = "CDNPUB_RESULTS", value_name = "FILE", help_heading = OUTPUT, hide_short_help = true)]
-    pub results: Option<PathBuf>,
-}
-
-/// The commands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Replace the CDN placeholder in served files, in place and re-runnably (container entrypoint).
-    #[command(after_help = REWRITE_EXAMPLES)]
-    Rewrite(RewriteArgs),
-    /// Fingerprint, rewrite references and precompress a bundler's output into a CDN-ready tree.
-    #[command(after_help = BUILD_EXAMPLES)]
-    Build(BuildArgs),
-    /// Make one or more buckets (or directories) match a built tree, sending only what changed.
-    #[command(after_help = UPLOAD_EXAMPLES)]
-    Upload(UploadArgs),
-    /// Purge (refresh) CDN caches: URLs, paths, directories, or what a release changed.
-    #[command(after_help = PURGE_EXAMPLES)]
-    Purge(PurgeArgs),
-    /// Prefetch (warm) URLs into the CDN's edge caches.
-    #[command(after_help = PREFETCH_EXAMPLES)]
-    Prefetch(PrefetchArgs),
-    /// Build, render, upload to every target, purge, prefetch, prune: a release in one step.
-    #[command(after_help = PUBLISH_EXAMPLES)]
-    Publish(PublishArgs),
-    /// Fetch a release through the CDN as browsers do and report stale, missing and wrong objects.
-    #[command(after_help = VERIFY_EXAMPLES)]
-    Verify(VerifyArgs),
-    /// List a target's releases (id, time, commit, files, bytes, what changed).
-    #[command(after_help = RELEASES_EXAMPLES)]
-    Releases(ReleasesArgs),
-    /// Make an earlier (or a staged) release live again and purge its pages.
-    #[command(after_help = ROLLBACK_EXAMPLES)]
-    Rollback(RollbackArgs),
-    /// Check cdnpub.toml, or show the resolved configuration (secrets masked).
-    #[command(after_help = CONFIG_EXAMPLES)]
-    Config(ConfigArgs),
-    /// Print a shell completion script.
-    #[command(after_help = COMPLETIONS_EXAMPLES)]
-    Completions(CompletionsArgs),
-    /// Print the man page (roff), or write one page per command into a directory.
-    #[command(after_help = MAN_EXAMPLES)]
-    Man(ManArgs),
-}
-
-/// The command line as clap parses it, with each command's examples printed verbatim after its
-/// options: clap wraps `after_help` to the terminal, which would split a command over two lines
-/// (a copy-paste of half a purge), so the examples go into the help template, which clap prints
-/// as it is. `after_help` still carries them for the man page.
-pub fn command() -> clap::Command {
-    use clap::CommandFactory;
-    let mut cmd = Cli::command();
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    for name in names {
-        cmd = cmd.mut_subcommand(&name, |sub| {
-            let Some(examples) = sub.get_after_help().map(|e| e.to_string()) else {
-                return sub;
-            };
-            sub.help_template(format!(
-                "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{{all-args}}\n\n{examples}\n"
-            ))
-        });
-    }
-    cmd
-}
-
-const MAN_EXAMPLES: &str = "\
-Examples:
-  cdnpub man | man -l -
-  cdnpub man --out /usr/local/share/man/man1";
+use super::headings::*;
 
 /// `cdnpub man` options.
 #[derive(Debug, Args)]
@@ -132,43 +14,6 @@ pub struct ManArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
-
-const PUBLISH_EXAMPLES: &str = "\
-Examples:
-  # the bundled example into a local directory (no configuration needed)
-  cdnpub publish fixtures/vite-vue/dist --to ./public
-
-  # a profile of cdnpub.toml: its cdn_server, targets, CDN provider and domain; look first
-  cdnpub --env prod publish dist --dry-run
-  cdnpub --env prod publish dist
-
-  # staged rollout: pages go to releases/<id>/ for a gateway to route a share of users there
-  cdnpub --env prod publish dist --stage";
-
-const RELEASES_EXAMPLES: &str = "\
-Examples:
-  cdnpub releases --to s3://site/web --endpoint https://oss-cn-hangzhou.aliyuncs.com
-  cdnpub --env prod releases --json";
-
-const ROLLBACK_EXAMPLES: &str = "\
-Examples:
-  # back to the release before the live one, on every target of the profile; look first
-  cdnpub --env prod rollback --dry-run
-  cdnpub --env prod rollback
-
-  # a given release (or promote a staged one to everyone)
-  cdnpub --env prod rollback 20261124T101500Z-3f9a1c2b";
-
-const CONFIG_EXAMPLES: &str = "\
-Examples:
-  cdnpub config check
-  cdnpub --config deploy/cdnpub.toml config show --env prod";
-
-const COMPLETIONS_EXAMPLES: &str = "\
-Examples:
-  cdnpub completions bash > /etc/bash_completion.d/cdnpub
-  cdnpub completions zsh > \"${fpath[1]}/_cdnpub\"
-  cdnpub completions fish > ~/.config/fish/completions/cdnpub.fish";
 
 /// `cdnpub publish` options.
 #[derive(Debug, Args)]
@@ -311,17 +156,6 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-const UPLOAD_EXAMPLES: &str = "\
-Examples:
-  # MinIO / a custom endpoint (path-style), credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
-  cdnpub upload public --to s3://site/prod --endpoint http://127.0.0.1:9000 --path-style
-
-  # Alibaba OSS (virtual-hosted), credentials from ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET
-  cdnpub upload public --to s3://my-bucket/web --endpoint https://oss-cn-hangzhou.aliyuncs.com --region cn-hangzhou
-
-  # two data centres, see first, delete what no recent release needs
-  cdnpub upload public --to s3://site-a/web --to s3://site-b/web --delete --dry-run";
-
 /// `cdnpub upload` options.
 #[derive(Debug, Args)]
 pub struct UploadArgs {
@@ -413,32 +247,6 @@ pub struct StoreArgs {
     #[arg(long, env = "CDNPUB_READ_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub read_timeout: Option<std::time::Duration>,
 }
-
-const PURGE_EXAMPLES: &str = "\
-Examples:
-  # three files and a directory on Alibaba Cloud CDN (keys from ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET)
-  cdnpub purge --provider aliyun --domain cdn.example.com /index.html /js/app.js https://cdn.example.com/css/app.css
-  cdnpub purge --provider aliyun --domain cdn.example.com --dir /assets/
-
-  # what the latest release changed, waiting until the CDN says done; look first with --dry-run
-  cdnpub --env prod purge --changed --wait --dry-run
-
-  # CloudFront, URLs from a file (one per line, - for stdin)
-  cdnpub purge --provider cloudfront --distribution-id E123ABC --domain d111.cloudfront.net --from-file urls.txt
-
-  # Tencent Cloud CDN (TENCENTCLOUD_SECRET_ID/_KEY): only what changed at the origin under a directory
-  cdnpub purge --provider tencent --domain cdn.example.com --dir --dir-mode changed /assets/
-
-  # Cloudflare (CLOUDFLARE_API_TOKEN), Qiniu (QINIU_ACCESS_KEY/_SECRET_KEY), Huawei (HUAWEICLOUD_SDK_AK/_SK)
-  cdnpub purge --provider cloudflare --zone-id 023e105f4ecef8ad9ca31a8372d0c353 --domain www.example.com /index.html";
-
-const PREFETCH_EXAMPLES: &str = "\
-Examples:
-  # warm the entry page and what it references, after a release
-  cdnpub --env prod prefetch --changed
-
-  # explicit URLs, mainland China nodes only
-  cdnpub prefetch --provider aliyun --domain cdn.example.com --area domestic /index.html /js/app.js";
 
 /// Inputs and provider options shared by `purge` and `prefetch`.
 #[derive(Debug, Args)]
@@ -538,17 +346,6 @@ pub struct CdnProviderArgs {
     pub max_paths: Option<usize>,
 }
 
-const VERIFY_EXAMPLES: &str = "\
-Examples:
-  # every key of the live release, through the profile's CDN server
-  cdnpub --env prod verify
-
-  # 200 keys (the entry pages and what they load first), then purge what the edge has stale
-  cdnpub --env prod verify --sample 200 --purge-stale --wait
-
-  # another base URL (a second CDN domain), one release, machine-readable
-  cdnpub verify --to s3://site/web --cdn-base https://cdn2.example.com/web --release 20261204T101500Z-1a2b3c4d --json";
-
 /// `cdnpub verify` options.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -615,20 +412,6 @@ pub struct PrefetchArgs {
     #[arg(long)]
     pub l2_preload: bool,
 }
-
-const BUILD_EXAMPLES: &str = "\
-Examples:
-  # a Vite or vue-cli output directory into a CDN-ready tree with .cdnpub/manifest.json
-  cdnpub build dist --out public
-
-  # keep the names of chunks that code loads by computed URL; faster brotli
-  cdnpub build dist --out public --keep 'js/chunk-*.js' --brotli-quality 9
-
-  # an app deployed under mobile-vue/pass/ (bundler base EGOVA_CDN/mobile-vue/pass/)
-  cdnpub build dist --out public --base-path mobile-vue/pass
-
-  # check a built tree (any bundler's, or cdnpub's) before it is uploaded
-  cdnpub build --check public";
 
 /// `cdnpub build` options.
 #[derive(Debug, Args)]
@@ -748,17 +531,6 @@ pub struct TuningArgs {
     pub max_ratio: Option<f64>,
 }
 
-const REWRITE_EXAMPLES: &str = "\
-Examples:
-  # what the old replace_cdn entrypoint did, from the same variables
-  CDN_REPLACE_FILES='mobile-vue/*/index.html' CDN_SERVER=https://cdn.example.com cdnpub rewrite
-
-  # explicit flags; see what would change first
-  cdnpub rewrite --root ./dist --server https://cdn.example.com --dry-run '**/*.html' 'assets/*.js'
-
-  # a CI smoke test: fail (exit 3) if a placeholder would remain
-  cdnpub rewrite --root ./dist --server https://cdn.example.com --dry-run --check '**/*.html'";
-
 /// `cdnpub rewrite` options.
 #[derive(Debug, Args)]
 pub struct RewriteArgs {
@@ -823,13 +595,4 @@ pub struct RewriteArgs {
     /// Survives power loss; slower.
     #[arg(long)]
     pub fsync: bool,
-}
-
-/// Where a flag's value came from, for messages: the flag, its variable, or nothing.
-pub fn value_origin(matches: &ArgMatches, id: &str, flag: &str, var: &str) -> Option<String> {
-    match matches.value_source(id)? {
-        ValueSource::CommandLine => Some(flag.to_string()),
-        ValueSource::EnvVariable => Some(var.to_string()),
-        _ => None,
-    }
 }
