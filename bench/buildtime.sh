@@ -5,9 +5,10 @@
 #   2. `cargo build --profile dist` (the release archives): wall time and binary size;
 #   3. with REF, the older revision's `cargo build --release` side by side (what the archives were
 #      built with before the split): wall time and size, then the speed of both binaries on the
-#      same job (hyperfine: `build --no-cache` of the bundled example, maps removed, copied 40 times).
+#      same job (`build --no-cache` of the bundled example, maps removed, copied 40 times; 12 runs
+#      each, interleaved).
 # Usage: bench/buildtime.sh [REF]   (e.g. bench/buildtime.sh b04a18d). Needs the crates in cargo's
-#        registry cache (a previous build) and hyperfine for REF; no network beyond the registry.
+#        registry cache (a previous build); no network beyond the registry.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -54,8 +55,16 @@ for i in $(seq 40); do
     find "$work/site/app$i" -name '*.js' -exec sed -i '/^\/\/# sourceMappingURL=/d' {} +
 done
 echo
-hyperfine --warmup 1 --runs 5 -N \
-    --prepare "rm -rf $work/out" -n "$1 release" "$old build -q --no-cache $work/site --out $work/out" \
-    --prepare "rm -rf $work/out" -n "dist" "$dist build -q --no-cache $work/site --out $work/out" \
-    --export-markdown "$work/speed.md" > /dev/null
-cat "$work/speed.md"
+# Interleaved (old, new, old, new…): hyperfine's one-after-the-other runs moved by 10-25% with
+# their order on this machine, more than the difference measured.
+for i in $(seq 12); do
+    for which in old dist; do
+        bin=$old
+        [ "$which" = old ] || bin=$dist
+        rm -rf "$work/out"
+        start=$(date +%s.%N)
+        "$bin" build -q --no-cache "$work/site" --out "$work/out"
+        echo "$which $(echo "$(date +%s.%N) - $start" | bc)"
+    done
+done | awk -v ref="$1" '{ s[$1] += $2; n[$1]++ }
+    END { printf "| build of 40 example apps, no maps, no cache | %s release: %.3f s | dist: %.3f s | %.2fx |\n", ref, s["old"]/n["old"], s["dist"]/n["dist"], (s["dist"]/n["dist"]) / (s["old"]/n["old"]) }'
