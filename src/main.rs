@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 
 use clap::FromArgMatches;
 
-use cdnpub::cdn::{Action, ObjectKind};
 use cdnpub::cli::{self, Cli, Command, ConfigAction};
 use cdnpub::cmd::{build, publish, purge, releases, rewrite, upload, verify};
 use cdnpub::config;
@@ -115,22 +114,13 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             result.outcome()
         }
         Command::Purge(args) => {
-            let kind = if args.dir {
-                ObjectKind::Directory
-            } else {
-                ObjectKind::File
-            };
-            let mut cfg = config::resolve_cdn(&cli.global, &args.cdn, Action::Purge, kind)?;
-            cfg.settings.dir_mode = args.dir_mode;
+            let cfg = config::resolve_purge(&cli.global, args)?;
             let result = runtime()?.block_on(purge::run(&cfg))?;
             report::cdn(&result, out);
             result.outcome()
         }
         Command::Prefetch(args) => {
-            let mut cfg =
-                config::resolve_cdn(&cli.global, &args.cdn, Action::Prefetch, ObjectKind::File)?;
-            cfg.settings.area = args.area.clone();
-            cfg.settings.l2_preload = args.l2_preload;
+            let cfg = config::resolve_prefetch(&cli.global, args)?;
             let result = runtime()?.block_on(purge::run(&cfg))?;
             report::cdn(&result, out);
             result.outcome()

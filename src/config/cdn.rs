@@ -86,6 +86,37 @@ pub(super) fn job_options(
     }
 }
 
+/// Resolve `purge`: the shared CDN settings, files or directories (`--dir`, `--dir-mode`).
+pub fn resolve_purge(
+    global: &GlobalArgs,
+    args: &crate::cli::PurgeArgs,
+) -> Result<crate::cmd::purge::CdnConfig> {
+    let kind = if args.dir {
+        crate::cdn::ObjectKind::Directory
+    } else {
+        crate::cdn::ObjectKind::File
+    };
+    let mut cfg = resolve_cdn(global, &args.cdn, crate::cdn::Action::Purge, kind)?;
+    cfg.settings.dir_mode = args.dir_mode;
+    Ok(cfg)
+}
+
+/// Resolve `prefetch`: the shared CDN settings and where to warm (`--area`, `--l2-preload`).
+pub fn resolve_prefetch(
+    global: &GlobalArgs,
+    args: &crate::cli::PrefetchArgs,
+) -> Result<crate::cmd::purge::CdnConfig> {
+    let mut cfg = resolve_cdn(
+        global,
+        &args.cdn,
+        crate::cdn::Action::Prefetch,
+        crate::cdn::ObjectKind::File,
+    )?;
+    cfg.settings.area = args.area.clone();
+    cfg.settings.l2_preload = args.l2_preload;
+    Ok(cfg)
+}
+
 /// Resolve `purge`/`prefetch` from flags/variables and the file.
 pub fn resolve_cdn(
     global: &GlobalArgs,

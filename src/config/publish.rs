@@ -14,6 +14,16 @@ pub fn resolve_publish(
 ) -> Result<crate::cmd::publish::PublishConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let budget = layers
+        .value("budget", |s| s.budget.clone())
+        .unwrap_or_default();
+    let problems = super::validate::budget(&budget);
+    if !problems.is_empty() {
+        return Err(Error::Usage(format!(
+            "[[budget]] in the configuration: {} (`cdnpub config check` lists every problem)",
+            problems.join("; ")
+        )));
+    }
     let tuning = crate::cli::TuningArgs::default();
     let mut build = build_config(&args.src, &args.out, &args.tree, &tuning, &layers, &file)?;
     crate::site::placeholder::check_prefix(&build.prefix)
@@ -69,9 +79,7 @@ pub fn resolve_publish(
         prune: !args.no_prune,
         server: server.value,
         env: global.env.clone(),
-        budget: layers
-            .value("budget", |s| s.budget.clone())
-            .unwrap_or_default(),
+        budget,
         verify: args.verify,
     })
 }

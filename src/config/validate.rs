@@ -99,24 +99,31 @@ pub fn settings(s: &Settings) -> Vec<(String, String)> {
             bad("cdn_domains", e.to_string());
         }
     }
-    for r in s.budget.iter().flatten() {
+    for problem in budget(s.budget.as_deref().unwrap_or_default()) {
+        bad("budget", problem);
+    }
+    out
+}
+
+/// What is wrong with `[[budget]]` rules (an empty list: nothing): a bad glob, a rule with no
+/// limit, a growth that is not a percentage. `config check` and publish's resolution both ask.
+pub fn budget(rules: &[crate::release::size::BudgetRule]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rules {
         if let Err(e) = globset::Glob::new(&r.entry) {
-            bad("budget", format!("entry {:?}: {e}", r.entry));
+            out.push(format!("entry {:?}: {e}", r.entry));
         }
         if r.max_gzip.is_none() && r.max_br.is_none() && r.max_growth.is_none() {
-            bad(
-                "budget",
-                format!(
-                    "entry {:?} sets no limit (max_gzip, max_br, max_growth)",
-                    r.entry
-                ),
-            );
+            out.push(format!(
+                "entry {:?} sets no limit (max_gzip, max_br, max_growth)",
+                r.entry
+            ));
         }
         if r.max_growth.is_some_and(|g| !g.is_finite() || g < 0.0) {
-            bad(
-                "budget",
-                format!("entry {:?}: max_growth must be a percentage >= 0", r.entry),
-            );
+            out.push(format!(
+                "entry {:?}: max_growth must be a percentage >= 0",
+                r.entry
+            ));
         }
     }
     out

@@ -297,3 +297,37 @@ fn a_non_root_container_start_works_where_the_old_script_did() {
         let _ = fs::remove_dir_all(d);
     }
 }
+
+/// `config check` and publish agree about `[[budget]]`: a rule with no limit is refused by both,
+/// with the same words, before anything is built or uploaded.
+#[test]
+fn a_budget_with_no_limit_is_refused_by_check_and_publish_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    fs::write(
+        t.join("cdnpub.toml"),
+        "[[budget]]\nentry = \"index.html\"\n",
+    )
+    .unwrap();
+    let check = cdnpub(t).args(["config", "check"]).output().unwrap();
+    assert!(!check.status.success());
+    assert!(
+        common::output_log(&check).contains("sets no limit"),
+        "{}",
+        common::output_log(&check)
+    );
+    let publish = cdnpub(t)
+        .arg("publish")
+        .arg(fixtures().join("bundlers/vite-vue/dist"))
+        .args(["--to", "./site"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        publish.status.code(),
+        Some(2),
+        "{}",
+        common::output_log(&publish)
+    );
+    assert!(common::output_log(&publish).contains("sets no limit"));
+    assert!(!t.join("site").exists(), "nothing uploaded");
+}
