@@ -175,17 +175,7 @@ async fn the_publish_step_runs_against_a_real_s3_server() {
     assert_eq!(summary_event["report"]["release"], release.as_str());
     assert!(!out.contains(&server.secret_key) && !md.contains(&server.secret_key));
     // The objects are on the server, rendered for the CDN server.
-    let s3 = cdnpub::store::s3::S3Store::connect(cdnpub::store::s3::S3Options {
-        bucket: server.bucket.clone(),
-        prefix,
-        endpoint: Some(server.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        path_style: true,
-        keys: Some((server.access_key.clone(), server.secret_key.clone())),
-        timeouts: Default::default(),
-    })
-    .await
-    .unwrap();
+    let s3 = server.store(&prefix).await;
     use cdnpub::store::ObjectStore;
     let html = s3.get("index.html").await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&html).contains("https://cdn.example.com/assets/"));
@@ -342,17 +332,7 @@ async fn the_verify_and_sri_inputs_publish_through_a_cdn() {
     assert!(verify.contains("0 stale, 0 missing, 0 wrong"), "{verify}");
     let out = fs::read_to_string(work.join("output")).unwrap();
     assert!(out.contains("\nuploaded=11\n"), "{out}");
-    let s3 = cdnpub::store::s3::S3Store::connect(cdnpub::store::s3::S3Options {
-        bucket: server.bucket.clone(),
-        prefix,
-        endpoint: Some(server.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        path_style: true,
-        keys: Some((server.access_key.clone(), server.secret_key.clone())),
-        timeouts: Default::default(),
-    })
-    .await
-    .unwrap();
+    let s3 = server.store(&prefix).await;
     use cdnpub::store::ObjectStore;
     let html = s3.get("index.html").await.unwrap().unwrap();
     assert!(

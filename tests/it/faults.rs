@@ -50,6 +50,36 @@ fn upload(endpoint: &str, server: &S3Server, dir: &Path, prefix: &str) -> assert
     )
 }
 
+/// Upload `dir` (plain bytes under plain keys) through `proxy`, which holds a PUT unanswered;
+/// once one is held (at most a minute), kill the client as `kill -9` would. True when a PUT was
+/// held: the kill landed mid-upload, at that PUT.
+fn kill_while_a_put_is_held(
+    proxy: &FaultProxy,
+    server: &S3Server,
+    dir: &Path,
+    prefix: &str,
+    extra: &[&str],
+) -> bool {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdnpub"))
+        .current_dir(dir.parent().unwrap())
+        .args(["upload", "-q", "--encoding", "identity", "--path-style"])
+        .args(["--endpoint", &proxy.endpoint])
+        .args(extra)
+        .arg(dir)
+        .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
+        .env("AWS_ACCESS_KEY_ID", &server.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = proxy.wait_held(Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    held
+}
+
 /// The in-process S3 server, or None (saying the test is skipped) for an external endpoint,
 /// whose requests and files a test cannot see.
 fn in_process_server() -> Option<S3Server> {
@@ -323,7 +353,6 @@ fn kill_9_during_upload_always_converges() {
     many_files(&src);
     let dir = built(tmp.path(), &src);
     let total = manifest(&dir).len();
-    let bin = assert_cmd::cargo::cargo_bin("cdnpub");
     // Kill while the Nth PUT is held by the proxy (an event, not a guessed moment): the first,
     // an early one, a third, the middle, the last assets', the release record's; each on a
     // fresh prefix, then a re-run there.
@@ -336,22 +365,8 @@ fn kill_9_during_upload_always_converges() {
                 ..Faults::none()
             },
         );
-        let mut child = std::process::Command::new(&bin)
-            .args(["upload", "-q", "--concurrency", "4", "--path-style"])
-            .args(["--encoding", "identity"])
-            .args(["--endpoint", &proxy.endpoint])
-            .arg(&dir)
-            .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-            .env("AWS_ACCESS_KEY_ID", &server.access_key)
-            .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
-            .env("AWS_REGION", "us-east-1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let held = proxy.wait_held(Duration::from_secs(60));
-        let _ = child.kill();
-        let _ = child.wait();
+        let held =
+            kill_while_a_put_is_held(&proxy, &server, &dir, &prefix, &["--concurrency", "4"]);
         assert!(held, "PUT {nth} of the upload never arrived");
         // Whatever moment the kill hit, no release record names what is not there, and
         // no object is partial: each key is absent or holds exactly the tree's bytes.
@@ -677,22 +692,7 @@ fn a_kill_between_the_record_and_the_pointer_is_repaired_by_the_next_run() {
             ..Faults::none()
         },
     );
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cdnpub"))
-        .current_dir(tmp.path())
-        .args(["--json", "upload", "--encoding", "identity"])
-        .arg(&dir)
-        .args(["--path-style", "--endpoint", &holding.endpoint])
-        .args(["--to", &format!("s3://{}/{prefix}", server.bucket)])
-        .env("AWS_ACCESS_KEY_ID", &server.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &server.secret_key)
-        .env("AWS_REGION", "us-east-1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let held = holding.wait_held(Duration::from_secs(60));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let held = kill_while_a_put_is_held(&holding, &server, &dir, &prefix, &[]);
     assert!(held, "the pointer's PUT reached the proxy");
     let releases = || -> Value {
         let out = on_s3(tmp.path(), &clean.endpoint, &server, &prefix, &["releases"])

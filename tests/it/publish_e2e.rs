@@ -101,17 +101,7 @@ fn latest_objects(tmp: &Path, env: &str, s3: &S3Server) -> serde_json::Map<Strin
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use cdnpub::store::ObjectStore;
-        let store = cdnpub::store::s3::S3Store::connect(cdnpub::store::s3::S3Options {
-            bucket: s3.bucket.clone(),
-            prefix,
-            endpoint: Some(s3.endpoint.clone()),
-            region: Some("us-east-1".into()),
-            path_style: true,
-            keys: Some((s3.access_key.clone(), s3.secret_key.clone())),
-            timeouts: Default::default(),
-        })
-        .await
-        .unwrap();
+        let store = s3.store(&prefix).await;
         let bytes = store
             .get(&format!("_cdnpub/releases/{id}.json"))
             .await

@@ -6,7 +6,6 @@ use crate::common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cdnpub::store::s3::{S3Options, S3Store};
 use cdnpub::store::ObjectStore;
 use common::s3::S3Server;
 use common::{cdnpub, copy_tree, fixtures};
@@ -50,20 +49,6 @@ fn puts(server: &S3Server) -> Option<Vec<String>> {
     })
 }
 
-async fn store(server: &S3Server, prefix: &str) -> S3Store {
-    S3Store::connect(S3Options {
-        bucket: server.bucket.clone(),
-        prefix: prefix.to_string(),
-        endpoint: Some(server.endpoint.clone()),
-        region: Some("us-east-1".into()),
-        path_style: true,
-        keys: Some((server.access_key.clone(), server.secret_key.clone())),
-        timeouts: Default::default(),
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn first_upload_then_noop_then_one_change_in_order() {
     let server = S3Server::start();
@@ -94,7 +79,7 @@ async fn first_upload_then_noop_then_one_change_in_order() {
         t["uploaded"].as_array().unwrap().len(),
         manifest["files"].as_array().unwrap().len()
     );
-    let s = store(&server, &prefix).await;
+    let s = server.store(&prefix).await;
     let html = s
         .head("mobile-vue/citizen/index.html")
         .await
@@ -242,12 +227,7 @@ async fn dry_run_writes_nothing() {
         .success(),
     );
     assert!(out["targets"][0]["uploaded"].as_array().unwrap().len() > 10);
-    assert!(store(&server, &prefix)
-        .await
-        .list()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(server.store(&prefix).await.list().await.unwrap().is_empty());
     if let Some(p) = puts(&server) {
         assert!(p.is_empty(), "{p:?}");
     }
@@ -276,7 +256,7 @@ async fn deletes_keep_recent_releases_and_respect_the_cap() {
     for n in 1..=4 {
         release(n, &["--delete", "--keep-releases", "2"]).success();
     }
-    let s = store(&server, &prefix).await;
+    let s = server.store(&prefix).await;
     let keys: Vec<String> = s
         .list()
         .await
@@ -327,12 +307,7 @@ async fn wrong_credentials_fail_clearly_and_write_nothing() {
         !out.contains("wrong-secret-value-1234") && !out.contains(&server.secret_key),
         "secret printed: {out}"
     );
-    assert!(store(&server, &prefix)
-        .await
-        .list()
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(server.store(&prefix).await.list().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -390,7 +365,7 @@ async fn large_files_go_up_in_parts_and_arrive_whole() {
         &[],
     )
     .success();
-    let s = store(&server, &prefix).await;
+    let s = server.store(&prefix).await;
     assert_eq!(s.get("video-Abcd1234.mp4").await.unwrap().unwrap(), big);
     let head = s.head("video-Abcd1234.mp4").await.unwrap().unwrap();
     assert_eq!(
@@ -738,7 +713,7 @@ async fn profile_targets_and_header_rules_and_a_rule_change_resends_only_its_key
             t["uploaded"].as_array().unwrap().len(),
             manifest["files"].as_array().unwrap().len()
         );
-        let s = store(&server, prefix).await;
+        let s = server.store(prefix).await;
         let head = s.head(&css[0]).await.unwrap().unwrap();
         assert_eq!(
             head.meta.cache_control.as_deref(),
@@ -775,7 +750,7 @@ async fn profile_targets_and_header_rules_and_a_rule_change_resends_only_its_key
             .collect();
         sent.sort();
         assert_eq!(sent, css);
-        let s = store(&server, prefix).await;
+        let s = server.store(prefix).await;
         let head = s.head(&css[1]).await.unwrap().unwrap();
         assert_eq!(
             head.meta.cache_control.as_deref(),
@@ -841,7 +816,7 @@ async fn siblings_on_a_bucket_give_every_compressible_file_both_keys() {
     )
     .success();
     let manifest = common::manifest(&dir);
-    let s = store(&server, &prefix).await;
+    let s = server.store(&prefix).await;
     let (mut variants, mut filled, mut none) = (0, 0, 0);
     for f in manifest["files"].as_array().unwrap() {
         let path = f["path"].as_str().unwrap();

@@ -146,4 +146,19 @@ impl S3Server {
             .as_nanos();
         format!("cdnpub-test/{name}-{nanos:x}")
     }
+
+    /// cdnpub's own S3 client on this server's bucket under `prefix` (path-style, its keys).
+    pub async fn store(&self, prefix: &str) -> cdnpub::store::s3::S3Store {
+        cdnpub::store::s3::S3Store::connect(cdnpub::store::s3::S3Options {
+            bucket: self.bucket.clone(),
+            prefix: prefix.to_string(),
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            path_style: true,
+            keys: Some((self.access_key.clone(), self.secret_key.clone())),
+            timeouts: Default::default(),
+        })
+        .await
+        .unwrap()
+    }
 }
