@@ -110,13 +110,12 @@ fn objects_of(dir: &Path, f: &FileRecord, choices: &Choices) -> Vec<LocalObject>
 /// (a name that is not UTF-8, served by no URL; a key longer than S3's 1,024 bytes).
 fn key_of(dir: &Path, path: &Path) -> Result<String> {
     let rel = path.strip_prefix(dir).unwrap_or(path);
-    let Some(key) = rel.to_str() else {
+    let Some(key) = crate::util::platform::slash_path(rel) else {
         return Err(Error::Usage(format!(
             "{}: the file name is not UTF-8, so no URL can name it; rename it (nothing was uploaded)",
             path.display()
         )));
     };
-    let key = key.replace(std::path::MAIN_SEPARATOR, "/");
     if key.len() > 1024 {
         return Err(Error::Usage(format!(
             "{}: its key is {} bytes, more than the 1,024 an S3 key may have; shorten the path (nothing was uploaded)",

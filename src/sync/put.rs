@@ -153,17 +153,14 @@ pub struct Progress {
 impl Progress {
     /// Progress of `total` objects to `target`; `enabled` false prints nothing.
     pub fn new(enabled: bool, target: &str, total: usize) -> Self {
-        use std::io::IsTerminal;
         let bar = if enabled {
             crate::util::console::bar(total, target)
         } else {
             None
         };
         Progress {
-            lines: enabled
-                && bar.is_none()
-                && crate::util::console::verbose()
-                && !std::io::stderr().is_terminal(),
+            // No bar while enabled: off a terminal (or nothing to count).
+            lines: enabled && bar.is_none() && crate::util::console::verbose(),
             bar,
             every: 1,
             total,
