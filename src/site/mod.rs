@@ -11,6 +11,7 @@ pub mod compress;
 pub mod fingerprint;
 pub mod headers;
 pub mod manifest;
+pub mod markup;
 pub mod placeholder;
 pub mod scan;
 pub mod sri;

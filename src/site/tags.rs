@@ -1,11 +1,11 @@
 //! The tags of a page that load code and styles: `<script src>`, `<link rel=stylesheet>`,
 //! `<link rel=modulepreload>` and `<link rel=preload>`, with their attributes and byte offsets.
-//! The size report counts what they name; Subresource Integrity adds attributes to them.
+//! The size report counts what they name; Subresource Integrity adds attributes to them. The
+//! tags come from the one tokenizer, [`markup`], that renaming reads too.
 
 use std::ops::Range;
 
-use super::fingerprint::css::find;
-use super::fingerprint::html::find_ci;
+use super::markup;
 
 /// One attribute of a tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,116 +79,26 @@ impl Tag {
     }
 }
 
-/// Every `<script>` and `<link>` start tag of `html`, outside comments and script bodies.
+/// Every `<script>` and `<link>` start tag of `html`, as [`markup::start_tags`] reads them.
 pub fn tags(html: &[u8]) -> Vec<Tag> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(lt) = memchr::memchr(b'<', &html[i..]).map(|p| p + i) {
-        if html[lt..].starts_with(b"<!--") {
-            i = find(html, lt + 4, b"-->").map_or(html.len(), |e| e + 3);
-            continue;
-        }
-        let name_end = lt
-            + 1
-            + html[lt + 1..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-')
-                .count();
-        let name = String::from_utf8_lossy(&html[lt + 1..name_end]).to_ascii_lowercase();
-        if name_end == lt + 1 {
-            i = lt + 1;
-            continue;
-        }
-        let (attrs, close) = attributes(html, name_end);
-        i = (close + 1).min(html.len());
-        match name.as_str() {
-            "script" => {
-                out.push(Tag {
-                    name,
-                    start: lt,
-                    close,
-                    attrs,
-                });
-                // Skip the body: `<link` inside JS is not a tag.
-                i = find_ci(html, i, b"</script").unwrap_or(html.len());
-            }
-            "link" => out.push(Tag {
-                name,
-                start: lt,
-                close,
-                attrs,
-            }),
-            "style" | "textarea" | "title" => {
-                let close_tag = format!("</{name}");
-                i = find_ci(html, i, close_tag.as_bytes()).unwrap_or(html.len());
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Attributes from `i` to the end of the tag, and the offset of its `>` (or `/>`).
-fn attributes(html: &[u8], mut i: usize) -> (Vec<Attr>, usize) {
-    let mut attrs = Vec::new();
-    loop {
-        while i < html.len() && html[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        match html.get(i) {
-            None => return (attrs, html.len()),
-            Some(b'>') => return (attrs, i),
-            Some(b'/') if html.get(i + 1) == Some(&b'>') => return (attrs, i),
-            Some(b'/') => {
-                i += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let start = i;
-        while i < html.len() && !html[i].is_ascii_whitespace() && !matches!(html[i], b'=' | b'>') {
-            if html[i] == b'/' && html.get(i + 1) == Some(&b'>') {
-                break;
-            }
-            i += 1;
-        }
-        let name = String::from_utf8_lossy(&html[start..i]).to_ascii_lowercase();
-        let mut j = i;
-        while j < html.len() && html[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        if html.get(j) != Some(&b'=') {
-            attrs.push(Attr {
-                name,
-                value: String::new(),
-                span: start..i,
-            });
-            continue;
-        }
-        j += 1;
-        while j < html.len() && html[j].is_ascii_whitespace() {
-            j += 1;
-        }
-        let (value, end) = match html.get(j) {
-            Some(&q) if q == b'"' || q == b'\'' => {
-                let close = memchr::memchr(q, &html[j + 1..]).map_or(html.len(), |p| j + 1 + p);
-                (&html[j + 1..close], (close + 1).min(html.len()))
-            }
-            _ => {
-                let end = j + html[j..]
-                    .iter()
-                    .take_while(|c| !c.is_ascii_whitespace() && **c != b'>')
-                    .count();
-                (&html[j..end], end)
-            }
-        };
-        attrs.push(Attr {
-            name,
-            value: String::from_utf8_lossy(value).into_owned(),
-            span: start..end,
-        });
-        i = end;
-    }
+    markup::start_tags(html)
+        .into_iter()
+        .filter(|t| t.name == "script" || t.name == "link")
+        .map(|t| Tag {
+            attrs: t
+                .attrs
+                .into_iter()
+                .map(|a| Attr {
+                    name: a.name,
+                    value: String::from_utf8_lossy(&html[a.value]).into_owned(),
+                    span: a.span,
+                })
+                .collect(),
+            name: t.name,
+            start: t.start,
+            close: t.close,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -225,5 +135,42 @@ mod tests {
         assert_eq!(cross.value, "");
         let link = &tags(html)[2];
         assert_eq!(&html[link.close..link.close + 2], b"/>");
+    }
+
+    /// What a page loads is what renaming rewrites: every URL a `<script>`/`<link>` loads is one
+    /// of the references `fingerprint::html::refs` finds, on tricky markup and on every page the
+    /// real frameworks built in fixtures/ (the two once had tokenizers of their own and
+    /// disagreed about title/textarea bodies, `:` in names and `/` between attributes).
+    #[test]
+    fn every_url_a_tag_loads_is_a_reference_renaming_sees() {
+        let tricky = br#"<title>a <script src="no.js"></title><svg:use xlink:href=s.svg/>
+<link/rel="stylesheet"/href="a.css"><textarea><link rel=stylesheet href=no.css></textarea>
+<script type=module src=m.js /><script>'</script >'</script><link rel=modulepreload href=p.js>"#;
+        let mut pages = vec![tricky.to_vec()];
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        for e in walkdir::WalkDir::new(fixtures).into_iter().flatten() {
+            if e.path().extension().is_some_and(|x| x == "html")
+                && !e.path().to_string_lossy().contains("node_modules")
+            {
+                pages.push(std::fs::read(e.path()).unwrap());
+            }
+        }
+        assert!(pages.len() > 10, "{} pages", pages.len());
+        for html in &pages {
+            let refs: Vec<&[u8]> = crate::site::fingerprint::html::refs(html)
+                .iter()
+                .map(|s| &html[s.start..s.end])
+                .collect();
+            for t in tags(html) {
+                if let Some((_, url)) = t.loads() {
+                    assert!(refs.contains(&url.as_bytes()), "{url} not a reference");
+                }
+            }
+        }
+        let loads: Vec<String> = tags(tricky)
+            .iter()
+            .filter_map(|t| t.loads().map(|(_, u)| u.to_string()))
+            .collect();
+        assert_eq!(loads, ["a.css", "m.js", "p.js"]);
     }
 }

@@ -2,9 +2,9 @@
 //! `style` attributes and `<style>` blocks (as CSS), inline `<script>` blocks (as JS), and the
 //! module URLs of Astro's islands (`<astro-island component-url=… renderer-url=…>`).
 
-use super::css::find;
 use super::span::Span;
 use super::{css, js};
+use crate::site::markup;
 
 /// Attributes whose whole value is one URL.
 const URL_ATTRS: [&[u8]; 9] = [
@@ -21,99 +21,29 @@ const URL_ATTRS: [&[u8]; 9] = [
 /// Attributes holding a comma-separated candidate list (`url 2x, url 640w`).
 const SRCSET_ATTRS: [&[u8]; 3] = [b"srcset", b"imagesrcset", b"data-srcset"];
 
-/// Byte spans of every URL (and JS string candidate) referenced by the document `html`.
+/// Byte spans of every URL (and JS string candidate) referenced by the document `html`, in
+/// the start tags [`markup::start_tags`] reads (the tokenizer SRI and the size report use).
 pub fn refs(html: &[u8]) -> Vec<Span> {
     let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(lt) = memchr::memchr(b'<', &html[i..]).map(|p| p + i) {
-        if html[lt..].starts_with(b"<!--") {
-            i = find(html, lt + 4, b"-->").map_or(html.len(), |e| e + 3);
-            continue;
+    for tag in markup::start_tags(html) {
+        for a in &tag.attrs {
+            value(
+                a.name.as_bytes(),
+                html,
+                a.value.start,
+                a.value.end,
+                &mut out,
+            );
         }
-        let name_end = lt
-            + 1
-            + html[lt + 1..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'-' || **c == b':')
-                .count();
-        if name_end == lt + 1 {
-            i = lt + 1;
-            continue;
-        }
-        let name = html[lt + 1..name_end].to_ascii_lowercase();
-        let tag_end = attributes(html, name_end, &mut out);
-        i = tag_end;
-        let raw = match name.as_slice() {
-            b"script" => Some((b"</script".as_slice(), Kind::Js)),
-            b"style" => Some((b"</style".as_slice(), Kind::Css)),
-            _ => None,
+        let Some(body) = tag.body else { continue };
+        let inner = match tag.name.as_str() {
+            "script" => js::refs(&html[body.clone()]),
+            "style" => css::refs(&html[body.clone()]),
+            _ => continue,
         };
-        if let Some((close, kind)) = raw {
-            let end = find_ci(html, tag_end, close).unwrap_or(html.len());
-            let body = &html[tag_end..end];
-            let inner = match kind {
-                Kind::Js => js::refs(body),
-                Kind::Css => css::refs(body),
-            };
-            out.extend(inner.into_iter().map(|s| s.shift(tag_end)));
-            i = end;
-        }
+        out.extend(inner.into_iter().map(|s| s.shift(body.start)));
     }
     out
-}
-
-enum Kind {
-    Js,
-    Css,
-}
-
-/// Parse attributes from `i` to the end of the tag; returns the index after `>`.
-fn attributes(html: &[u8], mut i: usize, out: &mut Vec<Span>) -> usize {
-    loop {
-        while i < html.len() && (html[i].is_ascii_whitespace() || html[i] == b'/') {
-            i += 1;
-        }
-        if i >= html.len() {
-            return html.len();
-        }
-        if html[i] == b'>' {
-            return i + 1;
-        }
-        let name_start = i;
-        while i < html.len()
-            && !html[i].is_ascii_whitespace()
-            && !matches!(html[i], b'=' | b'>' | b'/')
-        {
-            i += 1;
-        }
-        let name = html[name_start..i].to_ascii_lowercase();
-        while i < html.len() && html[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if html.get(i) != Some(&b'=') {
-            continue;
-        }
-        i += 1;
-        while i < html.len() && html[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        let (start, end, next) = match html.get(i) {
-            Some(&q) if q == b'"' || q == b'\'' => {
-                let close = memchr::memchr(q, &html[i + 1..]).map_or(html.len(), |p| i + 1 + p);
-                (i + 1, close, (close + 1).min(html.len()))
-            }
-            Some(_) => {
-                let end = i + html[i..]
-                    .iter()
-                    .take_while(|c| !c.is_ascii_whitespace() && **c != b'>')
-                    .count();
-                (i, end, end)
-            }
-            None => return html.len(),
-        };
-        value(&name, html, start, end, out);
-        i = next;
-    }
 }
 
 fn value(name: &[u8], html: &[u8], start: usize, end: usize, out: &mut Vec<Span>) {
@@ -159,14 +89,6 @@ fn srcset(html: &[u8], start: usize, end: usize, out: &mut Vec<Span>) {
             i += 1;
         }
     }
-}
-
-/// Index of `needle` in `hay` at or after `from`, ignoring ASCII case.
-pub(crate) fn find_ci(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let hay = hay.get(from..)?;
-    hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
-        .map(|p| p + from)
 }
 
 #[cfg(test)]
