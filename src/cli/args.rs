@@ -31,7 +31,6 @@ pub struct PublishArgs {
     /// Default: the profile's cdn_server; none: "." (the local environment).
     #[arg(
         long,
-        env = "CDN_SERVER",
         value_name = "URL",
         allow_hyphen_values = true,
         help_heading = WHAT
@@ -190,7 +189,7 @@ pub struct UploadArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TransferArgs {
     /// Requests in flight per target (1-256) [default: 16].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", value_parser = crate::config::defaults::ranged::<u16>("concurrency"))]
     pub concurrency: Option<u16>,
     /// Releases, this one included, whose objects are never deleted [default: 3].
     ///
@@ -219,17 +218,12 @@ pub struct StoreArgs {
     /// S3 endpoint URL (OSS, MinIO, other S3 servers).
     ///
     /// Default: the profile's endpoint, else AWS.
-    #[arg(long, env = "CDNPUB_ENDPOINT", value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// Region of the S3 endpoint.
     ///
     /// Default: the profile's, else the AWS configuration's; us-east-1 with a custom endpoint.
-    #[arg(
-        long,
-        env = "CDNPUB_REGION",
-        value_name = "REGION",
-        hide_short_help = true
-    )]
+    #[arg(long, value_name = "REGION", hide_short_help = true)]
     pub region: Option<String>,
     /// Path-style requests (MinIO, most self-hosted S3).
     ///
@@ -239,12 +233,12 @@ pub struct StoreArgs {
     /// Longest wait to connect to the store.
     ///
     /// Default: the profile's connect_timeout, else 10s.
-    #[arg(long, env = "CDNPUB_CONNECT_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub connect_timeout: Option<std::time::Duration>,
     /// Longest silence from a connected store before a request fails.
     ///
     /// Default: the profile's read_timeout, else 60s.
-    #[arg(long, env = "CDNPUB_READ_TIMEOUT", value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, hide_short_help = true)]
     pub read_timeout: Option<std::time::Duration>,
 }
 
@@ -294,12 +288,7 @@ pub struct CdnProviderArgs {
     /// CDN provider: aliyun, cloudfront, tencent, cloudflare, qiniu or huawei.
     ///
     /// Default: the profile's cdn_provider.
-    #[arg(
-        long,
-        env = "CDNPUB_CDN_PROVIDER",
-        value_enum,
-        hide_possible_values = true
-    )]
+    #[arg(long, value_enum, hide_possible_values = true)]
     pub provider: Option<crate::cdn::provider::ProviderKind>,
     /// A CDN domain this job may touch (repeatable).
     ///
@@ -307,37 +296,22 @@ pub struct CdnProviderArgs {
     #[arg(long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
     /// CloudFront distribution id.
-    #[arg(
-        long,
-        env = "CDNPUB_DISTRIBUTION_ID",
-        value_name = "ID",
-        hide_short_help = true
-    )]
+    #[arg(long, value_name = "ID", hide_short_help = true)]
     pub distribution_id: Option<String>,
     /// Cloudflare zone id.
-    #[arg(
-        long,
-        env = "CLOUDFLARE_ZONE_ID",
-        value_name = "ID",
-        hide_short_help = true
-    )]
+    #[arg(long, value_name = "ID", hide_short_help = true)]
     pub zone_id: Option<String>,
     /// The provider's API endpoint [default: the provider's public one].
-    #[arg(
-        long,
-        env = "CDNPUB_CDN_ENDPOINT",
-        value_name = "URL",
-        hide_short_help = true
-    )]
+    #[arg(long, value_name = "URL", hide_short_help = true)]
     pub cdn_endpoint: Option<String>,
     /// Poll the tasks until the CDN reports them done (or --timeout).
     #[arg(long)]
     pub wait: bool,
     /// Longest --wait.
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = humantime::parse_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", default_value = crate::config::defaults::CDN_WAIT_TIMEOUT, value_parser = humantime::parse_duration, hide_short_help = true)]
     pub timeout: std::time::Duration,
     /// Pause between status checks with --wait.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, hide_short_help = true)]
+    #[arg(long, value_name = "DURATION", default_value = crate::config::defaults::CDN_POLL_INTERVAL, value_parser = humantime::parse_duration, hide_short_help = true)]
     pub poll_interval: std::time::Duration,
     /// CloudFront: most paths in one invalidation (1-3000) [default: 100].
     ///
@@ -373,10 +347,10 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub purge_stale: bool,
     /// Requests in flight (1-256).
-    #[arg(long, value_name = "N", default_value_t = crate::util::DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, value_name = "N", default_value_t = crate::config::defaults::CONCURRENCY, value_parser = crate::config::defaults::ranged::<u16>("concurrency"))]
     pub concurrency: u16,
     /// Longest wait for one request (config::defaults::VERIFY_REQUEST_TIMEOUT).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = crate::config::defaults::VERIFY_REQUEST_TIMEOUT_TEXT, value_parser = humantime::parse_duration)]
     pub request_timeout: std::time::Duration,
     /// With --purge-stale: print the purge; send nothing.
     #[arg(long)]
@@ -442,7 +416,7 @@ pub struct BuildArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct TreeArgs {
     /// The CDN placeholder in references [default: EGOVA_CDN].
-    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN", hide_short_help = true)]
+    #[arg(long, value_name = "TOKEN", hide_short_help = true)]
     pub prefix: Option<String>,
     /// Files that keep their names (glob, repeatable).
     ///
@@ -454,10 +428,10 @@ pub struct TreeArgs {
     /// The end of the bundler's base (`mobile-vue/pass` for base `EGOVA_CDN/mobile-vue/pass/`).
     /// Default: publish: the first target's key prefix where references use it; else inferred from
     /// the references.
-    #[arg(long, env = "CDNPUB_BASE_PATH", value_name = "SUBPATH")]
+    #[arg(long, value_name = "SUBPATH")]
     pub base_path: Option<String>,
     /// brotli quality for .br siblings (0-11) [default: 11].
-    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11), hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = crate::config::defaults::ranged::<u32>("brotli_quality"), hide_short_help = true)]
     pub brotli_quality: Option<u32>,
     /// Write no .gz/.br siblings.
     #[arg(long, hide_short_help = true)]
@@ -465,17 +439,12 @@ pub struct TreeArgs {
     /// Directory of the compression cache [default: .cdnpub/cache].
     ///
     /// Outputs are reused by input digest and setting.
-    #[arg(
-        long,
-        env = "CDNPUB_CACHE_DIR",
-        value_name = "DIR",
-        hide_short_help = true
-    )]
+    #[arg(long, value_name = "DIR", hide_short_help = true)]
     pub cache_dir: Option<PathBuf>,
     /// Size bound of the compression cache in MiB [default: 1024].
     ///
     /// 1-1048576; the least recently used entries go first.
-    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=1_048_576), hide_short_help = true)]
+    #[arg(long, value_name = "MIB", value_parser = crate::config::defaults::ranged::<u32>("cache_max_mib"), hide_short_help = true)]
     pub cache_max_mib: Option<u32>,
     /// Compress every file again; read and write no cache.
     #[arg(long, conflicts_with = "cache_dir", hide_short_help = true)]
@@ -513,7 +482,7 @@ pub struct TuningArgs {
     #[arg(long = "server", value_name = "URL")]
     pub servers: Vec<String>,
     /// Hex characters of content hash in names (8-16) [default: 10].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(8..=16), hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = crate::config::defaults::ranged::<u8>("hash_length"), hide_short_help = true)]
     pub hash_length: Option<u8>,
     /// Regex for file names a bundler already hashed; those keep their names.
     ///
@@ -521,7 +490,7 @@ pub struct TuningArgs {
     #[arg(long, value_name = "REGEX", hide_short_help = true)]
     pub hashed_pattern: Option<String>,
     /// gzip level for .gz siblings (1-9) [default: 9].
-    #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9), hide_short_help = true)]
+    #[arg(long, value_name = "N", value_parser = crate::config::defaults::ranged::<u32>("gzip_level"), hide_short_help = true)]
     pub gzip_level: Option<u32>,
     /// Smallest file (bytes) that gets .gz/.br siblings [default: 1024].
     #[arg(long, value_name = "BYTES", hide_short_help = true)]
@@ -542,30 +511,25 @@ pub struct RewriteArgs {
     /// Space-separated globs, used when no GLOB argument is given.
     ///
     /// The old entrypoint's variable.
-    #[arg(long, env = "CDN_REPLACE_FILES", value_name = "GLOBS")]
+    #[arg(long, value_name = "GLOBS")]
     pub files: Option<String>,
     /// The served directory the globs are relative to.
     ///
     /// Default: /usr/share/nginx/html.
-    #[arg(long, env = "CDNPUB_ROOT", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
     /// CDN server URL the placeholder becomes.
     ///
     /// Anything not http(s):// becomes "." (served from the origin).
-    #[arg(
-        long,
-        env = "CDN_SERVER",
-        value_name = "URL",
-        allow_hyphen_values = true
-    )]
+    #[arg(long, value_name = "URL", allow_hyphen_values = true)]
     pub server: Option<String>,
     /// The placeholder token [default: EGOVA_CDN].
-    #[arg(long, env = "CDN_PREFIX", value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN")]
     pub prefix: Option<String>,
     /// Where the render state (placeholder positions, for re-runs) is kept.
     ///
     /// Default: <root's parent>/.cdnpub/<root's name>.
-    #[arg(long, env = "CDNPUB_STATE_DIR", value_name = "DIR")]
+    #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Say what would change; write nothing.
     #[arg(long)]
@@ -583,12 +547,12 @@ pub struct RewriteArgs {
     #[arg(long, env = "CDNPUB_ALLOW_EMPTY")]
     pub allow_empty: bool,
     /// gzip level for regenerated .gz siblings (1-9) [default: 9].
-    #[arg(long, env = "CDNPUB_GZIP_LEVEL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=9))]
+    #[arg(long, value_name = "N", value_parser = crate::config::defaults::ranged::<u32>("gzip_level"))]
     pub gzip_level: Option<u32>,
     /// brotli quality for regenerated .br siblings (0-11) [default: 9].
     ///
     /// 9: fast enough for a container start.
-    #[arg(long, env = "CDNPUB_BROTLI_QUALITY", value_name = "N", value_parser = clap::value_parser!(u32).range(0..=11))]
+    #[arg(long, value_name = "N", value_parser = crate::config::defaults::ranged::<u32>("brotli_quality"))]
     pub brotli_quality: Option<u32>,
     /// fsync every file before renaming it into place.
     ///

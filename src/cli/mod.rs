@@ -103,6 +103,7 @@ pub fn command() -> clap::Command {
         .map(|c| c.get_name().to_string())
         .collect();
     for name in names {
+        cmd = cmd.mut_subcommand(&name, |sub| with_setting_variables(sub, &name));
         cmd = cmd.mut_subcommand(&name, |sub| {
             let Some(examples) = sub.get_after_help().map(|e| e.to_string()) else {
                 return sub;
@@ -113,6 +114,28 @@ pub fn command() -> clap::Command {
         });
     }
     cmd
+}
+
+/// The environment variables of the settings (`config::defaults::keys`) on the flags of the
+/// command `name` that they set there.
+fn with_setting_variables(mut sub: clap::Command, name: &str) -> clap::Command {
+    for key in crate::config::defaults::keys() {
+        let Some(var) = key.env.filter(|_| key.env_applies_to(name)) else {
+            continue;
+        };
+        let ids: Vec<String> = sub
+            .get_arguments()
+            .filter(|a| {
+                a.get_long()
+                    .is_some_and(|l| key.flags.contains(&format!("--{l}").as_str()))
+            })
+            .map(|a| a.get_id().to_string())
+            .collect();
+        for id in ids {
+            sub = sub.mut_arg(id, |a| a.env(var));
+        }
+    }
+    sub
 }
 
 /// Where a flag's value came from, for messages: the flag, its variable, or nothing.

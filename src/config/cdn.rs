@@ -15,25 +15,16 @@ pub(super) fn provider_settings(
     use crate::cdn::provider::ProviderKind;
     let kind = match args.provider {
         Some(p) => Some(p),
-        None => match layers.pick("cdn_provider", |s| s.cdn_provider.clone()) {
-            Some((name, origin)) => Some(ProviderKind::parse(&name).ok_or_else(|| {
-                Error::Usage(format!(
-                    "{origin} = {name:?}: use {}",
-                    crate::cdn::provider::NAMES
-                ))
-            })?),
-            None => None,
-        },
+        None => layers
+            .optional::<String>("cdn_provider", None)?
+            .and_then(|name| ProviderKind::parse(&name)),
     };
-    let mut domains = args.domains.clone();
-    if domains.is_empty() {
-        domains = layers
-            .value("cdn_domains", |s| s.cdn_domains.clone())
-            .unwrap_or_default();
-    }
+    let flags = (!args.domains.is_empty()).then(|| args.domains.clone());
+    let mut domains: Vec<String> = layers.optional("cdn_domains", flags)?.unwrap_or_default();
+    let server = layers.optional::<String>("cdn_server", None)?;
     if domains.is_empty() {
         // The rewrite server is the CDN's address: its host is the natural domain.
-        if let Some(server) = layers.value("cdn_server", |s| s.cdn_server.clone()) {
+        if let Some(server) = server {
             if let Ok(u) = url::Url::parse(&server) {
                 if let Some(h) = u.host_str() {
                     let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
@@ -46,23 +37,11 @@ pub(super) fn provider_settings(
         timeouts,
         kind,
         domains,
-        distribution_id: args
-            .distribution_id
-            .clone()
-            .or_else(|| layers.value("cdn_distribution_id", |s| s.cdn_distribution_id.clone())),
-        zone_id: args
-            .zone_id
-            .clone()
-            .or_else(|| layers.value("cdn_zone_id", |s| s.cdn_zone_id.clone())),
+        distribution_id: layers.optional("cdn_distribution_id", args.distribution_id.clone())?,
+        zone_id: layers.optional("cdn_zone_id", args.zone_id.clone())?,
         dir_mode: crate::cdn::DirMode::All,
-        cdn_endpoint: args
-            .cdn_endpoint
-            .clone()
-            .or_else(|| layers.value("cdn_endpoint", |s| s.cdn_endpoint.clone())),
-        url_prefix: args
-            .url_prefix
-            .clone()
-            .or_else(|| layers.value("cdn_url_prefix", |s| s.cdn_url_prefix.clone())),
+        cdn_endpoint: layers.optional("cdn_endpoint", args.cdn_endpoint.clone())?,
+        url_prefix: layers.optional("cdn_url_prefix", args.url_prefix.clone())?,
         max_paths: args
             .max_paths
             .unwrap_or(crate::cdn::cloudfront::DEFAULT_MAX_PATHS),
@@ -140,15 +119,18 @@ pub fn resolve_cdn(
         inputs: args.urls.clone(),
         from_file: args.from_file.clone(),
         release,
-        target: args.to.clone().or_else(|| {
-            layers
-                .value("targets", |s| s.targets.clone())
-                .and_then(|t| t.into_iter().next())
-        }),
+        target: first_target(args.to.clone(), &layers)?,
         endpoint: ep,
         settings,
         job: job_options(&args.cdn, args.dry_run),
     })
+}
+
+/// `--to`, else the first of the profile's `targets`.
+fn first_target(to: Option<String>, layers: &Layers) -> Result<Option<String>> {
+    Ok(layers
+        .optional("targets", to.map(|t| vec![t]))?
+        .and_then(|t: Vec<String>| t.into_iter().next()))
 }
 
 /// Resolve `verify`.
@@ -158,26 +140,18 @@ pub fn resolve_verify(
 ) -> Result<crate::cmd::verify::VerifyConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let target = args
-        .to
-        .clone()
-        .or_else(|| {
-            layers
-                .value("targets", |s| s.targets.clone())
-                .and_then(|t| t.into_iter().next())
-        })
-        .ok_or_else(|| {
-            Error::Usage(
-                "verify reads the release record of a target: give --to (or targets in the profile)"
-                    .into(),
-            )
-        })?;
+    let target = first_target(args.to.clone(), &layers)?.ok_or_else(|| {
+        Error::Usage(
+            "verify reads the release record of a target: give --to (or targets in the profile)"
+                .into(),
+        )
+    })?;
     let ep = endpoint(&args.store, &layers)?;
     let settings = provider_settings(&args.cdn, ep.timeouts, &layers)?;
     let base = match &args.cdn_base {
         Some(b) => b.trim_end_matches('/').to_string(),
         None => layers
-            .value("cdn_server", |s| s.cdn_server.clone())
+            .optional::<String>("cdn_server", None)?
             .and_then(|s| crate::store::target::cdn_base(&s, settings.url_prefix.as_deref(), &target))
             .ok_or_else(|| {
                 Error::Usage(

@@ -83,7 +83,7 @@ pub fn show(explicit: Option<&Path>, env: Option<&str>) -> Result<ShowReport> {
         s.retain(|_, v| !v.is_null());
     }
     let notes = crate::config::defaults::keys()
-        .into_iter()
+        .iter()
         .filter(|k| !k.otherwise.is_empty() && k.otherwise != "none")
         .filter(|k| settings.get(k.name).is_none() || k.default.is_some())
         .map(|k| (k.name.to_string(), Value::String(k.otherwise.to_string())))
@@ -123,7 +123,7 @@ pub fn check(explicit: Option<&Path>) -> Result<CheckReport> {
     for scope in scopes {
         let merged = Layers::new(Some(&file), scope)?.merged();
         let s: Settings = serde_json::from_value(merged).unwrap_or_default();
-        for (key, message) in crate::config::validate::settings(&s) {
+        for (key, message) in scope_problems(&s) {
             let at = line_of(&text, scope, &key)
                 .map(|l| format!("line {l}: "))
                 .unwrap_or_default();
@@ -151,6 +151,19 @@ pub fn check(explicit: Option<&Path>) -> Result<CheckReport> {
     })
 }
 
+/// Problems of one resolved scope, as (key, message): every key it sets, validated by that
+/// key's descriptor ([`super::defaults::Key::validate`]), the same check resolution makes.
+fn scope_problems(s: &Settings) -> Vec<(String, String)> {
+    let values = serde_json::to_value(s).unwrap_or(Value::Null);
+    crate::config::defaults::keys()
+        .iter()
+        .filter_map(|k| {
+            let v = values.get(k.name).filter(|v| !v.is_null())?;
+            k.validate(v).err().map(|e| (k.name.to_string(), e))
+        })
+        .collect()
+}
+
 /// The 1-based line where `key` is set in `scope` (the top level or `[env.NAME]`), or in the
 /// top level when the profile inherits it.
 fn line_of(text: &str, scope: Option<&str>, key: &str) -> Option<usize> {
@@ -173,4 +186,35 @@ fn line_of(text: &str, scope: Option<&str>, key: &str) -> Option<usize> {
         }
     }
     top
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_checks_say_value_and_bounds() {
+        use crate::config::validate::ratio;
+        use serde_json::json;
+        let key = |n| crate::config::defaults::setting(n).unwrap();
+        assert_eq!(key("gzip_level").validate(&json!(9)), Ok(()));
+        assert_eq!(
+            key("gzip_level").validate(&json!(10)).unwrap_err(),
+            "10 is out of range (1 to 9)"
+        );
+        assert_eq!(
+            key("concurrency").validate(&json!(0)).unwrap_err(),
+            "0 is out of range (1 to 256)"
+        );
+        assert!(ratio(&json!(1.0)).is_ok() && ratio(&json!(0.0)).is_err());
+        assert!(ratio(&json!(1.5)).is_err());
+        let s = Settings {
+            hash_length: Some(20),
+            max_compress_ratio: Some(2.0),
+            cdn_provider: Some("akamai".into()),
+            ..Settings::default()
+        };
+        let keys: Vec<String> = scope_problems(&s).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["hash_length", "max_compress_ratio", "cdn_provider"]);
+    }
 }

@@ -3,6 +3,7 @@
 
 use super::{defaults, Settings};
 use crate::error::{Error, Result};
+use serde::{de::DeserializeOwned, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The file looked for in the working directory when `--config` is not given.
@@ -156,25 +157,88 @@ impl<'a> Layers<'a> {
         }
         top
     }
+}
 
-    /// The first layer's value for a key, without its origin.
-    pub(super) fn value<T: Clone>(
-        &self,
-        key: &str,
-        get: impl Fn(&Settings) -> Option<T>,
-    ) -> Option<T> {
-        self.pick(key, get).map(|(v, _)| v)
+impl Layers<'_> {
+    /// The first layer's value of setting `name` with where it came from, checked by its
+    /// descriptor: a bad value is an error naming the file and the key.
+    pub(super) fn checked<T: DeserializeOwned>(&self, name: &str) -> Result<Option<(T, String)>> {
+        let key = descriptor(name)?;
+        let Some((value, origin)) = self.pick(name, |s| {
+            serde_json::to_value(s)
+                .ok()
+                .and_then(|v| v.get(name).cloned())
+                .filter(|v| !v.is_null())
+        }) else {
+            return Ok(None);
+        };
+        let path = self.file.map(|f| f.path.clone()).unwrap_or_default();
+        let bad = |e: String| Error::Config {
+            path: path.clone(),
+            message: format!("{name} = {e}"),
+        };
+        key.validate(&value).map_err(bad)?;
+        let typed = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        Ok(Some((typed, origin)))
     }
 
-    /// A path from the file, made relative to the file's directory.
-    pub(super) fn pick_path(
-        &self,
-        key: &str,
-        get: impl Fn(&Settings) -> Option<PathBuf>,
-    ) -> Option<PathBuf> {
+    /// Setting `name`: `flag` when the command line or its variable gave one, else the first
+    /// layer's value; either checked by the setting's descriptor (the check `config check`
+    /// makes).
+    pub(super) fn optional<T>(&self, name: &str, flag: Option<T>) -> Result<Option<T>>
+    where
+        T: DeserializeOwned + Serialize,
+    {
+        match flag {
+            Some(v) => {
+                let key = descriptor(name)?;
+                let value = serde_json::to_value(&v).unwrap_or(serde_json::Value::Null);
+                key.validate(&value)
+                    .map_err(|e| Error::Usage(format!("{} {e}", key.flags.join(" / "))))?;
+                Ok(Some(v))
+            }
+            None => Ok(self.checked(name)?.map(|(v, _)| v)),
+        }
+    }
+
+    /// Setting `name` as [`Layers::optional`] finds it, else its descriptor's default.
+    pub(super) fn setting<T>(&self, name: &str, flag: Option<T>) -> Result<T>
+    where
+        T: DeserializeOwned + Serialize,
+    {
+        if let Some(v) = self.optional(name, flag)? {
+            return Ok(v);
+        }
+        let default = descriptor(name)?.default.clone().unwrap_or_default();
+        serde_json::from_value(default)
+            .map_err(|e| Error::Failed(format!("the default of {name} does not fit: {e}")))
+    }
+
+    /// A path setting: the flag's as given, the file's relative to the file's directory.
+    pub(super) fn path(&self, name: &str, flag: Option<PathBuf>) -> Result<Option<PathBuf>> {
+        if flag.is_some() {
+            return Ok(flag);
+        }
         let dir = self.file.map(ConfigFile::dir).unwrap_or_default();
-        self.pick(key, get).map(|(p, _)| dir.join(p))
+        Ok(self.checked::<PathBuf>(name)?.map(|(p, _)| dir.join(p)))
     }
+
+    /// A list setting the file and the flags add up to (the file's first), checked as a whole.
+    pub(super) fn list(&self, name: &str, flags: &[String]) -> Result<Vec<String>> {
+        let mut all: Vec<String> = self.optional(name, None)?.unwrap_or_default();
+        if !flags.is_empty() {
+            all.extend(
+                self.optional(name, Some(flags.to_vec()))?
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(all)
+    }
+}
+
+/// The descriptor of setting `name` (every name resolution asks for has one).
+fn descriptor(name: &str) -> Result<&'static defaults::Key> {
+    defaults::setting(name).ok_or_else(|| Error::Failed(format!("no setting named {name}")))
 }
 
 pub(super) fn list_or_none(items: &[&str]) -> String {

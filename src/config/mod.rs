@@ -44,7 +44,7 @@ mod tests {
         keys.sort_unstable();
         assert_eq!(keys, fields);
         let brotli = super::defaults::keys()
-            .into_iter()
+            .iter()
             .find(|k| k.name == "brotli_quality")
             .unwrap();
         assert!(brotli
@@ -130,16 +130,16 @@ mod tests {
         )
         .unwrap();
         let l = Layers::new(Some(&f), Some("prod")).unwrap();
-        let (v, origin) = l.pick("cdn_server", |s| s.cdn_server.clone()).unwrap();
+        let (v, origin) = l.checked::<String>("cdn_server").unwrap().unwrap();
         assert_eq!(v, "https://prod");
         assert!(origin.contains("[env.prod]"));
         assert_eq!(
-            l.pick_path("root", |s| s.root.clone()).unwrap(),
+            l.path("root", None).unwrap().unwrap(),
             PathBuf::from("/etc/cdnpub/site")
         );
         let top = Layers::new(Some(&f), None).unwrap();
         assert_eq!(
-            top.pick("cdn_server", |s| s.cdn_server.clone()).unwrap().0,
+            top.checked::<String>("cdn_server").unwrap().unwrap().0,
             "https://top"
         );
         let err = Layers::new(Some(&f), Some("stage"))
@@ -150,5 +150,112 @@ mod tests {
             err.contains("no profile [env.stage]") && err.contains("prod"),
             "{err}"
         );
+    }
+
+    /// A bad value of every setting that has a range or a check (a new checked setting must
+    /// add one here).
+    fn bad_value(key: &defaults::Key) -> Option<String> {
+        if let Some((_, hi)) = key.range {
+            return Some((hi + 1).to_string());
+        }
+        let v = match key.name {
+            "cdn_server" => r#""javascript:alert(1)""#,
+            "cdn_prefix" => r#""""#,
+            "replace_files" | "keep_names" | "manifest_named" => r#"["a["]"#,
+            "hashed_pattern" => r#""(""#,
+            "max_compress_ratio" => "2.0",
+            "targets" => r#"["ftp://host/dir"]"#,
+            "headers" => r#"[{ glob = "a[", cache_control = "no-cache" }]"#,
+            "budget" => r#"[{ entry = "*.html" }]"#,
+            "cdn_provider" => r#""akamai""#,
+            "cdn_domains" => r#"["https://exa mple.com"]"#,
+            "connect_timeout" | "read_timeout" => r#""0s""#,
+            "base_path" => r#""a/../b""#,
+            _ => return None,
+        };
+        Some(v.to_string())
+    }
+
+    /// Resolve the command line `argv` as `main` does (resolution only: nothing runs).
+    fn resolve(argv: &[&str]) -> crate::error::Result<()> {
+        use crate::cli::{Cli, Command};
+        use clap::FromArgMatches;
+        let matches = crate::cli::command()
+            .try_get_matches_from(argv)
+            .map_err(|e| crate::error::Error::Usage(e.to_string()))?;
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        let g = &cli.global;
+        let sub = matches.subcommand().map(|(_, m)| m).unwrap();
+        match &cli.command {
+            Command::Rewrite(a) => resolve_rewrite(g, a, sub).map(drop),
+            Command::Build(a) => resolve_build(g, a).map(drop),
+            Command::Upload(a) => resolve_upload(g, a).map(drop),
+            Command::Publish(a) => resolve_publish(g, a).map(drop),
+            Command::Purge(a) => resolve_purge(g, a).map(drop),
+            Command::Prefetch(a) => resolve_prefetch(g, a).map(drop),
+            Command::Verify(a) => resolve_verify(g, a).map(drop),
+            Command::Releases(a) => resolve_targets(g, &a.to, &a.store).map(drop),
+            Command::Rollback(a) => {
+                resolve_rollback(g, &a.to, &a.store, &a.cdn, a.dry_run).map(drop)
+            }
+            _ => panic!("{argv:?} resolves nothing"),
+        }
+    }
+
+    /// `config check` and every command that reads a setting accept and refuse the same values:
+    /// for every setting, a bad value (where it has a range or a check) is refused by both,
+    /// naming the key, and its default (or no value) is accepted by both.
+    #[test]
+    fn config_check_and_every_command_agree_on_every_setting() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("cdnpub.toml");
+        let config = path.to_str().unwrap();
+        let base = "targets = [\"site\"]\ncdn_server = \"https://cdn.example.com\"\n";
+        let mut refused = 0;
+        for key in defaults::keys() {
+            let good = key.default.as_ref().map(defaults::toml_value);
+            let bad = bad_value(key);
+            if key.range.is_some() || key.check.is_some() {
+                assert!(bad.is_some(), "{}: give bad_value a sample", key.name);
+            }
+            let cases = [(good, true), (bad, false)];
+            for (value, wanted_ok) in cases.into_iter().filter(|(v, ok)| *ok || v.is_some()) {
+                // Without a value of its own, a key keeps the base's (targets, cdn_server).
+                let own = value.is_some();
+                let line = value
+                    .map(|v| format!("{} = {v}\n", key.name))
+                    .unwrap_or_default();
+                let text = base
+                    .lines()
+                    .filter(|l| !(own && l.starts_with(&format!("{} ", key.name))))
+                    .map(|l| format!("{l}\n"))
+                    .collect::<String>()
+                    + &line;
+                std::fs::write(&path, &text).unwrap();
+                let checked = command::check(Some(&path));
+                assert_eq!(
+                    checked.is_ok(),
+                    wanted_ok,
+                    "config check, {text}: {checked:?}"
+                );
+                for cmd in key.commands {
+                    let mut argv = vec!["cdnpub", "--config", config, cmd];
+                    argv.extend(match *cmd {
+                        "build" => &["src", "--out", "out"][..],
+                        "publish" | "upload" => &["src"][..],
+                        "verify" => &["--cdn-base", "https://cdn.example.com"][..],
+                        "purge" | "prefetch" => &["/index.html"][..],
+                        _ => &[][..],
+                    });
+                    let got = resolve(&argv);
+                    match (&got, wanted_ok) {
+                        (Ok(()), true) => {}
+                        (Err(e), false) if e.to_string().contains(key.name) => refused += 1,
+                        _ => panic!("{cmd} with {text}: {got:?}, config check: {checked:?}"),
+                    }
+                }
+            }
+        }
+        assert!(refused > 40, "{refused}");
     }
 }

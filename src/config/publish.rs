@@ -14,45 +14,29 @@ pub fn resolve_publish(
 ) -> Result<crate::cmd::publish::PublishConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let budget = layers
-        .value("budget", |s| s.budget.clone())
-        .unwrap_or_default();
-    let problems = super::validate::budget(&budget);
-    if !problems.is_empty() {
-        return Err(Error::Usage(format!(
-            "[[budget]] in the configuration: {} (`cdnpub config check` lists every problem)",
-            problems.join("; ")
-        )));
-    }
+    let budget = layers.optional("budget", None)?.unwrap_or_default();
     let tuning = crate::cli::TuningArgs::default();
-    let mut build = build_config(&args.src, &args.out, &args.tree, &tuning, &layers, &file)?;
+    let mut build = build_config(&args.src, &args.out, &args.tree, &tuning, &layers)?;
     crate::site::placeholder::check_prefix(&build.prefix)
         .map_err(|e| Error::Usage(format!("--prefix / CDN_PREFIX / cdn_prefix: {e}")))?;
     let (raw_server, origin) = match &args.server {
         Some(s) => (s.clone(), "--server / CDN_SERVER".to_string()),
-        None => layers
-            .pick("cdn_server", |s| s.cdn_server.clone())
-            .unwrap_or_else(|| {
-                (
-                    String::new(),
-                    "no cdn_server (the local environment)".into(),
-                )
-            }),
+        None => layers.checked("cdn_server")?.unwrap_or_else(|| {
+            (
+                String::new(),
+                "no cdn_server (the local environment)".into(),
+            )
+        }),
     };
     let server = crate::site::placeholder::resolve_server(&raw_server)
         .map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
-    let globs = if !args.render.is_empty() {
-        args.render.clone()
-    } else {
-        layers
-            .value("replace_files", |s| s.replace_files.clone())
-            .unwrap_or_else(|| {
-                crate::cmd::publish::DEFAULT_RENDER
-                    .iter()
-                    .map(|g| g.to_string())
-                    .collect()
-            })
-    };
+    let flags = (!args.render.is_empty()).then(|| args.render.clone());
+    let globs = layers.optional("replace_files", flags)?.unwrap_or_else(|| {
+        crate::cmd::publish::DEFAULT_RENDER
+            .iter()
+            .map(|g| g.to_string())
+            .collect()
+    });
     build.render = Some(crate::cmd::build::Render::new(
         &build.prefix,
         &server,
@@ -64,7 +48,7 @@ pub fn resolve_publish(
         transfer: &args.transfer,
         dry_run: args.dry_run,
     };
-    let mut upload = upload_config(global, &transfer, &layers, &file)?;
+    let mut upload = upload_config(global, &transfer, &layers)?;
     upload.stage = args.stage;
     let timeouts = upload.endpoint.timeouts;
     Ok(crate::cmd::publish::PublishConfig {

@@ -17,45 +17,30 @@ pub fn resolve_rewrite(
 ) -> Result<RewriteConfig> {
     let file = ConfigFile::load(global.config.as_deref())?;
     let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
-    let patterns = if !args.globs.is_empty() {
-        args.globs.clone()
-    } else if let Some(files) = &args.files {
-        files.split_whitespace().map(str::to_owned).collect()
+    let flags = if !args.globs.is_empty() {
+        Some(args.globs.clone())
     } else {
-        layers
-            .value("replace_files", |s| s.replace_files.clone())
-            .unwrap_or_default()
+        (args.files.as_deref()).map(|f| f.split_whitespace().map(str::to_owned).collect())
     };
+    let patterns = layers.optional("replace_files", flags)?.unwrap_or_default();
     let (server, server_origin) = match (
         &args.server,
         value_origin(matches, "server", "--server", "CDN_SERVER"),
     ) {
         (Some(s), Some(origin)) => (s.clone(), origin),
         _ => layers
-            .pick("cdn_server", |s| s.cdn_server.clone())
+            .checked("cdn_server")?
             .unwrap_or_else(|| (String::new(), "CDN_SERVER (unset)".into())),
     };
-    let prefix = args
-        .prefix
-        .clone()
-        .filter(|p| !p.is_empty())
-        .or_else(|| layers.value("cdn_prefix", |s| s.cdn_prefix.clone()))
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| defaults::CDN_PREFIX.to_string());
-    let root = args
-        .root
-        .clone()
-        .or_else(|| layers.pick_path("root", |s| s.root.clone()))
+    let prefix = layers.setting("cdn_prefix", args.prefix.clone().filter(|p| !p.is_empty()))?;
+    let root = layers
+        .path("root", args.root.clone())?
         .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
-    let state_dir = args
-        .state_dir
-        .clone()
-        .or_else(|| layers.pick_path("state_dir", |s| s.state_dir.clone()));
+    let state_dir = layers.path("state_dir", args.state_dir.clone())?;
     let (gzip_level, brotli_quality) = compression(
         args.gzip_level,
         args.brotli_quality,
         &layers,
-        &file,
         defaults::REWRITE_BROTLI_QUALITY,
     )?;
     Ok(RewriteConfig {

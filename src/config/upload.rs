@@ -1,19 +1,10 @@
 //! `upload`'s configuration and what every command with a target shares: targets, the endpoint,
 //! transfer settings.
 
-use super::build::*;
 use super::file::*;
-use super::{defaults, Settings};
 use crate::cli::{GlobalArgs, UploadArgs};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
-
-/// Default of `--keep-releases`.
-pub const DEFAULT_KEEP_RELEASES: usize = defaults::KEEP_RELEASES;
-/// Default of `--max-deletes`.
-pub const DEFAULT_MAX_DELETES: usize = defaults::MAX_DELETES;
-/// Default of `--concurrency`.
-pub const DEFAULT_CONCURRENCY: u16 = defaults::CONCURRENCY;
 
 /// Resolve `upload`'s configuration from flags/variables and the file.
 pub fn resolve_upload(
@@ -33,7 +24,7 @@ pub fn resolve_upload(
         dir: args.dir.clone(),
         delete: args.delete,
         no_check_bucket: args.no_check_bucket,
-        ..upload_config(global, &transfer, &layers, &file)?
+        ..upload_config(global, &transfer, &layers)?
     })
 }
 
@@ -51,53 +42,26 @@ pub(super) fn upload_config(
     global: &GlobalArgs,
     args: &Transfer,
     layers: &Layers,
-    file: &Option<ConfigFile>,
 ) -> Result<crate::cmd::upload::UploadConfig> {
-    let targets = targets(args.to, layers)?;
-    let concurrency = args
-        .transfer
-        .concurrency
-        .or_else(|| layers.value("concurrency", |s| s.concurrency))
-        .unwrap_or(DEFAULT_CONCURRENCY);
-    check_range("concurrency", u32::from(concurrency), file)?;
-    let rules = layers
-        .value("headers", |s| s.headers.clone())
-        .unwrap_or_default();
-    let headers = crate::site::headers::HeaderRules::new(&rules).map_err(|e| match &file {
-        Some(f) => Error::Config {
-            path: f.path.clone(),
-            message: e.to_string(),
-        },
-        None => e,
-    })?;
+    let t = args.transfer;
+    let concurrency: u16 = layers.setting("concurrency", t.concurrency)?;
+    let rules: Vec<crate::site::headers::HeaderRule> =
+        layers.optional("headers", None)?.unwrap_or_default();
     Ok(crate::cmd::upload::UploadConfig {
         size: None,
         dir: PathBuf::new(),
-        targets,
+        targets: targets(args.to, layers)?,
         endpoint: endpoint(args.store, layers)?,
         concurrency: usize::from(concurrency),
         delete: false,
-        keep_releases: args
-            .transfer
-            .keep_releases
-            .or_else(|| layers.value("keep_releases", |s| s.keep_releases))
-            .unwrap_or(DEFAULT_KEEP_RELEASES),
-        max_deletes: args
-            .transfer
-            .max_deletes
-            .or_else(|| layers.value("max_deletes", |s| s.max_deletes))
-            .unwrap_or(DEFAULT_MAX_DELETES),
+        keep_releases: layers.setting("keep_releases", t.keep_releases)?,
+        max_deletes: layers.setting("max_deletes", t.max_deletes)?,
         dry_run: args.dry_run,
-        encoding: args
-            .transfer
-            .encoding
-            .or_else(|| layers.value("encoding", |s| s.encoding))
-            .unwrap_or(crate::sync::Encoding::Auto),
-        siblings: args.transfer.siblings
-            || layers.value("siblings", |s| s.siblings).unwrap_or(false),
+        encoding: layers.setting("encoding", t.encoding)?,
+        siblings: t.siblings || layers.setting::<bool>("siblings", None)?,
         progress: !global.quiet && !global.json && !args.dry_run,
         no_check_bucket: false,
-        headers,
+        headers: crate::site::headers::HeaderRules::new(&rules)?,
         stage: false,
     })
 }
@@ -107,21 +71,13 @@ pub(super) fn endpoint(
     args: &crate::cli::StoreArgs,
     layers: &Layers,
 ) -> Result<crate::store::target::Endpoint> {
-    type Get = fn(&Settings) -> Option<String>;
-    let timeout = |flag: Option<std::time::Duration>,
-                   key: &str,
-                   get: Get,
-                   default: std::time::Duration|
-     -> Result<std::time::Duration> {
-        let d = match (flag, layers.value(key, get)) {
-            (Some(d), _) => d,
-            (None, Some(text)) => humantime::parse_duration(&text).map_err(|e| {
-                Error::Usage(format!(
-                    "{key} = {text:?} in cdnpub.toml is not a duration (e.g. \"10s\", \"2m\"): {e}"
-                ))
-            })?,
-            (None, None) => default,
+    let timeout = |flag: Option<std::time::Duration>, key: &str| -> Result<std::time::Duration> {
+        let text = match flag {
+            Some(d) => humantime::format_duration(d).to_string(),
+            None => layers.setting::<String>(key, None)?,
         };
+        let d =
+            humantime::parse_duration(&text).map_err(|e| Error::Usage(format!("{key}: {e}")))?;
         if d.is_zero() {
             return Err(Error::Usage(format!(
                 "{key} (--{}) must be longer than 0",
@@ -130,34 +86,14 @@ pub(super) fn endpoint(
         }
         Ok(d)
     };
-    let timeouts = crate::store::Timeouts {
-        connect: timeout(
-            args.connect_timeout,
-            "connect_timeout",
-            |s| s.connect_timeout.clone(),
-            defaults::CONNECT_TIMEOUT,
-        )?,
-        read: timeout(
-            args.read_timeout,
-            "read_timeout",
-            |s| s.read_timeout.clone(),
-            defaults::READ_TIMEOUT,
-        )?,
-    };
     Ok(crate::store::target::Endpoint {
-        timeouts,
-        url: args
-            .endpoint
-            .clone()
-            .or_else(|| layers.value("endpoint", |s| s.endpoint.clone())),
-        region: args
-            .region
-            .clone()
-            .or_else(|| layers.value("region", |s| s.region.clone())),
-        path_style: args.path_style
-            || layers
-                .value("path_style", |s| s.path_style)
-                .unwrap_or(false),
+        timeouts: crate::store::Timeouts {
+            connect: timeout(args.connect_timeout, "connect_timeout")?,
+            read: timeout(args.read_timeout, "read_timeout")?,
+        },
+        url: layers.optional("endpoint", args.endpoint.clone())?,
+        region: layers.optional("region", args.region.clone())?,
+        path_style: args.path_style || layers.setting::<bool>("path_style", None)?,
     })
 }
 
@@ -174,13 +110,8 @@ pub fn resolve_targets(
 
 /// `--to` targets, else the profile's `targets`; none at all is a usage error.
 pub(super) fn targets(to: &[String], layers: &Layers) -> Result<Vec<String>> {
-    let targets = if to.is_empty() {
-        layers
-            .value("targets", |s| s.targets.clone())
-            .unwrap_or_default()
-    } else {
-        to.to_vec()
-    };
+    let flags = (!to.is_empty()).then(|| to.to_vec());
+    let targets: Vec<String> = layers.optional("targets", flags)?.unwrap_or_default();
     if targets.is_empty() {
         return Err(Error::Usage(
             "no target: give --to s3://bucket/prefix, file:///dir or a directory, or `targets = [...]` in the profile".into(),

@@ -1,31 +1,46 @@
-//! The one validator of settings: `config check` runs [`settings`] on every scope of the file,
-//! and resolution checks each value it takes with the same functions, so the two never
-//! disagree about what is valid.
+//! The checks of settings' values, named by their descriptors in [`super::defaults::keys`]:
+//! `config check` runs them on every scope of the file, and resolution checks each
+//! value it takes (from a flag, a variable or the file) through the same descriptor, so the two
+//! never disagree about what is valid.
 
-use super::settings::Settings;
+use serde_json::Value;
 
-/// Allowed ranges of the numeric keys (inclusive).
-pub const RANGES: [(&str, u32, u32); 5] = [
-    ("gzip_level", 1, 9),
-    ("brotli_quality", 0, 11),
-    ("hash_length", 8, 16),
-    ("concurrency", 1, 256),
-    ("cache_max_mib", 1, 1 << 20),
-];
+/// `value` as a `T`, or why not.
+fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_json::from_value(value.clone()).map_err(|e| e.to_string())
+}
 
-/// `value` within the range of `key` (keys without a range pass); the error says the value and
-/// the range, the caller names the key.
-pub fn range(key: &str, value: u32) -> Result<(), String> {
-    match RANGES.iter().find(|(k, _, _)| *k == key) {
-        Some((_, lo, hi)) if !(lo..=hi).contains(&&value) => {
-            Err(format!("{value} is out of range ({lo} to {hi})"))
-        }
-        _ => Ok(()),
+/// A CDN server value (`https://cdn.example.com`, `//cdn`, `.`).
+pub fn server(value: &Value) -> Result<(), String> {
+    let v: String = typed(value)?;
+    crate::site::placeholder::resolve_server(&v)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A placeholder token.
+pub fn prefix(value: &Value) -> Result<(), String> {
+    crate::site::placeholder::check_prefix(&typed::<String>(value)?).map_err(|e| e.to_string())
+}
+
+/// A list of globs.
+pub fn globs(value: &Value) -> Result<(), String> {
+    for g in typed::<Vec<String>>(value)? {
+        globset::Glob::new(&g).map_err(|e| format!("{g:?}: {e}"))?;
     }
+    Ok(())
+}
+
+/// A regular expression.
+pub fn regex(value: &Value) -> Result<(), String> {
+    regex::Regex::new(&typed::<String>(value)?)
+        .map(|_| ())
+        .map_err(|e| format!("not a valid regex: {e}"))
 }
 
 /// A compression ratio bound: above 0, at most 1.
-pub fn ratio(r: f64) -> Result<(), String> {
+pub fn ratio(value: &Value) -> Result<(), String> {
+    let r: f64 = typed(value)?;
     if r > 0.0 && r <= 1.0 {
         Ok(())
     } else {
@@ -33,76 +48,64 @@ pub fn ratio(r: f64) -> Result<(), String> {
     }
 }
 
-/// Problems of one resolved scope, as (key, message).
-pub fn settings(s: &Settings) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut bad = |key: &str, msg: String| out.push((key.to_string(), msg));
-    if let Some(v) = &s.cdn_server {
-        if let Err(e) = crate::site::placeholder::resolve_server(v) {
-            bad("cdn_server", e.to_string());
-        }
+/// A list of targets.
+pub fn targets(value: &Value) -> Result<(), String> {
+    for t in typed::<Vec<String>>(value)? {
+        crate::store::target::Location::parse(&t).map_err(|e| e.to_string())?;
     }
-    if let Some(v) = &s.cdn_prefix {
-        if let Err(e) = crate::site::placeholder::check_prefix(v) {
-            bad("cdn_prefix", e.to_string());
-        }
+    Ok(())
+}
+
+/// `[[headers]]` rules.
+pub fn headers(value: &Value) -> Result<(), String> {
+    let rules: Vec<crate::site::headers::HeaderRule> = typed(value)?;
+    crate::site::headers::HeaderRules::new(&rules)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `[[budget]]` rules.
+pub fn budget_value(value: &Value) -> Result<(), String> {
+    let problems = budget(&typed::<Vec<crate::release::size::BudgetRule>>(value)?);
+    match problems.is_empty() {
+        true => Ok(()),
+        false => Err(problems.join("; ")),
     }
-    for (key, v) in [
-        ("gzip_level", s.gzip_level),
-        ("brotli_quality", s.brotli_quality),
-        ("hash_length", s.hash_length.map(u32::from)),
-        ("concurrency", s.concurrency.map(u32::from)),
-        ("cache_max_mib", s.cache_max_mib),
-    ] {
-        if let Some(Err(e)) = v.map(|v| range(key, v)) {
-            bad(key, e);
-        }
+}
+
+/// A CDN provider's name.
+pub fn provider(value: &Value) -> Result<(), String> {
+    let p: String = typed(value)?;
+    match crate::cdn::provider::ProviderKind::parse(&p) {
+        Some(_) => Ok(()),
+        None => Err(format!("{p:?}: use {}", crate::cdn::provider::NAMES)),
     }
-    if let Some(Err(e)) = s.max_compress_ratio.map(ratio) {
-        bad("max_compress_ratio", e);
+}
+
+/// CDN domains.
+pub fn domains(value: &Value) -> Result<(), String> {
+    crate::cdn::urls::Domains::parse(&typed::<Vec<String>>(value)?)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// A duration longer than 0 ("10s", "2m").
+pub fn duration(value: &Value) -> Result<(), String> {
+    let text: String = typed(value)?;
+    match humantime::parse_duration(&text) {
+        Ok(d) if d.is_zero() => Err("must be longer than 0".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
+            "{text:?} is not a duration (e.g. \"10s\", \"2m\"): {e}"
+        )),
     }
-    if let Some(p) = &s.hashed_pattern {
-        if let Err(e) = regex::Regex::new(p) {
-            bad("hashed_pattern", format!("not a valid regex: {e}"));
-        }
-    }
-    for (key, globs) in [
-        ("replace_files", &s.replace_files),
-        ("keep_names", &s.keep_names),
-    ] {
-        for g in globs.iter().flatten() {
-            if let Err(e) = globset::Glob::new(g) {
-                bad(key, format!("{g:?}: {e}"));
-            }
-        }
-    }
-    for t in s.targets.iter().flatten() {
-        if let Err(e) = crate::store::target::Location::parse(t) {
-            bad("targets", e.to_string());
-        }
-    }
-    if let Some(rules) = &s.headers {
-        if let Err(e) = crate::site::headers::HeaderRules::new(rules) {
-            bad("headers", e.to_string());
-        }
-    }
-    if let Some(p) = &s.cdn_provider {
-        if crate::cdn::provider::ProviderKind::parse(p).is_none() {
-            bad(
-                "cdn_provider",
-                format!("{p:?}: use {}", crate::cdn::provider::NAMES),
-            );
-        }
-    }
-    if let Some(d) = &s.cdn_domains {
-        if let Err(e) = crate::cdn::urls::Domains::parse(d) {
-            bad("cdn_domains", e.to_string());
-        }
-    }
-    for problem in budget(s.budget.as_deref().unwrap_or_default()) {
-        bad("budget", problem);
-    }
-    out
+}
+
+/// A deploy sub-path (`mobile-vue/pass`).
+pub fn base_path(value: &Value) -> Result<(), String> {
+    crate::site::fingerprint::resolve::normalize_base(&typed::<String>(value)?)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// What is wrong with `[[budget]]` rules (an empty list: nothing): a bad glob, a rule with no
@@ -127,31 +130,4 @@ pub fn budget(rules: &[crate::release::size::BudgetRule]) -> Vec<String> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges_and_ratio_say_key_value_and_bounds() {
-        assert_eq!(range("gzip_level", 9), Ok(()));
-        assert_eq!(
-            range("gzip_level", 10).unwrap_err(),
-            "10 is out of range (1 to 9)"
-        );
-        assert_eq!(
-            range("concurrency", 0).unwrap_err(),
-            "0 is out of range (1 to 256)"
-        );
-        assert!(ratio(1.0).is_ok() && ratio(0.0).is_err() && ratio(1.5).is_err());
-        let s = Settings {
-            hash_length: Some(20),
-            max_compress_ratio: Some(2.0),
-            cdn_provider: Some("akamai".into()),
-            ..Settings::default()
-        };
-        let keys: Vec<String> = settings(&s).into_iter().map(|(k, _)| k).collect();
-        assert_eq!(keys, ["hash_length", "max_compress_ratio", "cdn_provider"]);
-    }
 }
