@@ -6,6 +6,7 @@
 //! latest pointer, the keys of rollback copies and the survey of a target that commands with no
 //! local tree start from. What may be deleted lives beside it in [`retention`].
 
+pub mod edge;
 pub mod retention;
 pub mod size;
 
