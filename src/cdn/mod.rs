@@ -14,6 +14,7 @@ pub mod huawei;
 pub mod keys;
 pub mod provider;
 pub mod qiniu;
+pub mod release;
 pub mod report;
 pub mod tencent;
 pub mod urls;

@@ -34,6 +34,15 @@ pub enum Stage<T> {
     },
 }
 
+impl From<crate::cdn::release::Job> for Stage<crate::cdn::CdnReport> {
+    fn from(job: crate::cdn::release::Job) -> Self {
+        match job {
+            crate::cdn::release::Job::Ran(r) => Stage::Ran(*r),
+            crate::cdn::release::Job::Skipped(why) => Stage::Skipped { skipped: why },
+        }
+    }
+}
+
 impl<T> Stage<T> {
     /// The stage's result, an error kept as [`Stage::Failed`] so the report survives it.
     pub fn from_result(r: Result<Stage<T>>) -> Stage<T> {

@@ -3,22 +3,19 @@
 //! recent release needs. Each stage reports; `--dry-run` plans every stage and writes nothing
 //! but a temporary build.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
-use crate::cdn::entry::entry_points;
 use crate::cdn::provider::{open_provider, ProviderSettings};
-use crate::cdn::urls::{key_paths, normalize, Domains};
-use crate::cdn::Cdn as _;
-use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind, Provider};
+use crate::cdn::release::{purge_keys, ReleaseJobs};
+use crate::cdn::urls::Domains;
+use crate::cdn::{CdnReport, JobOptions};
 use crate::cmd::build::{BuildConfig, BuildReport};
 use crate::cmd::upload::{UploadConfig, UploadReport};
 use crate::error::{Error, Result};
+use crate::release::retention::{prune_targets, Pruned};
 use crate::release::size::SizeReport;
 use crate::site::fingerprint::resolve::{normalize_base, Base};
 use crate::store::target::{Location, Target};
-use crate::store::ObjectStore;
 
 /// Everything `publish` needs, resolved.
 #[derive(Debug, Clone)]
@@ -57,18 +54,6 @@ fn skipped<T>(why: impl Into<String>) -> Stage<T> {
     Stage::Skipped {
         skipped: why.into(),
     }
-}
-
-/// Pruning on one target.
-#[derive(Debug, Clone, Serialize)]
-pub struct Pruned {
-    /// The target.
-    pub target: String,
-    /// Keys deleted (or that would be).
-    pub deleted: Vec<String>,
-    /// Why it failed, if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 /// What a publish did.
@@ -175,7 +160,22 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         let build_cfg = build_cfg.clone();
         crate::util::tasks::blocking(move || crate::cmd::build::run(&build_cfg)).await?
     };
-    let size = measure(cfg, &build_cfg).await?;
+    let mut servers = build_cfg.servers.clone();
+    servers.push(cfg.server.clone());
+    let previous = previous_release(cfg).await;
+    let size = crate::release::size::measure_build(
+        &build_cfg.out,
+        &servers,
+        &build_cfg.prefix,
+        crate::sync::wire_encoding(
+            &cfg.upload.targets,
+            cfg.upload.encoding,
+            cfg.upload.siblings,
+        ),
+        previous.as_ref(),
+        &cfg.budget,
+    )
+    .await?;
     if !size.over_budget.is_empty() {
         // The numbers reach --results even though the publish stops here.
         crate::util::results::record(
@@ -224,7 +224,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         .url_prefix
         .clone()
         .unwrap_or_else(|| first.as_ref().map_or("", Location::key_prefix).to_string());
-    let ctx = CdnStage {
+    let ctx = ReleaseJobs {
         provider: provider.as_ref(),
         domains: &domains,
         url_prefix: &url_prefix,
@@ -249,7 +249,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
             }
             Ok(_) => {
                 started(cfg, "purge", &format!("{} URL(s)", keys.len()));
-                Stage::from_result(ctx.purge(&keys).await)
+                Stage::from_result(ctx.purge(&keys).await.map(Stage::from))
             }
         }
     } else {
@@ -259,7 +259,11 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         if ctx.ready(&changed).is_ok() {
             started(cfg, "prefetch", "the entry points");
         }
-        Stage::from_result(ctx.prefetch(&changed, &build_cfg.out).await)
+        Stage::from_result(
+            ctx.prefetch(&changed, &build_cfg.out)
+                .await
+                .map(Stage::from),
+        )
     } else {
         skipped("--no-prefetch")
     };
@@ -271,19 +275,7 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         skipped("a staged release: its pages are not live")
     } else {
         started(cfg, "verify", &cfg.server);
-        Stage::from_result(
-            // Where the pages load the tree from: the server and the deploy sub-path.
-            verify_release(
-                cfg,
-                report.release.clone(),
-                cfg.cdn
-                    .url_prefix
-                    .as_deref()
-                    .unwrap_or(&report.build.base_path),
-            )
-            .await
-            .map(Stage::Ran),
-        )
+        Stage::from_result(verify_published(cfg, &report).await.map(Stage::Ran))
     };
     report.prune = if !cfg.prune {
         skipped("--no-prune")
@@ -291,18 +283,17 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         skipped("a staged release: the live one and its assets stay")
     } else {
         started(cfg, "prune", &cfg.upload.targets.join(", "));
-        Stage::from_result(prune_all(cfg).await.map(Stage::Ran))
+        let u = &cfg.upload;
+        let pruned = prune_targets(
+            &u.targets,
+            &u.endpoint,
+            u.keep_releases,
+            u.max_deletes,
+            u.dry_run,
+        );
+        Stage::from_result(pruned.await.map(Stage::Ran))
     };
     Ok(report)
-}
-
-/// What the CDN stages share.
-struct CdnStage<'a> {
-    provider: Option<&'a Provider>,
-    domains: &'a Domains,
-    url_prefix: &'a str,
-    job: &'a JobOptions,
-    staged: bool,
 }
 
 /// Say on stderr that a stage started (build, upload, purge, prefetch, verify, prune), before it
@@ -314,185 +305,6 @@ fn started(cfg: &PublishConfig, stage: &str, what: &str) {
     }
 }
 
-/// What a purge sends: the keys an earlier release served that changed (`replaced`), or every
-/// uploaded key with `all_new`; never a `.gz`/`.br` sibling of another key (browsers ask for
-/// the plain URL) nor a source map no earlier release had.
-pub fn purge_keys(uploaded: &[String], replaced: &[String], all_new: bool) -> Vec<String> {
-    let served: std::collections::BTreeSet<&str> = replaced.iter().map(String::as_str).collect();
-    let keys: std::collections::BTreeSet<&str> = uploaded.iter().map(String::as_str).collect();
-    uploaded
-        .iter()
-        .filter(|k| all_new || served.contains(k.as_str()))
-        .filter(|k| {
-            let sibling = [".gz", ".br"].iter().any(|ext| {
-                k.strip_suffix(ext)
-                    .is_some_and(|plain| keys.contains(plain))
-            });
-            let new_map = k.ends_with(".map") && !served.contains(k.as_str());
-            !sibling && !new_map
-        })
-        .cloned()
-        .collect()
-}
-
-impl CdnStage<'_> {
-    fn ready(&self, changed: &[String]) -> std::result::Result<&Provider, String> {
-        let Some(p) = self.provider else {
-            return Err(
-                "no CDN provider is set (--provider, or cdn_provider in cdnpub.toml)".into(),
-            );
-        };
-        if self.staged {
-            return Err("a staged release: its pages have new keys, nothing is cached yet".into());
-        }
-        if changed.is_empty() {
-            return Err("nothing changed".into());
-        }
-        Ok(p)
-    }
-
-    async fn purge(&self, changed: &[String]) -> Result<Stage<CdnReport>> {
-        let p = match self.ready(changed) {
-            Ok(p) => p,
-            Err(why) => return Ok(skipped(why)),
-        };
-        let urls = normalize(&key_paths(changed, self.url_prefix), self.domains)?;
-        Ok(Stage::Ran(
-            cdn::run(p, Action::Purge, ObjectKind::File, &urls, self.job).await?,
-        ))
-    }
-
-    async fn prefetch(
-        &self,
-        changed: &[String],
-        out: &std::path::Path,
-    ) -> Result<Stage<CdnReport>> {
-        let p = match self.ready(changed) {
-            Ok(p) => p,
-            Err(why) => return Ok(skipped(why)),
-        };
-        if !p.can_prefetch() {
-            return Ok(skipped(format!("{} has no prefetch API", p.name())));
-        }
-        let (out, pages) = (out.to_path_buf(), changed.to_vec());
-        let (keys, html) = crate::util::tasks::blocking(move || {
-            let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
-            let keys: Vec<String> = manifest.files.iter().map(|f| f.path.clone()).collect();
-            let mut html = BTreeMap::new();
-            for k in pages.iter().filter(|k| crate::cdn::entry::is_html(k)) {
-                let path = out.join(k);
-                let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-                html.insert(k.clone(), bytes);
-            }
-            Ok((keys, html))
-        })
-        .await?;
-        let (keys, absolute) = entry_points(changed, &keys, &html, self.domains);
-        let mut inputs: Vec<String> = key_paths(&keys, self.url_prefix)
-            .into_iter()
-            .filter(|p| !p.ends_with('/'))
-            .collect();
-        inputs.extend(absolute);
-        let urls = normalize(&inputs, self.domains)?;
-        Ok(Stage::Ran(
-            cdn::run(p, Action::Prefetch, ObjectKind::File, &urls, self.job).await?,
-        ))
-    }
-}
-
-/// `cdnpub verify` of the release just published, through `cdn_server` + the URL prefix.
-async fn verify_release(
-    cfg: &PublishConfig,
-    release: Option<String>,
-    url_prefix: &str,
-) -> Result<crate::cmd::verify::VerifyReport> {
-    let target = cfg
-        .upload
-        .targets
-        .first()
-        .cloned()
-        .ok_or_else(|| Error::Usage("verify needs a target".into()))?;
-    let base = crate::store::target::cdn_base(&cfg.server, Some(url_prefix), &target).ok_or_else(
-        || {
-            Error::Usage(format!(
-            "--verify fetches the release through the CDN: the server {:?} is not an http(s) URL",
-            cfg.server
-        ))
-        },
-    )?;
-    let vcfg = crate::cmd::verify::VerifyConfig {
-        target,
-        endpoint: cfg.upload.endpoint.clone(),
-        release,
-        cdn_base: base,
-        sample: None,
-        concurrency: usize::from(crate::util::DEFAULT_CONCURRENCY),
-        timeout: crate::cmd::verify::REQUEST_TIMEOUT,
-        purge_stale: false,
-        settings: cfg.cdn.clone(),
-        job: cfg.job.clone(),
-        progress: cfg.upload.progress,
-    };
-    crate::cmd::verify::run(&vcfg).await
-}
-
-/// The encoding browsers get from these targets: what buckets store under plain keys, brotli
-/// from directories with siblings (nginx `brotli_static`).
-fn wire_encoding(cfg: &PublishConfig) -> &'static str {
-    let dirs = cfg
-        .upload
-        .targets
-        .iter()
-        .filter(|t| matches!(Location::parse(t), Ok(Location::Dir(_))))
-        .count();
-    match cfg
-        .upload
-        .encoding
-        .resolve(cfg.upload.siblings, dirs, cfg.upload.targets.len())
-    {
-        Ok((crate::sync::Encoding::Identity, true)) if dirs > 0 => "br",
-        Ok((e, _)) => e.content_encoding().unwrap_or("identity"),
-        Err(_) => "identity",
-    }
-}
-
-/// The size report of the build in `build_cfg.out`, against the first target's live release
-/// (when it can be read), with the budgets checked.
-async fn measure(cfg: &PublishConfig, build_cfg: &BuildConfig) -> Result<SizeReport> {
-    let started = std::time::Instant::now();
-    let out = build_cfg.out.clone();
-    let (manifest, html) = crate::util::tasks::blocking(move || {
-        let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
-        let mut html = BTreeMap::new();
-        for f in manifest
-            .files
-            .iter()
-            .filter(|f| crate::cdn::entry::is_html(&f.path))
-        {
-            let path = out.join(&f.path);
-            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-            html.insert(f.path.clone(), bytes);
-        }
-        Ok((manifest, html))
-    })
-    .await?;
-    let mut servers = build_cfg.servers.clone();
-    servers.push(cfg.server.clone());
-    let mut size = crate::release::size::measure(
-        &manifest,
-        &html,
-        &servers,
-        &build_cfg.prefix,
-        wire_encoding(cfg),
-    );
-    if let Some(previous) = previous_release(cfg).await {
-        crate::release::size::compare(&mut size, &manifest, &previous);
-    }
-    crate::release::size::check_budget(&mut size, &cfg.budget)?;
-    size.ms = started.elapsed().as_millis() as u64;
-    Ok(size)
-}
-
 /// The first target's live release record, if there is one and it can be read (a target that
 /// cannot be reached fails the upload, which says why).
 async fn previous_release(cfg: &PublishConfig) -> Option<crate::release::Release> {
@@ -502,87 +314,19 @@ async fn previous_release(cfg: &PublishConfig) -> Option<crate::release::Release
     crate::release::fetch(&target, &id).await.ok()?
 }
 
-async fn prune_all(cfg: &PublishConfig) -> Result<Vec<Pruned>> {
-    let mut out = Vec::new();
-    for raw in &cfg.upload.targets {
-        let target = Target::open(&Location::parse(raw)?, &cfg.upload.endpoint).await?;
-        let r = crate::release::retention::prune(
-            &target,
-            cfg.upload.keep_releases,
-            cfg.upload.max_deletes,
-            cfg.upload.dry_run,
-        )
-        .await;
-        out.push(match r {
-            Ok(deleted) => Pruned {
-                target: target.describe(),
-                deleted,
-                error: None,
-            },
-            Err(e) => Pruned {
-                target: target.describe(),
-                deleted: Vec::new(),
-                error: Some(e.to_string()),
-            },
-        });
-    }
-    Ok(out)
-}
-
-/// The default files rendered at publish: every text file a site serves (pages; scripts, where
-/// Vite's preload helper and webpack's public path hold the base; styles; Next.js's `.txt`
-/// route payloads; JSON payloads and manifests; SVG; source maps).
-pub const DEFAULT_RENDER: [&str; 13] = [
-    "**/*.html",
-    "**/*.htm",
-    "**/*.js",
-    "**/*.mjs",
-    "**/*.cjs",
-    "**/*.css",
-    "**/*.json",
-    "**/*.txt",
-    "**/*.webmanifest",
-    "**/*.svg",
-    "**/*.xml",
-    "**/*.map",
-    "**/*.xhtml",
-];
-
-#[cfg(test)]
-mod tests {
-    use super::purge_keys;
-
-    #[test]
-    fn purges_what_browsers_can_have_cached() {
-        let up: Vec<String> = [
-            "index.html",
-            "index.html.gz",
-            "index.html.br",
-            "assets/a-Ab12Cd34.js",
-            "assets/a-Ab12Cd34.js.map",
-            "data.tar.gz",
-            "old.js.map",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let replaced: Vec<String> = ["index.html", "index.html.gz", "old.js.map"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        assert_eq!(
-            purge_keys(&up, &replaced, false),
-            ["index.html", "old.js.map"]
-        );
-        assert_eq!(
-            purge_keys(&up, &replaced, true),
-            [
-                "index.html",
-                "assets/a-Ab12Cd34.js",
-                "data.tar.gz",
-                "old.js.map"
-            ]
-        );
-        assert!(purge_keys(&up, &[], false).is_empty());
-    }
+/// `publish --verify`: the release just published, through the server and the deploy sub-path
+/// the pages load the tree from.
+async fn verify_published(
+    cfg: &PublishConfig,
+    report: &PublishReport,
+) -> Result<crate::cmd::verify::VerifyReport> {
+    let url_prefix = cfg.cdn.url_prefix.as_deref();
+    let vcfg = crate::cmd::verify::of_publish(
+        &cfg.upload,
+        &cfg.server,
+        url_prefix.unwrap_or(&report.build.base_path),
+        report.release.clone(),
+        (&cfg.cdn, &cfg.job),
+    )?;
+    crate::cmd::verify::run(&vcfg).await
 }

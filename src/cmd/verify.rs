@@ -15,8 +15,8 @@ use crate::cdn::provider::{open_provider, ProviderSettings};
 use crate::cdn::urls::{normalize, Domains};
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind};
 use crate::error::{Error, Result};
-use crate::release::edge::{check, sample, served_keys, url_of, Verdict};
 use crate::release;
+use crate::release::edge::{check, sample, served_keys, url_of, Verdict};
 use crate::store::target::{Endpoint, Location, Target};
 use crate::store::ObjectStore;
 
@@ -231,6 +231,40 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What `publish --verify` checks: `release` on the upload's first target, every key, through
+/// `server` + `url_prefix` (where the pages load the tree from), with verify's defaults.
+pub fn of_publish(
+    upload: &crate::cmd::upload::UploadConfig,
+    server: &str,
+    url_prefix: &str,
+    release: Option<String>,
+    cdn: (&ProviderSettings, &JobOptions),
+) -> Result<VerifyConfig> {
+    let target = upload
+        .targets
+        .first()
+        .cloned()
+        .ok_or_else(|| Error::Usage("verify needs a target".into()))?;
+    let base = crate::store::target::cdn_base(server, Some(url_prefix), &target).ok_or_else(|| {
+        Error::Usage(format!(
+            "--verify fetches the release through the CDN: the server {server:?} is not an http(s) URL"
+        ))
+    })?;
+    Ok(VerifyConfig {
+        target,
+        endpoint: upload.endpoint.clone(),
+        release,
+        cdn_base: base,
+        sample: None,
+        concurrency: usize::from(crate::util::DEFAULT_CONCURRENCY),
+        timeout: REQUEST_TIMEOUT,
+        purge_stale: false,
+        settings: cdn.0.clone(),
+        job: cdn.1.clone(),
+        progress: upload.progress,
+    })
 }
 
 /// Purge every URL that differs.

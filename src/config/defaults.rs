@@ -34,6 +34,25 @@ pub use crate::store::{CONNECT_TIMEOUT, READ_TIMEOUT};
 /// The web root of the official nginx image, the old entrypoint's root.
 pub const ROOT: &str = "/usr/share/nginx/html";
 
+/// The default files rendered at publish: every text file a site serves (pages; scripts, where
+/// Vite's preload helper and webpack's public path hold the base; styles; Next.js's `.txt`
+/// route payloads; JSON payloads and manifests; SVG; source maps).
+pub const RENDER: [&str; 13] = [
+    "**/*.html",
+    "**/*.htm",
+    "**/*.js",
+    "**/*.mjs",
+    "**/*.cjs",
+    "**/*.css",
+    "**/*.json",
+    "**/*.txt",
+    "**/*.webmanifest",
+    "**/*.svg",
+    "**/*.xml",
+    "**/*.map",
+    "**/*.xhtml",
+];
+
 /// Default of `--timeout` (the longest `--wait` for a CDN job).
 pub const CDN_WAIT_TIMEOUT: &str = "15m";
 /// Default of `--poll-interval` (between a CDN job's status checks).

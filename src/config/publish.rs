@@ -32,7 +32,7 @@ pub fn resolve_publish(
         .map_err(|e| Error::Usage(format!("{origin}: {e}")))?;
     let flags = (!args.render.is_empty()).then(|| args.render.clone());
     let globs = layers.optional("replace_files", flags)?.unwrap_or_else(|| {
-        crate::cmd::publish::DEFAULT_RENDER
+        super::defaults::RENDER
             .iter()
             .map(|g| g.to_string())
             .collect()

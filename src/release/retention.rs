@@ -133,6 +133,48 @@ pub async fn prune(
     Ok(deletes)
 }
 
+/// Pruning on one target.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pruned {
+    /// The target.
+    pub target: String,
+    /// Keys deleted (or that would be).
+    pub deleted: Vec<String>,
+    /// Why it failed, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Prune every target of `targets` ([`prune`] on each): a failure is kept in its entry, the
+/// others still run.
+pub async fn prune_targets(
+    targets: &[String],
+    endpoint: &crate::store::target::Endpoint,
+    keep_releases: usize,
+    max_deletes: usize,
+    dry_run: bool,
+) -> Result<Vec<Pruned>> {
+    let mut out = Vec::new();
+    for raw in targets {
+        let loc = crate::store::target::Location::parse(raw)?;
+        let target = Target::open(&loc, endpoint).await?;
+        let r = prune(&target, keep_releases, max_deletes, dry_run).await;
+        out.push(match r {
+            Ok(deleted) => Pruned {
+                target: target.describe(),
+                deleted,
+                error: None,
+            },
+            Err(e) => Pruned {
+                target: target.describe(),
+                deleted: Vec::new(),
+                error: Some(e.to_string()),
+            },
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

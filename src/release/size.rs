@@ -374,6 +374,43 @@ pub fn check_budget(report: &mut SizeReport, rules: &[BudgetRule]) -> Result<()>
     Ok(())
 }
 
+/// The size report of the build in `out` (pages naming `servers` or the placeholder `prefix`,
+/// served with `encoding`), against the `previous` release when there is one, with `budget`
+/// checked.
+pub async fn measure_build(
+    out: &std::path::Path,
+    servers: &[String],
+    prefix: &str,
+    encoding: &str,
+    previous: Option<&crate::release::Release>,
+    budget: &[BudgetRule],
+) -> crate::error::Result<SizeReport> {
+    let started = std::time::Instant::now();
+    let out = out.to_path_buf();
+    let (manifest, html) =
+        crate::util::tasks::blocking(move || {
+            let manifest = crate::site::manifest::Manifest::read(&out)?.unwrap_or_default();
+            let mut html = BTreeMap::new();
+            for f in manifest.files.iter().filter(|f| {
+                crate::site::classify::kind(&f.path) == crate::site::classify::Kind::Html
+            }) {
+                let path = out.join(&f.path);
+                let bytes =
+                    std::fs::read(&path).map_err(|e| crate::error::Error::io("read", &path, e))?;
+                html.insert(f.path.clone(), bytes);
+            }
+            Ok((manifest, html))
+        })
+        .await?;
+    let mut size = measure(&manifest, &html, servers, prefix, encoding);
+    if let Some(previous) = previous {
+        compare(&mut size, &manifest, previous);
+    }
+    check_budget(&mut size, budget)?;
+    size.ms = started.elapsed().as_millis() as u64;
+    Ok(size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

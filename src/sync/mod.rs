@@ -110,6 +110,21 @@ pub fn meta_of(o: &Object) -> Meta {
     }
 }
 
+/// The encoding browsers get from `targets`: what buckets store under plain keys, brotli from
+/// directories with siblings (nginx `brotli_static`).
+pub fn wire_encoding(targets: &[String], encoding: Encoding, siblings: bool) -> &'static str {
+    use crate::store::target::Location;
+    let dirs = targets
+        .iter()
+        .filter(|t| matches!(Location::parse(t), Ok(Location::Dir(_))))
+        .count();
+    match encoding.resolve(siblings, dirs, targets.len()) {
+        Ok((Encoding::Identity, true)) if dirs > 0 => "br",
+        Ok((e, _)) => e.content_encoding().unwrap_or("identity"),
+        Err(_) => "identity",
+    }
+}
+
 #[cfg(test)]
 mod encoding_tests {
     use super::Encoding;
