@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod markup;
 pub mod placeholder;
 pub mod scan;
+pub mod siblings;
 pub mod sri;
 pub mod state;
 pub mod tags;

@@ -189,6 +189,34 @@ pub struct StateStore {
 }
 
 impl StateStore {
+    /// The state directory: `explicit` (`--state-dir`), else the first candidate that can be
+    /// used (made, with `create`); absolute, through symlinks where it exists.
+    pub fn resolve_dir(
+        explicit: Option<&Path>,
+        root: &Path,
+        create: bool,
+    ) -> crate::error::Result<PathBuf> {
+        let dir = match explicit {
+            Some(d) => d.to_path_buf(),
+            None => StateStore::pick_dir(root, create).ok_or_else(|| {
+                crate::error::Error::Usage(format!(
+                    "no directory to keep the render state of {} can be written (tried: {}); set --state-dir / CDNPUB_STATE_DIR",
+                    root.display(),
+                    StateStore::candidate_dirs(root)
+                        .iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+        };
+        // Canonicalise what exists so "inside the root" comparisons hold through symlinks.
+        Ok(
+            std::fs::canonicalize(&dir)
+                .unwrap_or_else(|_| std::path::absolute(&dir).unwrap_or(dir)),
+        )
+    }
+
     /// The default state directory for `root` (canonical): `<parent>/.cdnpub/<root name>`,
     /// outside the web root so nginx never serves it.
     pub fn default_dir(root: &Path) -> Option<PathBuf> {

@@ -128,3 +128,15 @@ mod tests {
         assert_eq!(fs::read(dir.path().join("fresh.txt")).unwrap(), b"x");
     }
 }
+/// Remove temp files a killed run left (safe: we hold the state's lock, so no run is writing).
+pub fn remove_stale_temps(paths: &[std::path::PathBuf]) {
+    for p in paths {
+        match std::fs::remove_file(p) {
+            Ok(()) => tracing::debug!("removed {}, left by an interrupted run", p.display()),
+            Err(e) => tracing::warn!(
+                "could not remove {}, left by an interrupted run: {e}",
+                p.display()
+            ),
+        }
+    }
+}
