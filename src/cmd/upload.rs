@@ -12,12 +12,15 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::release::{self, retention, Release};
+use crate::release::{self, retention};
 use crate::site::headers::HeaderRules;
 use crate::store::target::{Endpoint, Location, Target};
-use crate::store::{Listed, ObjectStore};
-use crate::sync::plan::{self, Plan};
+use crate::store::ObjectStore;
+use crate::sync::plan::{self};
 use crate::sync::put::{self, Progress};
+use crate::sync::steps::{
+    put_snapshots, read_target, refuse_immutable_overwrites, replaced, settle_heads,
+};
 use crate::sync::LocalObject;
 
 pub use crate::sync::{meta_of, Encoding, IMMUTABLE, NO_CACHE};
@@ -212,109 +215,6 @@ pub async fn run(cfg: &UploadConfig) -> Result<UploadReport> {
     })
 }
 
-/// What the target holds: its listing (None with `--no-check-bucket`) and latest record.
-async fn read_target(
-    target: &Target,
-    cfg: &UploadConfig,
-    objects: &[LocalObject],
-) -> Result<(Option<Vec<Listed>>, Vec<String>, Option<Release>)> {
-    let (listing, ids, latest_id) = if cfg.no_check_bucket {
-        (None, Vec::new(), release::pointed(target).await?)
-    } else {
-        // What we are about to upload is the best guess of what the target holds: it plans the
-        // listing (`ObjectStore::list_near`) without an extra request.
-        let expected: Vec<String> = objects.iter().map(|o| o.key.clone()).collect();
-        let listing = target.list_near(&expected).await?;
-        let ids = release::ids_in(listing.iter().map(|l| &l.key));
-        let latest = ids.last().cloned();
-        (Some(listing), ids, latest)
-    };
-    let latest = match latest_id {
-        Some(id) => release::fetch(target, &id).await?,
-        None => None,
-    };
-    Ok((listing, ids, latest))
-}
-
-/// Make the HEADs the plan asks for, `concurrency` at a time, and settle the plan with them.
-async fn settle_heads(
-    target: &Target,
-    concurrency: usize,
-    objects: &Arc<Vec<LocalObject>>,
-    plan: &mut Plan,
-) -> Result<usize> {
-    let heads = plan.heads();
-    let mut answers = Vec::new();
-    let mut error = None;
-    let jobs = heads.iter().map(|&i| {
-        let (target, objects) = (target.clone(), objects.clone());
-        async move {
-            let head = target.head(&objects[i].key).await;
-            let o = &objects[i];
-            (
-                i,
-                head.map(|h| {
-                    let conflict = h
-                        .as_ref()
-                        .is_some_and(|h| plan::overwrites_immutable(o, plan::Held::of_head(h)));
-                    (plan::head_matches(h.as_ref(), &o.object), conflict)
-                }),
-            )
-        }
-    });
-    crate::util::tasks::bounded(jobs, concurrency, |outcome| match outcome {
-        Ok((i, Ok(answer))) => answers.push((i, answer)),
-        Ok((_, Err(e))) => error = error.take().or(Some(e)),
-        Err(e) => error = error.take().or(Some(Error::Failed(e.to_string()))),
-    })
-    .await;
-    if let Some(e) = error {
-        return Err(e);
-    }
-    let mut conflicts = Vec::new();
-    for (i, (same, conflict)) in answers {
-        plan.settle(i, same);
-        if conflict {
-            conflicts.push(i);
-        }
-    }
-    refuse_immutable_overwrites(objects, conflicts)?;
-    Ok(heads.len())
-}
-
-/// The keys of `uploaded` that `latest` (the previous release) held: what a CDN may have cached.
-fn replaced(uploaded: &[String], latest: Option<&Release>) -> Vec<String> {
-    uploaded
-        .iter()
-        .filter(|k| latest.is_some_and(|r| r.objects.contains_key(*k)))
-        .cloned()
-        .collect()
-}
-
-/// An immutable key never gets other bytes: browsers and CDN edges keep what they have for a
-/// year. Refuse the upload (before any PUT), naming the keys and the fix.
-fn refuse_immutable_overwrites(objects: &[LocalObject], mut conflicts: Vec<usize>) -> Result<()> {
-    if conflicts.is_empty() {
-        return Ok(());
-    }
-    conflicts.sort_unstable();
-    conflicts.dedup();
-    let keys: Vec<&str> = conflicts
-        .iter()
-        .take(10)
-        .map(|&i| objects[i].key.as_str())
-        .collect();
-    Err(Error::Broken(format!(
-        "{} immutable key(s) would get other bytes than the target already serves for a year: {}{}. \
-         A file under a bundler's content-hashed name changed after the build (a step that edits the \
-         output, or a plugin that is not deterministic); rebuild so the bundler names the new bytes, \
-         or stop editing hashed files. Nothing was uploaded",
-        conflicts.len(),
-        keys.join(", "),
-        if conflicts.len() > keys.len() { ", …" } else { "" }
-    )))
-}
-
 async fn upload_to(
     target: &Target,
     cfg: &UploadConfig,
@@ -322,7 +222,7 @@ async fn upload_to(
     id: &(String, String),
     report: &mut TargetReport,
 ) -> Result<()> {
-    let (listing, ids, latest) = read_target(target, cfg, objects).await?;
+    let (listing, ids, latest) = read_target(target, cfg.no_check_bucket, objects).await?;
     report.had_release = latest.is_some();
     let mut plan = plan::plan(objects, listing.as_deref(), latest.as_ref());
     refuse_immutable_overwrites(objects, plan::record_conflicts(objects, latest.as_ref()))?;
@@ -363,7 +263,7 @@ async fn upload_to(
         if n == 1 {
             // Rollback copies of the pages, before the pages themselves go live.
             report.snapshots =
-                put_snapshots(target, cfg, objects, &plan, listing.as_deref()).await?;
+                put_snapshots(target, cfg.concurrency, objects, &plan, listing.as_deref()).await?;
         }
         let (sent, failed) = put::put_all(target, cfg.concurrency, objects, phase, &progress).await;
         report.bytes += sent.iter().map(|&i| objects[i].object.size).sum::<u64>();
@@ -411,25 +311,4 @@ async fn upload_to(
         target.delete(&deletes).await?;
     }
     Ok(())
-}
-
-/// Store a rollback copy of every no-cache object whose content has none yet; returns how
-/// many were stored.
-async fn put_snapshots(
-    target: &Target,
-    cfg: &UploadConfig,
-    objects: &[LocalObject],
-    plan: &Plan,
-    listing: Option<&[Listed]>,
-) -> Result<usize> {
-    let snaps = Arc::new(plan::snapshots(objects, plan, listing));
-    let all: Vec<usize> = (0..snaps.len()).collect();
-    let (sent, failed) =
-        put::put_all(target, cfg.concurrency, &snaps, &all, &Progress::quiet()).await;
-    if let Some((key, e)) = failed.first() {
-        return Err(Error::Failed(format!(
-            "storing rollback copies failed ({key}: {e}); no HTML was sent"
-        )));
-    }
-    Ok(sent.len())
 }

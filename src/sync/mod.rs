@@ -4,6 +4,8 @@
 pub mod local;
 pub mod plan;
 pub mod put;
+pub mod rollback;
+pub mod steps;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
