@@ -1,5 +1,5 @@
 //! The one HTML tokenizer and what reads it, on arbitrary bytes: start tags and attributes lie
-//! inside the input in order, every URL a `<script>`/`<link>` loads is a reference renaming
+//! inside the input in order, every (non-empty) URL a `<script>`/`<link>` loads is a reference renaming
 //! sees, and Subresource Integrity never panics and is idempotent (a second pass over its own
 //! output changes nothing).
 #![no_main]
@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
     let refs: Vec<&[u8]> = html::refs(data).iter().map(|s| &data[s.start..s.end]).collect();
     for t in tags::tags(data) {
         if let Some((_, url)) = t.loads() {
-            if std::str::from_utf8(data).is_ok() {
+            // An empty value names nothing; renaming skips it too.
+            if std::str::from_utf8(data).is_ok() && !url.is_empty() {
                 assert!(refs.contains(&url.as_bytes()), "{url:?} is not a reference");
             }
         }
