@@ -27,7 +27,7 @@ fn transport(e: &reqwest::Error) -> String {
 pub fn api_client(
     endpoint: Option<&str>,
     default: &str,
-    timeouts: crate::util::Timeouts,
+    timeouts: crate::util::net::Timeouts,
 ) -> Result<(url::Url, reqwest::Client)> {
     let raw = endpoint.unwrap_or(default);
     let url = url::Url::parse(raw)

@@ -64,7 +64,7 @@ pub struct ProviderSettings {
     /// Prefetch to L2 / middle-tier nodes only (Alibaba, Tencent).
     pub l2_preload: bool,
     /// How long an API request may wait (`--connect-timeout`, `--read-timeout`).
-    pub timeouts: crate::util::Timeouts,
+    pub timeouts: crate::util::net::Timeouts,
 }
 
 /// Open the configured provider; `reference` seeds CloudFront caller references (a release id).

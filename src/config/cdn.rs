@@ -9,7 +9,7 @@ use std::path::PathBuf;
 /// The CDN provider settings: flags, then the profile (domains default to cdn_server's host).
 pub(super) fn provider_settings(
     args: &crate::cli::CdnProviderArgs,
-    timeouts: crate::util::Timeouts,
+    timeouts: crate::util::net::Timeouts,
     layers: &Layers,
 ) -> Result<crate::cdn::provider::ProviderSettings> {
     use crate::cdn::provider::ProviderKind;

@@ -35,7 +35,7 @@ pub struct Meta {
     pub metadata: BTreeMap<String, String>,
 }
 
-pub use crate::util::{Timeouts, CONNECT_TIMEOUT, READ_TIMEOUT};
+pub use crate::util::net::{Timeouts, CONNECT_TIMEOUT, READ_TIMEOUT};
 
 /// What a HEAD returns.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,48 +1,14 @@
 //! Plumbing shared by the layers above: atomic file writes, bounded concurrency, the results
-//! file (`--results`) and the GitHub Action's outputs, platform differences, and the HTTPS client the AWS SDK clients use.
+//! file (`--results`) and the GitHub Action's outputs, platform differences, and what the two
+//! network clients (`store`, `cdn`) share: [`net`].
 
 pub mod atomic;
 pub mod console;
 pub mod github;
+pub mod net;
 pub mod platform;
 pub mod results;
 pub mod tasks;
 
-/// The HTTPS client of every AWS SDK client (S3, CloudFront, and the credential providers their
-/// configuration loads: STS for web identity, instance metadata): rustls with ring and the
-/// system's root certificates. The SDK's own default would compile aws-lc-rs beside ring.
-pub fn aws_http_client() -> aws_sdk_s3::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
-}
-
 /// Requests in flight per target by default (`--concurrency` of upload, publish and verify).
 pub const DEFAULT_CONCURRENCY: u16 = 16;
-
-/// How long a network request may wait (a store's, a CDN API's): to connect, and for the
-/// server's next bytes once connected. A stalled endpoint fails within them, naming the endpoint and the flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// To open the connection (`--connect-timeout`, `connect_timeout`).
-    pub connect: std::time::Duration,
-    /// Waiting for an answer once connected (`--read-timeout`, `read_timeout`).
-    pub read: std::time::Duration,
-}
-
-/// Default of `--connect-timeout`: a reachable endpoint answers a TCP/TLS handshake in well
-/// under a second; 10 s covers a congested link without hiding a wrong address.
-pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// Default of `--read-timeout`: the longest silence from a connected server (S3 answers a PUT
-/// of a few MB within seconds once its body is sent).
-pub const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Timeouts {
-            connect: CONNECT_TIMEOUT,
-            read: READ_TIMEOUT,
-        }
-    }
-}

@@ -76,7 +76,7 @@ impl Aliyun {
     /// A client for `endpoint` (default cdn.aliyuncs.com).
     pub fn new(
         endpoint: Option<&str>,
-        timeouts: crate::util::Timeouts,
+        timeouts: crate::util::net::Timeouts,
         creds: Credentials,
     ) -> Result<Self> {
         let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;

@@ -44,7 +44,7 @@ impl Cloudflare {
     /// A client for `zone_id` at `endpoint` (default api.cloudflare.com/client/v4).
     pub fn new(
         endpoint: Option<&str>,
-        timeouts: crate::util::Timeouts,
+        timeouts: crate::util::net::Timeouts,
         zone_id: &str,
         token: String,
     ) -> Result<Self> {

@@ -51,7 +51,7 @@ impl CloudFront {
     pub async fn connect(
         distribution_id: &str,
         endpoint: Option<&str>,
-        timeouts: crate::util::Timeouts,
+        timeouts: crate::util::net::Timeouts,
         reference: String,
         max_paths: usize,
     ) -> Result<Self> {
@@ -67,7 +67,7 @@ impl CloudFront {
         }
         let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
         let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::util::aws_http_client())
+            .http_client(crate::util::net::aws_http_client())
             .region(aws_config::Region::new("us-east-1"))
             .load()
             .await;

@@ -117,7 +117,7 @@ impl Huawei {
     /// account id) is sent as X-Domain-Id when set, as the SDKs do for global services.
     pub fn new(
         endpoint: Option<&str>,
-        timeouts: crate::util::Timeouts,
+        timeouts: crate::util::net::Timeouts,
         creds: super::keys::Credentials,
     ) -> Result<Self> {
         let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;

@@ -66,7 +66,7 @@ impl Qiniu {
     /// A client for `endpoint` (default fusion.qiniuapi.com).
     pub fn new(
         endpoint: Option<&str>,
-        timeouts: crate::util::Timeouts,
+        timeouts: crate::util::net::Timeouts,
         creds: super::keys::Credentials,
     ) -> Result<Self> {
         let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;

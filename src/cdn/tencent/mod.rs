@@ -58,7 +58,7 @@ impl Tencent {
     /// A client for `endpoint` (default cdn.tencentcloudapi.com).
     pub fn new(
         endpoint: Option<&str>,
-        timeouts: crate::util::Timeouts,
+        timeouts: crate::util::net::Timeouts,
         creds: super::keys::Credentials,
     ) -> Result<Self> {
         let (endpoint, http) = super::api_client(endpoint, DEFAULT_ENDPOINT, timeouts)?;
