@@ -122,7 +122,7 @@ impl S3Store {
             opts.region.get_or_insert(region);
         }
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(crate::util::aws_http_client());
+            .http_client(crate::util::net::aws_http_client());
         if let Some((id, secret)) = &opts.keys {
             loader = loader.credentials_provider(Credentials::new(
                 id,
