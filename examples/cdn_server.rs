@@ -1,5 +1,5 @@
-//! The CDN API stand-ins of the tests (tests/it/common/aliyun.rs and clouds.rs: signature,
-//! limits, quota and rate checks) as a program, for bench/purge.sh. Prints the endpoint and the
+//! The CDN API stand-ins of the tests (tests/it/common/clouds.rs: signature, limits, quota and
+//! rate checks) as a program, for bench/purge.sh. Prints the endpoint and the
 //! account's (test) variables, then appends `OP API ok|ERROR` for every request to LOG, OP one
 //! of quota, purge-url, purge-dir, prefetch, status. Runs until killed.
 //!
@@ -7,8 +7,6 @@
 //! (PROVIDER: aliyun, tencent, cloudflare, qiniu or huawei; quotas are raised to 10^9 so
 //! repeated runs fit.)
 
-#[path = "../tests/it/common/aliyun.rs"]
-mod aliyun;
 #[path = "../tests/it/common/clouds.rs"]
 mod clouds;
 #[path = "../tests/it/common/serve.rs"]
@@ -21,21 +19,6 @@ struct Line {
     op: String,
     api: String,
     error: Option<String>,
-}
-
-fn aliyun_op(action: &str, params: &std::collections::BTreeMap<String, String>) -> &'static str {
-    match action {
-        "DescribeRefreshQuota" => "quota",
-        "RefreshObjectCaches"
-            if params.get("ObjectType").map(String::as_str) == Some("Directory") =>
-        {
-            "purge-dir"
-        }
-        "RefreshObjectCaches" => "purge-url",
-        "PushObjectCache" => "prefetch",
-        "DescribeRefreshTaskById" => "status",
-        _ => "?",
-    }
 }
 
 /// `ENDPOINT VAR=value…`: what bench/purge.sh reads to reach the stand-in.
@@ -53,57 +36,30 @@ fn main() {
     let port: u16 = port.parse().expect("port");
     let big = 1_000_000_000;
     let dialect = match provider.as_str() {
-        "aliyun" => None,
-        "tencent" => Some(clouds::Dialect::Tencent),
-        "cloudflare" => Some(clouds::Dialect::Cloudflare),
-        "qiniu" => Some(clouds::Dialect::Qiniu),
-        "huawei" => Some(clouds::Dialect::Huawei),
+        "aliyun" => clouds::Dialect::Aliyun,
+        "tencent" => clouds::Dialect::Tencent,
+        "cloudflare" => clouds::Dialect::Cloudflare,
+        "qiniu" => clouds::Dialect::Qiniu,
+        "huawei" => clouds::Dialect::Huawei,
         other => {
             eprintln!("cdn_server: unknown provider {other}");
             std::process::exit(2);
         }
     };
-    let received: Box<dyn Fn() -> Vec<Line>> = match dialect {
-        None => {
-            let server = aliyun::AliyunServer::start_on(
-                port,
-                aliyun::AliyunConfig {
-                    url_quota: big,
-                    dir_quota: big,
-                    preload_quota: big,
-                    ..aliyun::AliyunConfig::default()
-                },
-            );
-            announce(&server.endpoint, &server.env());
-            Box::new(move || {
-                server
-                    .received()
-                    .into_iter()
-                    .map(|r| Line {
-                        op: aliyun_op(&r.action, &r.params).into(),
-                        api: r.action,
-                        error: r.error,
-                    })
-                    .collect()
+    let mut cfg = clouds::CloudConfig::new(dialect);
+    (cfg.url_quota, cfg.dir_quota, cfg.prefetch_quota) = (big, big, big);
+    let server = clouds::CloudServer::start_on(port, cfg);
+    announce(&server.endpoint, &server.env());
+    let received = move || -> Vec<Line> {
+        server
+            .received()
+            .into_iter()
+            .map(|r| Line {
+                op: r.op,
+                api: r.api.replace(' ', "_"),
+                error: r.error,
             })
-        }
-        Some(d) => {
-            let mut cfg = clouds::CloudConfig::new(d);
-            (cfg.url_quota, cfg.dir_quota, cfg.prefetch_quota) = (big, big, big);
-            let server = clouds::CloudServer::start_on(port, cfg);
-            announce(&server.endpoint, &server.env());
-            Box::new(move || {
-                server
-                    .received()
-                    .into_iter()
-                    .map(|r| Line {
-                        op: r.op,
-                        api: r.api.replace(' ', "_"),
-                        error: r.error,
-                    })
-                    .collect()
-            })
-        }
+            .collect()
     };
     let mut file = std::fs::File::create(log).expect("create the log file");
     let mut written = 0;

@@ -12,7 +12,6 @@ pub fn aws_http_client() -> aws_sdk_s3::config::SharedHttpClient {
         .build_https()
 }
 
-
 /// How long a network request may wait (a store's, a CDN API's): to connect, and for the
 /// server's next bytes once connected. A stalled endpoint fails within them, naming the endpoint and the flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

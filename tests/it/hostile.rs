@@ -5,7 +5,6 @@ use crate::common;
 
 use std::fs;
 
-use common::aliyun::{AliyunConfig, AliyunServer};
 use common::clouds::{CloudConfig, CloudServer, Dialect};
 use common::s3::S3Server;
 use common::{cdnpub, copy_tree, fixtures};
@@ -46,7 +45,7 @@ fn output(a: &assert_cmd::assert::Assert) -> String {
 #[test]
 fn secrets_appear_in_no_output_of_any_command() {
     let s3 = S3Server::start();
-    let cdn = AliyunServer::start(AliyunConfig::default());
+    let cdn = CloudServer::start(CloudConfig::new(Dialect::Aliyun));
     let clouds: Vec<CloudServer> = [
         Dialect::Tencent,
         Dialect::Cloudflare,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::aliyun::{AliyunConfig, AliyunServer};
+use common::clouds::{CloudConfig, CloudServer, Dialect};
 use common::s3::S3Server;
 use common::{cdnpub, copy_tree, fixtures, page_refs};
 use serde_json::Value;
@@ -157,7 +157,7 @@ fn an_immutable_key_never_changes_content_across_environments() {
 #[test]
 fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
     let s3 = S3Server::start();
-    let cdn = AliyunServer::start(AliyunConfig::default());
+    let cdn = CloudServer::start(CloudConfig::new(Dialect::Aliyun));
     let tmp = tempfile::tempdir().unwrap();
     let src = dist(tmp.path());
     let prefix = s3.unique_prefix("publish");
@@ -219,7 +219,7 @@ fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
         .map(|k| k.as_str().unwrap())
         .collect();
     let maps = uploaded.iter().filter(|k| k.ends_with(".map")).count();
-    let purged = cdn.paths("RefreshObjectCaches");
+    let purged = cdn.paths("purge-url");
     assert!(maps > 0);
     assert_eq!(
         purged.len(),
@@ -227,7 +227,7 @@ fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
         "every key but new source maps, plus / for index.html"
     );
     assert!(purged.contains(&"https://cdn.example.com/".to_string()));
-    let warmed = cdn.paths("PushObjectCache");
+    let warmed = cdn.paths("prefetch");
     assert_eq!(warmed[0], "https://cdn.example.com/index.html");
     assert!(
         warmed
@@ -240,16 +240,16 @@ fn publish_to_s3_purges_what_changed_and_prefetches_the_entry() {
     // Nothing changed: nothing uploaded, CDN stages skipped.
     let again = json(&run(&[]).success());
     assert_eq!(again["purge"]["skipped"], "nothing changed");
-    assert_eq!(cdn.accepted("RefreshObjectCaches").len(), 1);
+    assert_eq!(cdn.accepted("purge-url").len(), 1);
 
     // The page changes: exactly what browsers can have cached under an old URL is purged.
     let page = src.join("index.html");
     let html = fs::read_to_string(&page).unwrap();
     fs::write(&page, html.replacen("<title>", "<title>v2 ", 1)).unwrap();
-    let before = cdn.paths("RefreshObjectCaches").len();
+    let before = cdn.paths("purge-url").len();
     json(&run(&[]).success());
     assert_eq!(
-        cdn.paths("RefreshObjectCaches")[before..],
+        cdn.paths("purge-url")[before..],
         [
             "https://cdn.example.com/index.html",
             "https://cdn.example.com/"
@@ -262,7 +262,7 @@ fn releases_rollback_and_pruned_releases() {
     let tmp = tempfile::tempdir().unwrap();
     let src = dist(tmp.path());
     let site = tmp.path().join("site");
-    let cdn = AliyunServer::start(AliyunConfig::default());
+    let cdn = CloudServer::start(CloudConfig::new(Dialect::Aliyun));
     fs::write(
         tmp.path().join("cdnpub.toml"),
         format!(
@@ -314,13 +314,13 @@ fn releases_rollback_and_pruned_releases() {
     assert_eq!(fs::read_to_string(site.join("index.html")).unwrap(), v2);
 
     // Roll back: v1's page is live again, a record says so, the page is purged.
-    let before = cdn.paths("RefreshObjectCaches").len();
+    let before = cdn.paths("purge-url").len();
     let done = json(&run(&["--json", "rollback"]).success());
     assert_eq!(fs::read_to_string(site.join("index.html")).unwrap(), v1);
     let rec = latest(&site);
     assert_eq!(rec["rollback_of"], id1);
     assert_eq!(rec["id"], done["targets"][0]["release"]);
-    let purged = cdn.paths("RefreshObjectCaches")[before..].to_vec();
+    let purged = cdn.paths("purge-url")[before..].to_vec();
     assert_eq!(
         purged,
         [

@@ -10,7 +10,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::aliyun::{AliyunConfig, AliyunServer, RefreshHook};
+use common::clouds::{CloudConfig, CloudServer, Dialect, PurgeHook};
 use common::nginx::{self, Nginx};
 use common::s3::S3Server;
 use common::{cdnpub, copy_tree, fixtures};
@@ -74,14 +74,14 @@ fn verify_finds_exactly_the_stale_page_and_purge_stale_clears_it() {
     let base = format!("{server}/{prefix}");
     let host = server.trim_start_matches("http://").to_string();
     let dropped = cache.clone();
-    let provider = AliyunServer::start(AliyunConfig {
+    let provider = CloudServer::start(CloudConfig {
         domains: vec![host.clone()],
-        on_refresh: Some(RefreshHook(Arc::new(move |urls: &[String]| {
+        on_purge: Some(PurgeHook(Arc::new(move |urls: &[String]| {
             for u in urls {
                 let _ = fs::remove_file(cache_file(&dropped, u));
             }
         }))),
-        ..AliyunConfig::default()
+        ..CloudConfig::new(Dialect::Aliyun)
     });
     let target = format!("s3://{}/{prefix}", s3.bucket);
     let src = t.join("dist");
@@ -177,10 +177,7 @@ fn verify_finds_exactly_the_stale_page_and_purge_stale_clears_it() {
             .code(1),
     );
     assert_eq!(purged["purge"]["sent"], 1, "{purged}");
-    assert_eq!(
-        provider.paths("RefreshObjectCaches"),
-        [format!("{base}/index.html")]
-    );
+    assert_eq!(provider.paths("purge-url"), [format!("{base}/index.html")]);
     let clean = json(&verify().assert().success());
     assert_eq!(clean["checked"], clean["ok"], "{clean}");
     assert!(clean["stale"].as_array().unwrap().is_empty());

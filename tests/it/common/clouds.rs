@@ -1,16 +1,18 @@
-//! Local stand-ins for four CDN APIs on 127.0.0.1:0 (tests and bench/purge.sh): Tencent Cloud
-//! CDN (2018-06-06, TC3-HMAC-SHA256), Cloudflare (purge_cache, Bearer token), Qiniu CDN
-//! (fusion `/v2/tune/*`, QBox token) and Huawei Cloud CDN (v1.0, SDK-HMAC-SHA256).
+//! Local stand-ins for five CDN APIs on 127.0.0.1:0 (tests and bench/purge.sh): Alibaba Cloud
+//! CDN (RPC 2018-05-10, ACS3-HMAC-SHA256), Tencent Cloud CDN (2018-06-06, TC3-HMAC-SHA256),
+//! Cloudflare (purge_cache, Bearer token), Qiniu CDN (fusion `/v2/tune/*`, QBox token) and
+//! Huawei Cloud CDN (v1.0, SDK-HMAC-SHA256).
 //!
 //! Each dialect checks requests as its documentation describes them — the signature or token,
 //! computed here by the stand-in's own code from the documented algorithm (checked against the
 //! published examples in tests/it/cdn_clouds.rs), the headers, the body shape, the per-call
 //! limits — and answers in its documented shapes and error codes. What the providers share is
-//! one core: the account's domains, daily quotas, a per-second call limit, forced throttling
-//! or quota exhaustion, tasks that finish after N polls, and a log of every request.
+//! one core: the account's domains, daily quotas, per-second limits on submits and on status
+//! calls, forced throttling or quota exhaustion, tasks that finish after N polls, a hook run on
+//! every accepted purge, and a log of every request.
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,6 +28,8 @@ use super::serve::{serve, Served};
 /// Which provider's API the stand-in speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
+    /// Alibaba Cloud CDN.
+    Aliyun,
     /// Tencent Cloud CDN.
     Tencent,
     /// Cloudflare.
@@ -40,6 +44,7 @@ impl Dialect {
     /// cdnpub's name for it.
     pub fn name(self) -> &'static str {
         match self {
+            Dialect::Aliyun => "aliyun",
             Dialect::Tencent => "tencent",
             Dialect::Cloudflare => "cloudflare",
             Dialect::Qiniu => "qiniu",
@@ -50,6 +55,7 @@ impl Dialect {
     /// Documented per-call limits: (URLs per purge, directories per purge, URLs per prefetch).
     pub fn per_call(self) -> (usize, usize, usize) {
         match self {
+            Dialect::Aliyun => (1000, 100, 100),
             Dialect::Tencent => (1000, 500, 500),
             Dialect::Cloudflare => (100, 100, 0),
             Dialect::Qiniu => (60, 10, 60),
@@ -59,7 +65,15 @@ impl Dialect {
 
     /// True when the provider has a quota query cdnpub calls before a job.
     pub fn has_quota_api(self) -> bool {
-        matches!(self, Dialect::Tencent | Dialect::Huawei)
+        matches!(self, Dialect::Aliyun | Dialect::Tencent | Dialect::Huawei)
+    }
+
+    /// Task ids one status call takes (Alibaba's DescribeRefreshTaskById: 10, comma-separated).
+    pub fn status_ids_per_call(self) -> usize {
+        match self {
+            Dialect::Aliyun => 10,
+            _ => 1,
+        }
     }
 
     /// True when submits return tasks to poll.
@@ -89,20 +103,40 @@ pub struct CloudConfig {
     pub prefetch_quota: u64,
     /// Submit calls allowed per second.
     pub per_second: usize,
+    /// Status calls allowed per second.
+    pub status_per_second: usize,
     /// Answer "throttled" to this many submits first.
     pub throttle_first: usize,
     /// After this many accepted submits, answer "quota exceeded".
     pub exhaust_after_calls: Option<usize>,
     /// Status polls a task needs before it is done.
     pub polls_until_done: usize,
+    /// Called with the URLs of every accepted purge (a test's CDN drops its copies).
+    pub on_purge: Option<PurgeHook>,
+}
+
+/// A callback given the URLs of a purge.
+pub type OnPurge = dyn Fn(&[String]) + Send + Sync;
+
+/// What a purge does to the test's CDN.
+#[derive(Clone)]
+pub struct PurgeHook(pub Arc<OnPurge>);
+
+impl std::fmt::Debug for PurgeHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PurgeHook")
+    }
 }
 
 impl CloudConfig {
-    /// Defaults for `dialect`: quotas large enough for the suites, the documented rates.
+    /// Defaults for `dialect`: quotas large enough for the suites; Alibaba's documented rates
+    /// (50 submits and 30 status calls a second) and its test account's 1,000 prefetches a day.
     pub fn new(dialect: Dialect) -> Self {
+        let aliyun = dialect == Dialect::Aliyun;
         CloudConfig {
             dialect,
             key_id: match dialect {
+                Dialect::Aliyun => "LTAI5tCdnpubTestKey0001".into(),
                 Dialect::Tencent => "AKIDcdnpubTestKey0001".into(),
                 Dialect::Huawei => "HPUACDNPUBTESTKEY001".into(),
                 _ => "cdnpubTestAccessKey0001".into(),
@@ -112,11 +146,13 @@ impl CloudConfig {
             domains: vec!["cdn.example.com".into()],
             url_quota: 10_000,
             dir_quota: 100,
-            prefetch_quota: 10_000,
-            per_second: 1000,
+            prefetch_quota: if aliyun { 1_000 } else { 10_000 },
+            per_second: if aliyun { 50 } else { 1000 },
+            status_per_second: if aliyun { 30 } else { 1000 },
             throttle_first: 0,
             exhaust_after_calls: None,
             polls_until_done: 0,
+            on_purge: None,
         }
     }
 }
@@ -135,8 +171,8 @@ pub enum Op {
     },
     /// Prefetch.
     Prefetch(Vec<String>),
-    /// One task's state.
-    Status(String),
+    /// The state of tasks (one, except Alibaba's: up to 10).
+    Status(Vec<String>),
 }
 
 impl Op {
@@ -171,18 +207,21 @@ pub enum Fail {
     Bad(String),
     /// No such task or route.
     NotFound(String),
+    /// A parameter missing or outside its documented values, answered with the dialect's own
+    /// code (Alibaba: `MissingObjectPath`, `InvalidArea.ValueNotSupported`…); elsewhere as `Bad`.
+    Param(&'static str, String),
 }
 
 /// One request the stand-in received.
 #[derive(Debug, Clone)]
 pub struct Received {
-    /// The provider's call (`PurgeUrlsCache`, `/v2/tune/refresh`…).
+    /// The provider's call (`RefreshObjectCaches`, `PurgeUrlsCache`, `POST /v2/tune/refresh`…).
     pub api: String,
     /// `quota`, `purge-url`, `purge-dir`, `prefetch`, `status`, or `?` when it did not parse.
     pub op: String,
     /// Paths carried.
     pub paths: Vec<String>,
-    /// The JSON body.
+    /// The JSON body (Alibaba: its parameters, query and form, as an object of strings).
     pub body: Value,
     /// The error code answered, if any.
     pub error: Option<String>,
@@ -196,6 +235,8 @@ struct State {
     submits: usize,
     throttled: usize,
     window: VecDeque<Instant>,
+    status_window: VecDeque<Instant>,
+    nonces: HashSet<String>,
     tasks: HashMap<String, (usize, Vec<String>, &'static str)>,
     next_task: u64,
     log: Vec<Received>,
@@ -292,6 +333,10 @@ impl CloudServer {
     /// The variables cdnpub reads for this account.
     pub fn env(&self) -> Vec<(&'static str, String)> {
         let (id, secret) = match self.config.dialect {
+            Dialect::Aliyun => (
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            ),
             Dialect::Tencent => ("TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY"),
             Dialect::Qiniu => ("QINIU_ACCESS_KEY", "QINIU_SECRET_KEY"),
             Dialect::Huawei => ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK"),
@@ -311,6 +356,7 @@ impl CloudServer {
     /// The variable holding the secret.
     pub fn secret_var(&self) -> &'static str {
         match self.config.dialect {
+            Dialect::Aliyun => "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
             Dialect::Tencent => "TENCENTCLOUD_SECRET_KEY",
             Dialect::Qiniu => "QINIU_SECRET_KEY",
             Dialect::Huawei => "HUAWEICLOUD_SDK_SK",
@@ -342,7 +388,7 @@ async fn handle(
         body: body.to_vec(),
     };
     let api = api_name(cfg.dialect, &req);
-    let parsed = parse(cfg, &req);
+    let parsed = parse(cfg, &req, st);
     let (op, outcome) = match parsed {
         Err(f) => (None, Err(f)),
         Ok(op) => {
@@ -364,13 +410,22 @@ async fn handle(
             Some(Op::Purge { paths, .. }) | Some(Op::Prefetch(paths)) => paths.clone(),
             _ => Vec::new(),
         },
-        body: serde_json::from_slice(&req.body).unwrap_or(Value::Null),
+        body: match cfg.dialect {
+            Dialect::Aliyun => json!(aliyun_params(&req)),
+            _ => serde_json::from_slice(&req.body).unwrap_or(Value::Null),
+        },
         error: code,
         at: Instant::now(),
     });
     hyper::Response::builder()
         .status(status)
-        .header("content-type", "application/json")
+        .header(
+            "content-type",
+            match cfg.dialect {
+                Dialect::Aliyun => "application/json;charset=utf-8",
+                _ => "application/json",
+            },
+        )
         .body(Full::new(Bytes::from(answer.to_string())))
         .unwrap()
 }
@@ -378,21 +433,25 @@ async fn handle(
 fn api_name(d: Dialect, req: &Req) -> String {
     match d {
         Dialect::Tencent => req.headers.get("x-tc-action").cloned().unwrap_or_default(),
+        Dialect::Aliyun => req.headers.get("x-acs-action").cloned().unwrap_or_default(),
         _ => format!("{} {}", req.method, req.path),
     }
 }
 
 // ---- the core ----
 
-/// What the core answers: a quota, a task id, or a task's state.
+/// A task as a status call finds it: id, state (`done`/`process`), URLs, kind.
+pub type TaskView = (String, &'static str, Vec<String>, &'static str);
+
+/// What the core answers: a quota, a task id, or tasks' states.
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// (left, total) per kind.
     Quota(BTreeMap<&'static str, (u64, u64)>),
     /// A new task (None for Cloudflare), and (left, total) of each daily quota after it.
     Task(Option<String>, BTreeMap<&'static str, (u64, u64)>),
-    /// A task: its state (`done`/`process`) and its URLs.
-    State(String, &'static str, Vec<String>, &'static str),
+    /// The tasks asked for (one, except Alibaba's).
+    State(Vec<TaskView>),
 }
 
 fn window_full(q: &mut VecDeque<Instant>, limit: usize) -> bool {
@@ -428,13 +487,28 @@ fn act(op: &Op, cfg: &CloudConfig, st: &Mutex<State>) -> Result<Outcome, Fail> {
         }
         Op::Purge { paths, dir } => submit(cfg, &mut s, op.kind(), paths, *dir),
         Op::Prefetch(paths) => submit(cfg, &mut s, "prefetch", paths, false),
-        Op::Status(id) => {
-            let Some((left, urls, kind)) = s.tasks.get_mut(id) else {
-                return Err(Fail::NotFound(format!("task {id}")));
-            };
-            let state = if *left == 0 { "done" } else { "process" };
-            *left = left.saturating_sub(1);
-            Ok(Outcome::State(id.clone(), state, urls.clone(), kind))
+        Op::Status(ids) => {
+            if window_full(&mut s.status_window, cfg.status_per_second) {
+                return Err(Fail::Throttled);
+            }
+            let limit = cfg.dialect.status_ids_per_call();
+            if ids.len() > limit {
+                return Err(Fail::OverLimit("status", limit));
+            }
+            let mut found = Vec::new();
+            for id in ids {
+                let Some((left, urls, kind)) = s.tasks.get_mut(id) else {
+                    // Alibaba answers the tasks it knows; the others refuse an unknown one.
+                    if cfg.dialect == Dialect::Aliyun {
+                        continue;
+                    }
+                    return Err(Fail::NotFound(format!("task {id}")));
+                };
+                let state = if *left == 0 { "done" } else { "process" };
+                *left = left.saturating_sub(1);
+                found.push((id.clone(), state, urls.clone(), *kind));
+            }
+            Ok(Outcome::State(found))
         }
     }
 }
@@ -480,6 +554,9 @@ fn submit(
     }
     *s.used.entry(kind).or_default() += paths.len() as u64;
     s.submits += 1;
+    if let Some(hook) = cfg.on_purge.as_ref().filter(|_| kind != "prefetch") {
+        (hook.0)(paths);
+    }
     let left: BTreeMap<&'static str, (u64, u64)> = [
         ("purge-url", cfg.url_quota),
         ("purge-dir", cfg.dir_quota),
@@ -498,6 +575,7 @@ fn submit(
             0x1550_0000u64 + s.next_task,
             s.next_task
         ),
+        Dialect::Aliyun => format!("{}", 17_000_000_000u64 + s.next_task),
         Dialect::Qiniu => format!("cdnpubreq{:016x}", s.next_task),
         _ => format!("ff8080818c{:022x}", s.next_task),
     };
@@ -539,7 +617,8 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn sha256_hex(b: &[u8]) -> String {
+/// Hex SHA-256 (the published examples state the hashed canonical request).
+pub fn sha256_hex(b: &[u8]) -> String {
     hex(&Sha256::digest(b))
 }
 
@@ -626,22 +705,52 @@ pub fn apig_canonical(
     if !uri.ends_with('/') {
         uri.push('/');
     }
+    format!(
+        "{method}\n{uri}\n{}\n{}\n{}\n{}",
+        sorted_query(query),
+        header_lines(h, signed, false),
+        signed.join(";"),
+        sha256_hex(body)
+    )
+}
+
+/// A query re-encoded (RFC 3986) and sorted, as Huawei's and Alibaba's canonical requests take it.
+fn sorted_query(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .map(|(k, v)| (rfc3986(&k), rfc3986(&v)))
         .collect();
     pairs.sort();
-    let q = pairs
+    pairs
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
-        .join("&");
+        .join("&")
+}
+
+/// Alibaba's ACS3 canonical request: the signed headers in SignedHeaders order with trimmed
+/// values, the query re-encoded and sorted, the body digest as `x-acs-content-sha256` states it.
+pub fn acs3_canonical(
+    method: &str,
+    path: &str,
+    query: &str,
+    h: &BTreeMap<String, String>,
+    signed: &[&str],
+) -> String {
     format!(
-        "{method}\n{uri}\n{q}\n{}\n{}\n{}",
+        "{method}\n{}\n{}\n{}\n{}\n{}",
+        if path.is_empty() { "/" } else { path },
+        sorted_query(query),
         header_lines(h, signed, false),
         signed.join(";"),
-        sha256_hex(body)
+        h.get("x-acs-content-sha256").map_or("", String::as_str)
     )
+}
+
+/// Alibaba's ACS3-HMAC-SHA256 signature of a canonical request.
+pub fn acs3_signature(canonical: &str, secret: &str) -> String {
+    let sts = format!("ACS3-HMAC-SHA256\n{}", sha256_hex(canonical.as_bytes()));
+    hex(&hmac256(secret.as_bytes(), sts.as_bytes()))
 }
 
 /// Huawei's signature of a canonical request.
@@ -687,12 +796,194 @@ fn strings(v: &Value, field: &str) -> Result<Vec<String>, Fail> {
 
 // ---- the dialects: parse (with authentication), answer, refuse ----
 
-fn parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
+fn parse(cfg: &CloudConfig, req: &Req, st: &Mutex<State>) -> Result<Op, Fail> {
     match cfg.dialect {
+        Dialect::Aliyun => aliyun_parse(cfg, req, st),
         Dialect::Tencent => tencent_parse(cfg, req),
         Dialect::Cloudflare => cloudflare_parse(cfg, req),
         Dialect::Qiniu => qiniu_parse(cfg, req),
         Dialect::Huawei => huawei_parse(cfg, req),
+    }
+}
+
+/// Alibaba's parameters: the query, then a form body's.
+fn aliyun_params(req: &Req) -> BTreeMap<String, String> {
+    let mut params: BTreeMap<String, String> = url::form_urlencoded::parse(req.query.as_bytes())
+        .into_owned()
+        .collect();
+    let form = req
+        .headers
+        .get("content-type")
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        params.extend(url::form_urlencoded::parse(&req.body).into_owned());
+    }
+    params
+}
+
+/// The RPC API (2018-05-10): the ACS3 signature and its headers (every `x-acs-*`, `host` and
+/// `content-type` signed, the body digest, a fresh nonce, the date within 15 minutes), then the
+/// four actions' parameters. `ObjectPath` holds URLs separated by line breaks, `TaskId` up to
+/// 10 ids separated by commas.
+fn aliyun_parse(cfg: &CloudConfig, req: &Req, st: &Mutex<State>) -> Result<Op, Fail> {
+    let h = &req.headers;
+    for name in [
+        "x-acs-action",
+        "x-acs-version",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+        "x-acs-content-sha256",
+        "authorization",
+        "host",
+    ] {
+        if !h.contains_key(name) {
+            return Err(Fail::Auth(
+                "missing",
+                format!("{name} is mandatory for this action."),
+            ));
+        }
+    }
+    if h["x-acs-version"] != "2018-05-10" {
+        return Err(Fail::Auth(
+            "version",
+            "Specified parameter Version is not valid.".into(),
+        ));
+    }
+    let date = humantime::parse_rfc3339(&h["x-acs-date"]).map_err(|_| {
+        Fail::Auth(
+            "format",
+            "Specified time stamp or date value is not well formatted.".into(),
+        )
+    })?;
+    if !skew_ok(date, Duration::from_secs(15 * 60)) {
+        return Err(Fail::Auth(
+            "expired",
+            "Specified time stamp or date value is expired.".into(),
+        ));
+    }
+    if sha256_hex(&req.body) != h["x-acs-content-sha256"] {
+        return Err(Fail::Auth(
+            "incomplete",
+            "The request body digest does not match x-acs-content-sha256.".into(),
+        ));
+    }
+    let malformed = || {
+        Fail::Auth(
+            "incomplete",
+            "The Authorization header is malformed.".into(),
+        )
+    };
+    let f = fields(
+        h["authorization"]
+            .strip_prefix("ACS3-HMAC-SHA256 ")
+            .ok_or_else(malformed)?,
+    );
+    let (Some(key_id), Some(signed_raw), Some(signature)) = (
+        f.get("Credential"),
+        f.get("SignedHeaders"),
+        f.get("Signature"),
+    ) else {
+        return Err(malformed());
+    };
+    if *key_id != cfg.key_id {
+        return Err(Fail::Auth(
+            "unknown",
+            "Specified access key is not found.".into(),
+        ));
+    }
+    let signed: Vec<&str> = signed_raw.split(';').collect();
+    for name in h
+        .keys()
+        .filter(|k| k.starts_with("x-acs-") || *k == "host" || *k == "content-type")
+    {
+        if !signed.contains(&name.as_str()) {
+            return Err(Fail::Auth("incomplete", format!("{name} must be signed.")));
+        }
+    }
+    let canonical = acs3_canonical(&req.method, &req.path, &req.query, h, &signed);
+    if acs3_signature(&canonical, &cfg.secret) != *signature {
+        return Err(Fail::Auth(
+            "signature",
+            "Specified signature is not matched with our calculation.".into(),
+        ));
+    }
+    if !st
+        .lock()
+        .unwrap()
+        .nonces
+        .insert(h["x-acs-signature-nonce"].clone())
+    {
+        return Err(Fail::Auth(
+            "nonce",
+            "Specified signature nonce was used already.".into(),
+        ));
+    }
+    let p = aliyun_params(req);
+    let object_paths = || -> Result<Vec<String>, Fail> {
+        let raw = p.get("ObjectPath").ok_or_else(|| {
+            Fail::Param(
+                "MissingObjectPath",
+                "ObjectPath is mandatory for this action.".into(),
+            )
+        })?;
+        Ok(raw
+            .split('\n')
+            .map(|s| s.trim_end_matches('\r').to_string())
+            .collect())
+    };
+    match h["x-acs-action"].as_str() {
+        "DescribeRefreshQuota" => Ok(Op::Quota("all")),
+        "RefreshObjectCaches" => {
+            let dir = match p.get("ObjectType").map_or("File", String::as_str) {
+                "File" => false,
+                "Directory" => true,
+                _ => {
+                    return Err(Fail::Param(
+                        "InvalidObjectType.ValueNotSupported",
+                        "ObjectType is not valid.".into(),
+                    ))
+                }
+            };
+            Ok(Op::Purge {
+                dir,
+                paths: object_paths()?,
+            })
+        }
+        "PushObjectCache" => {
+            let paths = object_paths()?;
+            if let Some(a) = p.get("Area") {
+                if !["domestic", "overseas", "global"].contains(&a.as_str()) {
+                    return Err(Fail::Param(
+                        "InvalidArea.ValueNotSupported",
+                        "Area is not valid.".into(),
+                    ));
+                }
+            }
+            if let Some(l2) = p.get("L2Preload") {
+                if l2 != "true" && l2 != "false" {
+                    return Err(Fail::Param(
+                        "InvalidParameter",
+                        "L2Preload must be true or false.".into(),
+                    ));
+                }
+            }
+            Ok(Op::Prefetch(paths))
+        }
+        "DescribeRefreshTaskById" => Ok(Op::Status(
+            p.get("TaskId")
+                .ok_or_else(|| {
+                    Fail::Param(
+                        "MissingParameter",
+                        "TaskId is mandatory for this action.".into(),
+                    )
+                })?
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .collect(),
+        )),
+        other => Err(Fail::NotFound(format!(
+            "Specified api {other} is not found."
+        ))),
     }
 }
 
@@ -776,12 +1067,10 @@ fn tencent_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
             }
             Ok(Op::Prefetch(strings(&v, "Urls")?))
         }
-        "DescribePurgeTasks" | "DescribePushTasks" => Ok(Op::Status(
-            v["TaskId"]
-                .as_str()
-                .ok_or_else(|| Fail::Bad("TaskId is required".into()))?
-                .to_string(),
-        )),
+        "DescribePurgeTasks" | "DescribePushTasks" => Ok(Op::Status(vec![v["TaskId"]
+            .as_str()
+            .ok_or_else(|| Fail::Bad("TaskId is required".into()))?
+            .to_string()])),
         other => Err(Fail::NotFound(format!("action {other}"))),
     }
 }
@@ -882,12 +1171,10 @@ fn qiniu_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
             }
         }
         "/v2/tune/prefetch" => Ok(Op::Prefetch(strings(&v, "urls")?)),
-        "/v2/tune/refresh/list" | "/v2/tune/prefetch/list" => Ok(Op::Status(
-            v["requestId"]
-                .as_str()
-                .ok_or_else(|| Fail::Bad("requestId is required".into()))?
-                .to_string(),
-        )),
+        "/v2/tune/refresh/list" | "/v2/tune/prefetch/list" => Ok(Op::Status(vec![v["requestId"]
+            .as_str()
+            .ok_or_else(|| Fail::Bad("requestId is required".into()))?
+            .to_string()])),
         _ => Err(Fail::NotFound(req.path.clone())),
     }
 }
@@ -974,7 +1261,7 @@ fn huawei_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
             .strip_prefix("/v1.0/cdn/historytasks/")
             .and_then(|r| r.strip_suffix("/detail"))
         {
-            Some(id) => Ok(Op::Status(id.to_string())),
+            Some(id) => Ok(Op::Status(vec![id.to_string()])),
             None => Err(Fail::NotFound(p.to_string())),
         },
         (_, p) => Err(Fail::NotFound(p.to_string())),
@@ -984,6 +1271,33 @@ fn huawei_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
 fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
     let rid = "0000-cdnpub-test";
     match (d, out) {
+        // Alibaba states its quotas as strings.
+        (Dialect::Aliyun, Outcome::Quota(q)) => {
+            let (ul, ut) = q["purge-url"];
+            let (dl, dt) = q["purge-dir"];
+            let (pl, pt) = q["prefetch"];
+            json!({"RequestId": rid,
+                   "UrlQuota": ut.to_string(), "UrlRemain": ul.to_string(),
+                   "DirQuota": dt.to_string(), "DirRemain": dl.to_string(),
+                   "PreloadQuota": pt.to_string(), "PreloadRemain": pl.to_string(),
+                   "BlockQuota": "100", "BlockRemain": "100", "RegexQuota": "20", "RegexRemain": "20"})
+        }
+        (Dialect::Aliyun, Outcome::Task(id, _)) => match op {
+            Some(Op::Prefetch(_)) => json!({"RequestId": rid, "PushTaskId": id}),
+            _ => json!({"RequestId": rid, "RefreshTaskId": id}),
+        },
+        (Dialect::Aliyun, Outcome::State(tasks)) => {
+            let tasks: Vec<Value> = tasks
+                .iter()
+                .map(|(id, state, _, _)| {
+                    let done = *state == "done";
+                    json!({"TaskId": id, "Status": if done { "Complete" } else { "Refreshing" },
+                           "Process": if done { "100%" } else { "50%" }, "ObjectType": "file",
+                           "CreationTime": "2026-11-25T00:00:00Z", "Description": ""})
+                })
+                .collect();
+            json!({"RequestId": rid, "TotalCount": tasks.len(), "Tasks": tasks})
+        }
         (Dialect::Tencent, Outcome::Quota(q)) => {
             let entry = |k: &str, t: &str, batch: usize| {
                 let (left, total) = q[k];
@@ -1001,7 +1315,8 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
         (Dialect::Tencent, Outcome::Task(id, _)) => {
             json!({"Response": {"TaskId": id, "RequestId": rid}})
         }
-        (Dialect::Tencent, Outcome::State(id, state, urls, kind)) => {
+        (Dialect::Tencent, Outcome::State(tasks)) => {
+            let (id, state, urls, kind) = &tasks[0];
             let logs: Vec<Value> = urls
                 .iter()
                 .map(|u| json!({"TaskId": id, "Url": u, "Status": state, "CreateTime": "2026-12-04 10:00:00", "Area": "mainland"}))
@@ -1046,7 +1361,8 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
                 }
             }
         }
-        (Dialect::Qiniu, Outcome::State(id, state, urls, _)) => {
+        (Dialect::Qiniu, Outcome::State(tasks)) => {
+            let (id, state, urls, _) = &tasks[0];
             let items: Vec<Value> = urls
                 .iter()
                 .map(|u| json!({"taskId": format!("{id}-x"), "url": u, "state": if *state == "done" { "success" } else { "processing" }, "progress": if *state == "done" { 100 } else { 50 }, "isDir": "no"}))
@@ -1064,7 +1380,8 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
             Some(Op::Prefetch(_)) => json!({"preheating_task": id}),
             _ => json!({"refresh_task": id}),
         },
-        (Dialect::Huawei, Outcome::State(id, state, urls, kind)) => {
+        (Dialect::Huawei, Outcome::State(tasks)) => {
+            let (id, state, urls, kind) = &tasks[0];
             let done = *state == "done";
             json!({"id": id, "task_type": if *kind == "prefetch" { "preheating" } else { "refresh" },
                    "status": if done { "task_done" } else { "task_inprocess" },
@@ -1079,6 +1396,60 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
 fn refusal(d: Dialect, f: &Fail, op: Option<&Op>) -> (u16, String, Value) {
     let _ = op;
     match d {
+        Dialect::Aliyun => {
+            let (status, code, msg): (u16, &str, String) = match f {
+                Fail::Auth("missing", m) => (400, "MissingParameter", m.clone()),
+                Fail::Auth("version", m) => (400, "InvalidVersion", m.clone()),
+                Fail::Auth("format", m) => (400, "InvalidTimeStamp.Format", m.clone()),
+                Fail::Auth("expired", m) => (400, "InvalidTimeStamp.Expired", m.clone()),
+                Fail::Auth("incomplete", m) => (400, "IncompleteSignature", m.clone()),
+                Fail::Auth("unknown", m) => (404, "InvalidAccessKeyId.NotFound", m.clone()),
+                Fail::Auth("nonce", m) => (400, "SignatureNonceUsed", m.clone()),
+                Fail::Auth(_, m) => (400, "SignatureDoesNotMatch", m.clone()),
+                Fail::Throttled => (
+                    503,
+                    "Throttling.User",
+                    "Request was denied due to user flow control.".into(),
+                ),
+                Fail::OverLimit(kind, n) => (
+                    400,
+                    "SingleRequest.OverLimit",
+                    match *kind {
+                        "prefetch" => format!("A maximum of {n} URLs per request."),
+                        "status" => format!("A maximum of {n} task ids per request."),
+                        _ => format!("A maximum of {n} paths per request."),
+                    },
+                ),
+                Fail::Quota("prefetch") => (
+                    400,
+                    "QuotaExceeded.Preload",
+                    "Your preload quota is exceeded.".into(),
+                ),
+                Fail::Quota(_) => (
+                    400,
+                    "QuotaExceeded.Refresh",
+                    "Your refresh quota is exceeded.".into(),
+                ),
+                Fail::BadUrl(p) => (
+                    400,
+                    "InvalidObjectPath.Malformed",
+                    format!("Specified ObjectPath is malformed: {p}."),
+                ),
+                Fail::Domain(host) => (
+                    400,
+                    "InvalidDomain.NotFound",
+                    format!("The domain {host} does not exist."),
+                ),
+                Fail::Param(code, m) => (400, code, m.clone()),
+                Fail::Bad(m) => (400, "InvalidParameter", m.clone()),
+                Fail::NotFound(m) => (404, "InvalidAction.NotFound", m.clone()),
+            };
+            (
+                status,
+                code.to_string(),
+                json!({"RequestId": "0000-cdnpub-test", "HostId": "cdn.aliyuncs.com", "Code": code, "Message": msg}),
+            )
+        }
         Dialect::Tencent => {
             let (code, msg): (String, String) = match f {
                 Fail::Auth("unknown", m) => ("AuthFailure.SecretIdNotFound".into(), m.clone()),
@@ -1115,7 +1486,7 @@ fn refusal(d: Dialect, f: &Fail, op: Option<&Op>) -> (u16, String, Value) {
                     "ResourceNotFound.CdnHostNotExists".into(),
                     format!("domain {h} does not exist"),
                 ),
-                Fail::Bad(m) => ("InvalidParameter".into(), m.clone()),
+                Fail::Bad(m) | Fail::Param(_, m) => ("InvalidParameter".into(), m.clone()),
                 Fail::NotFound(m) => ("InvalidAction".into(), m.clone()),
             };
             (
@@ -1138,7 +1509,9 @@ fn refusal(d: Dialect, f: &Fail, op: Option<&Op>) -> (u16, String, Value) {
                     format!("Could not route to {m}, perhaps your object identifier is invalid?"),
                 ),
                 Fail::OverLimit(_, n) => (400, 1015, format!("Only {n} items per request allowed")),
-                Fail::BadUrl(m) | Fail::Domain(m) | Fail::Bad(m) => (400, 1012, m.clone()),
+                Fail::BadUrl(m) | Fail::Domain(m) | Fail::Bad(m) | Fail::Param(_, m) => {
+                    (400, 1012, m.clone())
+                }
                 Fail::Quota(_) => (429, 971, "rate limited".into()),
             };
             (
@@ -1159,7 +1532,7 @@ fn refusal(d: Dialect, f: &Fail, op: Option<&Op>) -> (u16, String, Value) {
                 Fail::OverLimit(_, _) => {
                     (400, 400036, "too many urls or dirs in one request".into())
                 }
-                Fail::Bad(m) | Fail::NotFound(m) => (400, 400000, m.clone()),
+                Fail::Bad(m) | Fail::Param(_, m) | Fail::NotFound(m) => (400, 400000, m.clone()),
             };
             (
                 status,
@@ -1196,7 +1569,7 @@ fn refusal(d: Dialect, f: &Fail, op: Option<&Op>) -> (u16, String, Value) {
                 Fail::Quota(_) => cdn(400, "CDN.0110", "URL数超出预热刷新限制。"),
                 Fail::OverLimit(_, _) => cdn(400, "CDN.0005", "超出最大限制。"),
                 Fail::Domain(_) => cdn(400, "CDN.0108", "域名不属于当前租户。"),
-                Fail::BadUrl(m) | Fail::Bad(m) => cdn(400, "CDN.0001", m),
+                Fail::BadUrl(m) | Fail::Bad(m) | Fail::Param(_, m) => cdn(400, "CDN.0001", m),
                 Fail::NotFound(m) => cdn(404, "CDN.0003", m),
             }
         }

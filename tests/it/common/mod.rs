@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-pub mod aliyun;
 pub mod clouds;
 pub mod faults;
 pub mod moto;
