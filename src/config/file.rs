@@ -92,7 +92,23 @@ impl ConfigFile {
 /// scope ([`Layers::merged`]).
 pub struct Layers<'a> {
     file: Option<&'a ConfigFile>,
-    profile: Option<(&'a str, &'a Settings)>,
+    /// The profile's name and the keys it sets.
+    profile: Option<(&'a str, Keys)>,
+    /// The keys the file's top level sets.
+    top: Keys,
+}
+
+/// The keys one scope of the file sets, by name (unset ones absent).
+type Keys = serde_json::Map<String, serde_json::Value>;
+
+/// The keys `s` sets, by name (no `env` table).
+fn keys_of(s: &Settings) -> Keys {
+    let mut keys = match serde_json::to_value(s) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => Keys::new(),
+    };
+    keys.retain(|k, v| k != "env" && !v.is_null());
+    keys
 }
 
 impl<'a> Layers<'a> {
@@ -107,7 +123,7 @@ impl<'a> Layers<'a> {
                 )))
             }
             (Some(name), Some(f)) => match f.settings.env.get(name) {
-                Some(p) => Some((name, p)),
+                Some(p) => Some((name, keys_of(p))),
                 None => {
                     let known: Vec<&str> = f.settings.env.keys().map(String::as_str).collect();
                     return Err(Error::Config {
@@ -117,45 +133,31 @@ impl<'a> Layers<'a> {
                 }
             },
         };
-        Ok(Layers { file, profile })
+        let top = file.map(|f| keys_of(&f.settings)).unwrap_or_default();
+        Ok(Layers { file, profile, top })
     }
 
     /// The first layer that sets a key, with a label naming where it came from.
-    pub(super) fn pick<T: Clone>(
-        &self,
-        key: &str,
-        get: impl Fn(&Settings) -> Option<T>,
-    ) -> Option<(T, String)> {
-        let file = self.file?;
-        let path = file.path.display();
-        if let Some((name, p)) = self.profile {
-            if let Some(v) = get(p) {
-                return Some((v, format!("{path} [env.{name}] {key}")));
+    fn pick(&self, key: &str) -> Option<(serde_json::Value, String)> {
+        let path = self.file?.path.display();
+        if let Some((name, p)) = &self.profile {
+            if let Some(v) = p.get(key) {
+                return Some((v.clone(), format!("{path} [env.{name}] {key}")));
             }
         }
-        get(&file.settings).map(|v| (v, format!("{path} {key}")))
+        self.top
+            .get(key)
+            .map(|v| (v.clone(), format!("{path} {key}")))
     }
 
     /// Every key the layers set, the profile's over the top level's (no `env` table); an empty
     /// object without a file.
     pub fn merged(&self) -> serde_json::Value {
-        use serde_json::Value;
-        let Some(file) = self.file else {
-            return Value::Object(serde_json::Map::new());
-        };
-        let mut top = serde_json::to_value(&file.settings).unwrap_or(Value::Null);
-        if let Some(map) = top.as_object_mut() {
-            map.remove("env");
+        let mut all = self.top.clone();
+        if let Some((_, p)) = &self.profile {
+            all.extend(p.clone());
         }
-        if let Some((_, p)) = self.profile {
-            let over = serde_json::to_value(p).unwrap_or(Value::Null);
-            if let (Some(t), Some(o)) = (top.as_object_mut(), over.as_object()) {
-                for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
-                    t.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        top
+        serde_json::Value::Object(all)
     }
 }
 
@@ -164,12 +166,7 @@ impl Layers<'_> {
     /// descriptor: a bad value is an error naming the file and the key.
     pub(super) fn checked<T: DeserializeOwned>(&self, name: &str) -> Result<Option<(T, String)>> {
         let key = descriptor(name)?;
-        let Some((value, origin)) = self.pick(name, |s| {
-            serde_json::to_value(s)
-                .ok()
-                .and_then(|v| v.get(name).cloned())
-                .filter(|v| !v.is_null())
-        }) else {
+        let Some((value, origin)) = self.pick(name) else {
             return Ok(None);
         };
         let path = self.file.map(|f| f.path.clone()).unwrap_or_default();
