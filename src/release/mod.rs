@@ -8,6 +8,8 @@
 
 pub mod edge;
 pub mod retention;
+pub mod rollout;
+pub mod router;
 pub mod size;
 
 use std::collections::BTreeMap;

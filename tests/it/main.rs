@@ -39,6 +39,8 @@ mod publish_e2e;
 mod release_checks;
 #[cfg(unix)]
 mod rewrite;
+#[cfg(unix)]
+mod rollout;
 mod shared;
 mod stalled;
 mod store;
