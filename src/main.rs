@@ -170,6 +170,7 @@ fn run(cli: &Cli, matches: &clap::ArgMatches) -> Result<(), Error> {
             report::rollback(&result, out);
             result.outcome()
         }
+        Command::Rollout(args) => rollout_command(&cli.global, args, out),
         Command::Config(args) => match args.action {
             ConfigAction::Check => {
                 let result = config::command::check(cli.global.config.as_deref())?;
@@ -267,4 +268,65 @@ fn init_logging(verbose: u8, quiet: bool) {
                 .with_filter(filter),
         )
         .init();
+}
+
+/// `cdnpub rollout …`: resolve the targets (and, to promote, the CDN), take the step, report.
+fn rollout_command(
+    global: &cdnpub::cli::GlobalArgs,
+    args: &cdnpub::cli::RolloutArgs,
+    out: report::Output,
+) -> cdnpub::Result<()> {
+    use cdnpub::cli::RolloutAction as A;
+    use cdnpub::cmd::rollout::{self as r, Step};
+    let step = match &args.action {
+        A::Start { id, percent, tags } => Step::Start {
+            id: id.clone(),
+            percent: *percent,
+            tags: tags
+                .iter()
+                .map(|t| cdnpub::release::rollout::Tag::parse(t))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(cdnpub::Error::Usage)?,
+        },
+        A::Set { percent } => Step::Set(*percent),
+        A::Abort => Step::Abort,
+        A::Status => Step::Status,
+        A::Promote { cdn, no_purge } => {
+            let (targets, endpoint, cdn, job) =
+                config::resolve_rollback(global, &args.to, &args.store, cdn, args.dry_run)?;
+            let result =
+                runtime()?.block_on(r::promote_all(&targets, &endpoint, &cdn, &job, !no_purge))?;
+            report::rollout(&result, out);
+            return result.outcome();
+        }
+        A::Nginx {
+            root,
+            origin,
+            out: dir,
+        } => {
+            let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
+            let origin = match (root, origin) {
+                (Some(root), _) => cdnpub::release::router::Origin::Root(root.clone()),
+                (None, Some(url)) => cdnpub::release::router::Origin::Proxy(url.clone()),
+                (None, None) => {
+                    return Err(cdnpub::Error::Usage(
+                        "give --root DIR or --origin URL".into(),
+                    ))
+                }
+            };
+            let result = runtime()?.block_on(r::write_nginx(
+                &targets,
+                &endpoint,
+                &origin,
+                dir,
+                args.dry_run,
+            ))?;
+            report::rollout(&result, out);
+            return result.outcome();
+        }
+    };
+    let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
+    let result = runtime()?.block_on(r::step_all(&targets, &endpoint, &step, args.dry_run))?;
+    report::rollout(&result, out);
+    result.outcome()
 }

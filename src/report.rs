@@ -621,3 +621,66 @@ pub fn config_show(report: &ShowReport, out: Output) {
         Ok(())
     });
 }
+
+/// `cdnpub rollout`: per target, the stable release, the candidate and its share.
+pub fn rollout(report: &crate::cmd::rollout::RolloutReport, out: Output) {
+    emit(&[], report, out, |w| {
+        if let Some(p) = &report.promote {
+            for t in &p.targets {
+                writeln!(
+                    w,
+                    "{}: promoted {} ({} page(s) restored{})",
+                    t.target,
+                    t.to,
+                    t.restored.len(),
+                    t.release
+                        .as_ref()
+                        .map(|r| format!(", release {r}"))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        for t in &report.targets {
+            match &t.state {
+                None => writeln!(w, "{}: no rollout", t.target)?,
+                Some(s) => {
+                    let tags: Vec<String> = s
+                        .tags
+                        .iter()
+                        .map(|t| format!("{:?}:{}={}", t.kind, t.name, t.value).to_lowercase())
+                        .collect();
+                    writeln!(
+                        w,
+                        "{}: {}stable {}, candidate {} at {}%{} (since {})",
+                        t.target,
+                        if report.dry_run { "would be: " } else { "" },
+                        s.stable,
+                        s.candidate.as_deref().unwrap_or("none"),
+                        s.percent,
+                        if tags.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", tags {}", tags.join(" "))
+                        },
+                        s.since
+                    )?;
+                }
+            }
+        }
+        for f in &report.written {
+            writeln!(
+                w,
+                "{} {f}",
+                if report.dry_run {
+                    "would write"
+                } else {
+                    "wrote"
+                }
+            )?;
+        }
+        for (t, e) in &report.failed {
+            writeln!(w, "{t}: FAILED {e}")?;
+        }
+        Ok(())
+    });
+}

@@ -130,6 +130,76 @@ pub struct RollbackArgs {
     pub dry_run: bool,
 }
 
+/// `cdnpub rollout` options.
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    /// The step.
+    #[command(subcommand)]
+    pub action: RolloutAction,
+    /// Target (repeatable) [default: the profile's targets].
+    #[arg(long = "to", value_name = "URL", global = true, help_heading = WHERE)]
+    pub to: Vec<String>,
+    /// How to reach S3-compatible targets.
+    #[command(flatten, next_help_heading = WHERE)]
+    pub store: StoreArgs,
+    /// Say what would change; write nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+/// A step of a rollout.
+#[derive(Debug, Subcommand)]
+pub enum RolloutAction {
+    /// Route a share of visitors to a staged release (`publish --stage`).
+    Start {
+        /// The staged release.
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Share of visitors on it (0-100).
+        #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=100))]
+        percent: u8,
+        /// A request mark that always sees it: header:NAME=VALUE or cookie:NAME=VALUE (repeatable).
+        #[arg(long = "tag", value_name = "RULE")]
+        tags: Vec<String>,
+    },
+    /// Move the share (visitors only join while it rises).
+    Set {
+        /// Share of visitors on the candidate (0-100).
+        #[arg(value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+        percent: u8,
+    },
+    /// Make the candidate live for everyone (as `rollback <id>`) and end the rollout.
+    Promote {
+        /// The CDN that purges the restored pages.
+        #[command(flatten, next_help_heading = CDN)]
+        cdn: CdnProviderArgs,
+        /// Do not purge the restored pages.
+        #[arg(long)]
+        no_purge: bool,
+    },
+    /// Everyone back on the stable release at once.
+    Abort,
+    /// The stable release, the candidate, the share and the tag rules, per target.
+    Status,
+    /// Write the nginx router for the current step (two includes: http and server block).
+    Nginx {
+        /// Serve the pages from this directory (a directory target).
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "origin",
+            required_unless_present = "origin"
+        )]
+        root: Option<String>,
+        /// Proxy the pages to this URL (the bucket, with the target's prefix).
+        #[arg(long, value_name = "URL")]
+        origin: Option<String>,
+        /// Where to write cdnpub-rollout-http.conf and cdnpub-rollout-server.conf.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: std::path::PathBuf,
+    },
+}
+
 /// `cdnpub config` options.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {

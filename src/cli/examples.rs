@@ -23,6 +23,19 @@ Examples:
   cdnpub releases --to s3://site/web --endpoint https://oss-cn-hangzhou.aliyuncs.com
   cdnpub --env prod releases --json";
 
+/// `cdnpub rollout` examples.
+pub const ROLLOUT_EXAMPLES: &str = "\
+Examples:
+  # publish the candidate beside the live release, then route 10% of visitors to it
+  cdnpub --env prod publish dist --stage
+  cdnpub --env prod rollout start 20261207T101500Z-3f9a1c2b --percent 10 --tag header:x-gray=1
+  cdnpub --env prod rollout nginx --root /srv/site --out /etc/nginx/cdnpub && nginx -s reload
+
+  # widen, finish, or everyone back at once
+  cdnpub --env prod rollout set 50
+  cdnpub --env prod rollout promote
+  cdnpub --env prod rollout abort";
+
 pub const ROLLBACK_EXAMPLES: &str = "\
 Examples:
   # back to the release before the live one, on every target of the profile; look first

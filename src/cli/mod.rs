@@ -80,6 +80,9 @@ pub enum Command {
     /// Make an earlier (or a staged) release live again and purge its pages.
     #[command(after_help = ROLLBACK_EXAMPLES)]
     Rollback(RollbackArgs),
+    /// Move visitors to a staged release step by step (10% → 50% → 100%), or back at once.
+    #[command(after_help = ROLLOUT_EXAMPLES)]
+    Rollout(RolloutArgs),
     /// Check cdnpub.toml, or show the resolved configuration (secrets masked).
     #[command(after_help = CONFIG_EXAMPLES)]
     Config(ConfigArgs),

@@ -9,6 +9,7 @@ pub mod publish;
 pub mod purge;
 pub mod releases;
 pub mod rewrite;
+pub mod rollout;
 pub mod upload;
 pub mod verify;
 

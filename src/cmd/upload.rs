@@ -232,11 +232,11 @@ async fn upload_to(
             // The release being made counts as one of the last `keep_releases`.
             let recent = cfg.keep_releases.saturating_sub(1);
             let all = retention::recent(target, &ids, ids.len()).await?;
-            let kept = &all[all.len().saturating_sub(recent)..];
+            let serving = retention::serving(target).await?;
             retention::unreferenced(
                 plan::keep_set(objects),
                 listing,
-                kept,
+                &retention::kept(&all, recent, &serving),
                 &retention::written(&all),
                 cfg.max_deletes,
             )?

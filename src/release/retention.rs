@@ -20,6 +20,25 @@ pub async fn recent(target: &Target, ids: &[String], count: usize) -> Result<Vec
     Ok(out)
 }
 
+/// The releases whose objects stay, oldest first: the last `keep` of `all`, and any a rollout
+/// still serves (`serving`: its stable release and its candidate), however old.
+pub fn kept(all: &[Release], keep: usize, serving: &[String]) -> Vec<Release> {
+    let from = all.len().saturating_sub(keep);
+    all.iter()
+        .enumerate()
+        .filter(|(i, r)| *i >= from || serving.contains(&r.id))
+        .map(|(_, r)| r.clone())
+        .collect()
+}
+
+/// The releases a rollout on `target` serves (stable and candidate; none without a rollout).
+pub async fn serving(target: &Target) -> Result<Vec<String>> {
+    Ok(match super::rollout::read(target).await? {
+        Some(r) => std::iter::once(r.stable).chain(r.candidate).collect(),
+        None => Vec::new(),
+    })
+}
+
 /// Every key any of `records` (this target's release records) names: what this deployment
 /// wrote, and so all it may ever delete.
 pub fn written(records: &[Release]) -> BTreeSet<String> {
@@ -111,7 +130,8 @@ pub fn unreferenced(
     Ok(deletes)
 }
 
-/// Delete what none of the last `keep_releases` releases names (publish's last stage).
+/// Delete what none of the last `keep_releases` releases names, nor a release a rollout still
+/// serves (publish's last stage).
 /// Returns the keys deleted (or, with `dry_run`, that would be).
 pub async fn prune(
     target: &Target,
@@ -125,8 +145,14 @@ pub async fn prune(
         return Ok(Vec::new());
     }
     let all = recent(target, &ids, ids.len()).await?;
-    let kept = &all[all.len().saturating_sub(keep_releases.max(1))..];
-    let deletes = unreferenced(BTreeSet::new(), &listing, kept, &written(&all), max_deletes)?;
+    let kept = kept(&all, keep_releases.max(1), &serving(target).await?);
+    let deletes = unreferenced(
+        BTreeSet::new(),
+        &listing,
+        &kept,
+        &written(&all),
+        max_deletes,
+    )?;
     if !dry_run && !deletes.is_empty() {
         target.delete(&deletes).await?;
     }

@@ -1,12 +1,12 @@
-//! A rollout through a real nginx with the router cdnpub generates: 1,000 visitors, each keeping
-//! its cookies, through 10% → 50% → 100% and an abort.
+//! A rollout through a real nginx with the router `cdnpub rollout nginx` writes: 1,000 visitors,
+//! each keeping its cookies, through 10% → 50% → 90% → 100% and an abort; previews; prune keeps
+//! what a rollout serves.
 
 use std::collections::HashMap;
 use std::fs;
 
-use cdnpub::release::rollout::{Rollout, Tag};
-use cdnpub::release::router::{nginx as router, Origin};
-use cdnpub::release::Release;
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::common::nginx::{self, Nginx};
@@ -50,16 +50,40 @@ impl Visitor {
     }
 }
 
-/// nginx serving `site` with the router of `state`.
-fn serve(bin: &str, site: &std::path::Path, state: &Rollout) -> Nginx {
-    let (http, server) = router(state, &Origin::Root(site.display().to_string()));
+/// `cdnpub rollout ARGS --to site` in `cwd`, exit 0.
+fn rollout(cwd: &Path, args: &[&str]) {
+    cdnpub(cwd)
+        .arg("rollout")
+        .args(args)
+        .args(["--to", "site"])
+        .assert()
+        .success();
+}
+
+/// nginx serving `cwd/site` with the router `cdnpub rollout nginx` writes for the current step.
+fn serve(bin: &str, cwd: &Path) -> Nginx {
+    let site = cwd.join("site");
+    let conf = cwd.join("nginx");
+    fs::create_dir_all(&conf).unwrap();
+    rollout(
+        cwd,
+        &[
+            "nginx",
+            "--root",
+            site.to_str().unwrap(),
+            "--out",
+            conf.to_str().unwrap(),
+        ],
+    );
+    let http = fs::read_to_string(conf.join("cdnpub-rollout-http.conf")).unwrap();
+    let server = fs::read_to_string(conf.join("cdnpub-rollout-server.conf")).unwrap();
     // The test server already sets the root.
     let server: String = server
         .lines()
         .filter(|l| !l.starts_with("root "))
         .map(|l| format!("{l}\n"))
         .collect();
-    Nginx::start_with(bin, site, &http, &server)
+    Nginx::start_with(bin, &site, &http, &server)
 }
 
 #[test]
@@ -82,13 +106,21 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
         let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
         v["release"].as_str().unwrap().to_string()
     };
-    let stable = publish(&[]);
+    publish(&[]);
     common::retitle(&src.join("index.html"), "staged");
     let candidate_id = publish(&["--stage"]);
-    let key = format!("_cdnpub/releases/{candidate_id}.json");
-    let candidate = Release::parse(&key, &fs::read(site.join(&key)).unwrap()).unwrap();
-    let tag = Tag::parse("header:x-gray=1").unwrap();
-    let mut state = Rollout::start(&stable, &candidate, 10, vec![tag]).unwrap();
+    let cwd = tmp.path();
+    rollout(
+        cwd,
+        &[
+            "start",
+            &candidate_id,
+            "--percent",
+            "10",
+            "--tag",
+            "header:x-gray=1",
+        ],
+    );
 
     let client = reqwest::blocking::Client::new();
     let mut visitors: Vec<Visitor> = (0..1000)
@@ -99,8 +131,8 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
         .collect();
     let mut on_candidate = vec![false; visitors.len()];
     for percent in [10u8, 50, 90, 100] {
-        state.set(percent).unwrap();
-        let web = serve(bin, &site, &state);
+        rollout(cwd, &["set", &percent.to_string()]);
+        let web = serve(bin, cwd);
         let mut share = 0;
         for (i, v) in visitors.iter_mut().enumerate() {
             let now = v.visit(&client, &web, &[]);
@@ -125,8 +157,8 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
         }
     }
     // Abort: every visitor back on the stable pages with its next request.
-    state.abort().unwrap();
-    let web = serve(bin, &site, &state);
+    rollout(cwd, &["abort"]);
+    let web = serve(bin, cwd);
     for (i, v) in visitors.iter_mut().enumerate() {
         assert!(
             !v.visit(&client, &web, &[]),
@@ -166,5 +198,44 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
             .status()
             .as_u16(),
         403
+    );
+}
+
+/// Releases published during a rollout never prune the candidate's pages, however many go out
+/// (`--keep-releases 1`); after an abort they may.
+#[test]
+fn prune_keeps_what_a_rollout_serves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |title: &str, extra: &[&str]| -> String {
+        common::retitle(&src.join("index.html"), title);
+        let a = cdnpub(cwd)
+            .args(["--json", "publish"])
+            .arg(&src)
+            .args(["--to", "site", "--keep-releases", "1"])
+            .args(extra)
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v["release"].as_str().unwrap().to_string()
+    };
+    publish("one", &[]);
+    let candidate = publish("staged", &["--stage"]);
+    rollout(cwd, &["start", &candidate, "--percent", "10"]);
+    let page = cwd.join(format!("site/releases/{candidate}/index.html"));
+    for title in ["two", "three"] {
+        publish(title, &[]);
+        assert!(
+            page.is_file(),
+            "the candidate's page survived release {title}"
+        );
+    }
+    rollout(cwd, &["abort"]);
+    publish("four", &[]);
+    assert!(
+        !page.exists(),
+        "an aborted candidate is pruned like any old release"
     );
 }
