@@ -306,6 +306,10 @@ async fn upload_to(
     record.size = cfg.size.clone();
     // A staged release is not live: the pointer keeps naming the live one.
     release::write(target, &record, !cfg.stage).await?;
+    if !cfg.stage {
+        // A release published during a rollout (a hotfix) is what the stable cohort now sees.
+        crate::release::rollout::follow_live(target, &record.id).await?;
+    }
     report.release = Some(record.id);
     if !deletes.is_empty() {
         target.delete(&deletes).await?;

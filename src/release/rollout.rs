@@ -260,6 +260,18 @@ pub async fn write(target: &Target, state: &Rollout) -> Result<()> {
         .await
 }
 
+/// A live release `id` published during a rollout (a hotfix) becomes its stable release: the
+/// visitors outside the candidate's share see it. Nothing to do without a rollout in progress.
+pub async fn follow_live(target: &Target, id: &str) -> Result<()> {
+    match read(target).await? {
+        Some(mut r) if r.candidate.is_some() && r.stable != id => {
+            r.stable = id.to_string();
+            write(target, &r).await
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,8 +201,8 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
     );
 }
 
-/// Releases published during a rollout never prune the candidate's pages, however many go out
-/// (`--keep-releases 1`); after an abort they may.
+/// Releases published during a rollout (hotfixes) become its stable release and never prune the
+/// candidate's pages, however many go out (`--keep-releases 1`); after an abort they may.
 #[test]
 fn prune_keeps_what_a_rollout_serves() {
     let tmp = tempfile::tempdir().unwrap();
