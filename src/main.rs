@@ -302,6 +302,7 @@ fn rollout_command(
         A::Nginx {
             root,
             origin,
+            base,
             out: dir,
         } => {
             let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
@@ -318,6 +319,7 @@ fn rollout_command(
                 &targets,
                 &endpoint,
                 &origin,
+                base,
                 dir,
                 args.dry_run,
             ))?;

@@ -194,6 +194,9 @@ pub enum RolloutAction {
         /// Proxy the pages to this URL (the bucket, with the target's prefix).
         #[arg(long, value_name = "URL")]
         origin: Option<String>,
+        /// The URL path the pages are served under (the deploy sub-path).
+        #[arg(long, value_name = "PATH", default_value = "/")]
+        base: String,
         /// Where to write cdnpub-rollout-http.conf and cdnpub-rollout-server.conf.
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: std::path::PathBuf,

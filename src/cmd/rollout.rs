@@ -237,6 +237,7 @@ pub async fn write_nginx(
     targets: &[String],
     endpoint: &Endpoint,
     origin: &Origin,
+    base: &str,
     out: &std::path::Path,
     dry_run: bool,
 ) -> Result<RolloutReport> {
@@ -252,7 +253,7 @@ pub async fn write_nginx(
             target.describe()
         ))
     })?;
-    let (http, server) = router::nginx(&state, origin);
+    let (http, server) = router::nginx(&state, origin, base);
     for (name, text) in [
         ("cdnpub-rollout-http.conf", http),
         ("cdnpub-rollout-server.conf", server),

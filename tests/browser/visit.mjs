@@ -26,6 +26,7 @@ const out = {
   worker: null,
   about: false,
   clientNav: null,
+  title: '',
 }
 try {
   const page = await browser.newPage()
@@ -51,6 +52,7 @@ try {
     })
   })
   await page.goto(url, { waitUntil: 'load', timeout: 20000 })
+  out.title = await page.title()
   await page.waitForSelector('#go', { timeout: 10000 })
   const hasNav = (await page.$('#nav')) !== null
   if (hasNav) await page.waitForSelector('html[data-ready]', { timeout: 10000 })

@@ -62,19 +62,27 @@ fn rollout(cwd: &Path, args: &[&str]) {
 
 /// nginx serving `cwd/site` with the router `cdnpub rollout nginx` writes for the current step.
 fn serve(bin: &str, cwd: &Path) -> Nginx {
+    serve_under(bin, cwd, "site", "/")
+}
+
+/// nginx serving `cwd/site` with the router for the target `cwd/TARGET`, whose pages are served
+/// under `base`.
+fn serve_under(bin: &str, cwd: &Path, target: &str, base: &str) -> Nginx {
     let site = cwd.join("site");
     let conf = cwd.join("nginx");
     fs::create_dir_all(&conf).unwrap();
-    rollout(
-        cwd,
-        &[
-            "nginx",
-            "--root",
-            site.to_str().unwrap(),
+    cdnpub(cwd)
+        .args(["rollout", "nginx", "--root", site.to_str().unwrap()])
+        .args([
+            "--base",
+            base,
             "--out",
             conf.to_str().unwrap(),
-        ],
-    );
+            "--to",
+            target,
+        ])
+        .assert()
+        .success();
     let http = fs::read_to_string(conf.join("cdnpub-rollout-http.conf")).unwrap();
     let server = fs::read_to_string(conf.join("cdnpub-rollout-server.conf")).unwrap();
     // The test server already sets the root.
@@ -238,4 +246,76 @@ fn prune_keeps_what_a_rollout_serves() {
         !page.exists(),
         "an aborted candidate is pruned like any old release"
     );
+}
+
+/// Headless Chromium through the router: the preview URL of a staged release loads its pages
+/// (lazy route included, every asset from the CDN, nothing failed) while a normal visit gets
+/// the stable ones.
+#[test]
+fn chromium_sees_the_candidate_by_preview_and_the_stable_page_otherwise() {
+    let Some(bin) = nginx::binary() else { return };
+    let Some(modules) = crate::bundlers_e2e::playwright() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("bundlers/vite-vue/dist"), &src);
+    let site = cwd.join("site");
+    fs::create_dir_all(&site).unwrap();
+    // The CDN: the published tree, with CORS for module scripts.
+    let cdn = Nginx::start(
+        bin,
+        &site,
+        "add_header Access-Control-Allow-Origin * always;",
+    );
+    let publish = |extra: &[&str]| -> String {
+        let a = cdnpub(cwd)
+            .args(["--json", "publish"])
+            .arg(&src)
+            .args(["--to", "site/mobile-vue/pass", "--server", &cdn.url("")])
+            .args(extra)
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v["release"].as_str().unwrap().to_string()
+    };
+    publish(&[]);
+    common::retitle(&src.join("index.html"), "staged");
+    let candidate = publish(&["--stage"]);
+    cdnpub(cwd)
+        .args(["rollout", "start", &candidate, "--percent", "0"])
+        .args(["--to", "site/mobile-vue/pass"])
+        .assert()
+        .success();
+    let web = serve_under(bin, cwd, "site/mobile-vue/pass", "/mobile-vue/pass/");
+    let cdn_host = cdn.url("");
+    for (url, title) in [
+        (
+            web.url(&format!("/mobile-vue/pass/?cdnpub-release={candidate}")),
+            "staged pass",
+        ),
+        (web.url("/mobile-vue/pass/"), "pass"),
+    ] {
+        let v = crate::bundlers_e2e::visit(&modules, &url);
+        assert_eq!(v["title"], title, "{url}: {v}");
+        assert_eq!(v["failed"], serde_json::json!([]), "{url}: {v}");
+        assert_eq!(v["lazy"], true, "{url}: {v}");
+        let requests = v["requests"].as_array().unwrap();
+        // Scripts fetched over HTTP (a worker's blob: bootstrap is made by the page itself).
+        let assets: Vec<&Value> = requests
+            .iter()
+            .filter(|r| r["type"] == "script" && r["url"].as_str().unwrap().starts_with("http"))
+            .collect();
+        assert!(!assets.is_empty(), "{v}");
+        for r in requests {
+            assert!(r["status"].as_u64().unwrap() < 400, "{r}");
+        }
+        assert!(
+            assets
+                .iter()
+                .all(|r| r["url"].as_str().unwrap().starts_with(&cdn_host)),
+            "every script from the CDN: {v}"
+        );
+    }
 }
