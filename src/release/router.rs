@@ -159,6 +159,7 @@ mod tests {
         let (http, server) = nginx(
             &s,
             &Origin::Proxy("http://127.0.0.1:9000/bucket/web/".into()),
+            "mobile-vue/pass",
         );
         assert!(!http.contains(" 1;\n    default 0"));
         assert!(http.contains("\"~1\" \"\""));
