@@ -40,6 +40,8 @@ impl Visitor {
         }
         let resp = req.send().unwrap();
         assert_eq!(resp.status().as_u16(), 200);
+        // No shared cache may keep one cohort's page for another.
+        assert_eq!(resp.headers()["cache-control"], "private, no-cache");
         for set in resp.headers().get_all("set-cookie") {
             let first = set.to_str().unwrap().split(';').next().unwrap();
             if let Some((k, v)) = first.split_once('=') {
