@@ -453,6 +453,9 @@ pub fn publish(report: &PublishReport, out: Output) {
         if let Some(r) = &report.release {
             writeln!(w, "release   {r}")?;
         }
+        if let Some(p) = &report.preview {
+            writeln!(w, "preview   {p}")?;
+        }
         Ok(())
     });
 }

@@ -47,9 +47,15 @@ pub struct PublishArgs {
     pub tree: TreeArgs,
     /// Staged release: pages go under releases/<id>/, the live ones stay.
     ///
-    /// Promote it to everyone with `cdnpub rollback ID`.
+    /// Roll it out with `cdnpub rollout start ID`, or promote it with `cdnpub rollback ID`.
     #[arg(long, help_heading = WHAT)]
     pub stage: bool,
+    /// With --stage: print the preview URL (site_url + ?cdnpub-release=ID).
+    #[arg(long, requires = "stage", help_heading = WHAT)]
+    pub preview: bool,
+    /// The public URL of the site's pages, for preview URLs [default: the profile's site_url].
+    #[arg(long, value_name = "URL", help_heading = WHAT, hide_short_help = true)]
+    pub site_url: Option<String>,
     /// Plan every stage; write nothing.
     ///
     /// The build goes to a temporary directory.

@@ -46,6 +46,8 @@ pub struct PublishConfig {
     pub budget: Vec<crate::release::size::BudgetRule>,
     /// Verify the release through the CDN after the CDN stages.
     pub verify: bool,
+    /// A staged release's site URL (its preview is this + `?cdnpub-release=<id>`).
+    pub preview: Option<String>,
 }
 
 pub use super::Stage;
@@ -83,6 +85,9 @@ pub struct PublishReport {
     pub prune: Stage<Vec<Pruned>>,
     /// What the CDN serves, against the release (`--verify`).
     pub verify: Stage<crate::cmd::verify::VerifyReport>,
+    /// A staged release's preview URL (with a site URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
 }
 
 impl PublishReport {
@@ -209,10 +214,15 @@ pub async fn run(cfg: &PublishConfig) -> Result<PublishReport> {
         prefetch: skipped("not reached"),
         prune: skipped("not reached"),
         verify: skipped("not reached"),
+        preview: None,
     };
     if report.upload.outcome().is_err() {
         return Ok(report);
     }
+    report.preview = match (&cfg.preview, &report.release) {
+        (Some(site), Some(id)) => Some(crate::release::rollout::preview_url(site, id)),
+        _ => None,
+    };
     let changed: Vec<String> = report
         .upload
         .targets

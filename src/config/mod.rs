@@ -171,6 +171,7 @@ mod tests {
             "cdn_domains" => r#"["https://exa mple.com"]"#,
             "connect_timeout" | "read_timeout" => r#""0s""#,
             "base_path" => r#""a/../b""#,
+            "site_url" => r#""ftp://www.example.com/""#,
             _ => return None,
         };
         Some(v.to_string())

@@ -65,5 +65,13 @@ pub fn resolve_publish(
         env: global.env.clone(),
         budget,
         verify: args.verify,
+        preview: match layers.optional::<String>("site_url", args.site_url.clone())? {
+            Some(site) if args.stage => Some(site),
+            None if args.preview => return Err(Error::Usage(
+                "--preview needs the site's public URL: give --site-url or site_url in the profile"
+                    .into(),
+            )),
+            _ => None,
+        },
     })
 }

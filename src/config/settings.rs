@@ -71,6 +71,8 @@ pub struct Settings {
     pub sri: Option<bool>,
     /// `build`/`publish`: source maps `public` (uploaded, cheaply compressed) or `skip`.
     pub source_maps: Option<crate::site::SourceMaps>,
+    /// `publish`: the public URL of the site's pages (preview URLs).
+    pub site_url: Option<String>,
     /// `publish`: size budgets per entry page (`[[budget]]`).
     pub budget: Option<Vec<crate::release::size::BudgetRule>>,
     /// `purge`/`prefetch`: `aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.

@@ -131,3 +131,13 @@ pub fn budget(rules: &[crate::release::size::BudgetRule]) -> Vec<String> {
     }
     out
 }
+
+/// An http(s) URL.
+pub fn http_url(value: &Value) -> Result<(), String> {
+    let text: String = typed(value)?;
+    match url::Url::parse(&text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        Ok(_) => Err(format!("{text:?} is not an http(s) URL")),
+        Err(e) => Err(format!("{text:?} is not a URL: {e}")),
+    }
+}

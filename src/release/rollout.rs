@@ -240,6 +240,19 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// The URL that shows release `id` to whoever opens it: `site` (the public URL of the pages)
+/// with `cdnpub-release=<id>` added to its query.
+pub fn preview_url(site: &str, id: &str) -> String {
+    let (base, fragment) = site.split_once('#').unwrap_or((site, ""));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let frag = if fragment.is_empty() {
+        String::new()
+    } else {
+        format!("#{fragment}")
+    };
+    format!("{base}{sep}{PREVIEW_PARAM}={id}{frag}")
+}
+
 /// The target's rollout state, if it has one (a damaged one is an error naming the key).
 pub async fn read(target: &Target) -> Result<Option<Rollout>> {
     let Some(bytes) = target.get(ROLLOUT_KEY).await? else {
@@ -338,6 +351,18 @@ mod tests {
         let actions: Vec<&str> = r.history.iter().map(|s| s.action.as_str()).collect();
         assert_eq!(actions, ["start", "set", "set", "set", "set", "abort"]);
         assert!(r.set(10).is_err(), "nothing to set after an abort");
+    }
+
+    #[test]
+    fn preview_urls_add_the_release_to_the_query() {
+        assert_eq!(
+            preview_url("https://www.example.com/mobile-vue/pass/", "r2"),
+            "https://www.example.com/mobile-vue/pass/?cdnpub-release=r2"
+        );
+        assert_eq!(
+            preview_url("https://a.example/app/?lang=en#/home", "r2"),
+            "https://a.example/app/?lang=en&cdnpub-release=r2#/home"
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl Files {
     }
 }
 
-/// Append the outputs (`release-id`, `uploaded`, `purged`, `results`, `summary`) and the job
+/// Append the outputs (`release-id`, `preview-url`, `uploaded`, `purged`, `results`, `summary`) and the job
 /// summary for a finished publish whose `summary` event is given.
 pub fn write(files: &Files, summary: &Value, results: Option<&Path>) -> Result<()> {
     append(&files.output, &outputs(summary, results))?;
@@ -68,8 +68,9 @@ pub fn outputs(summary: &Value, results: Option<&Path>) -> String {
     let r = &summary["report"];
     let count = |v: &Value| v.as_array().map_or(0, Vec::len);
     format!(
-        "release-id={}\nuploaded={}\npurged={}\nresults={}\nsummary={}\n",
+        "release-id={}\npreview-url={}\nuploaded={}\npurged={}\nresults={}\nsummary={}\n",
         r["release"].as_str().unwrap_or(""),
+        r["preview"].as_str().unwrap_or(""),
         count(&first_target(r)["uploaded"]),
         r["purge"]["sent"].as_u64().unwrap_or(0),
         results.map(|p| p.display().to_string()).unwrap_or_default(),
@@ -140,6 +141,9 @@ pub fn markdown(summary: &Value) -> String {
         let _ = writeln!(md, "| {stage} | {text} |");
     }
     let _ = writeln!(md, "| release | {} |", r["release"].as_str().unwrap_or("-"));
+    if let Some(p) = r["preview"].as_str() {
+        let _ = writeln!(md, "| preview | {p} |");
+    }
     size_section(&mut md, &r["size"]);
     md
 }
@@ -209,8 +213,8 @@ mod tests {
             }
         });
         let out = outputs(&summary, Some(Path::new("/tmp/r.ndjson")));
-        assert!(out.starts_with("release-id=20261207T101500Z-1a2b3c4d\nuploaded=2\npurged=4\nresults=/tmp/r.ndjson\nsummary={"), "{out}");
-        assert_eq!(out.lines().count(), 5, "every value on one line: {out}");
+        assert!(out.starts_with("release-id=20261207T101500Z-1a2b3c4d\npreview-url=\nuploaded=2\npurged=4\nresults=/tmp/r.ndjson\nsummary={"), "{out}");
+        assert_eq!(out.lines().count(), 6, "every value on one line: {out}");
         let md = markdown(&summary);
         assert!(
             md.contains("**Failed** (exit 1): upload failed second line"),
@@ -236,8 +240,19 @@ mod tests {
             json!({"event": "summary", "exit_code": 2, "error": "bad flag", "report": null});
         assert_eq!(
             outputs(&summary, None),
-            "release-id=\nuploaded=0\npurged=0\nresults=\nsummary={}\n"
+            "release-id=\npreview-url=\nuploaded=0\npurged=0\nresults=\nsummary={}\n"
         );
         assert!(markdown(&summary).contains("| release | - |"));
+    }
+
+    #[test]
+    fn a_staged_publish_gives_its_preview_url() {
+        let summary = serde_json::json!({
+            "report": {"release": "r2", "preview": "https://www.example.com/app/?cdnpub-release=r2"}
+        });
+        assert!(outputs(&summary, None)
+            .contains("\npreview-url=https://www.example.com/app/?cdnpub-release=r2\n"));
+        assert!(markdown(&summary)
+            .contains("| preview | https://www.example.com/app/?cdnpub-release=r2 |"));
     }
 }

@@ -321,3 +321,50 @@ fn chromium_sees_the_candidate_by_preview_and_the_stable_page_otherwise() {
         );
     }
 }
+
+/// `publish --stage --preview` says the URL that shows the staged release (the site URL from
+/// the profile), in its report and its JSON; without a site URL `--preview` is a usage error.
+#[test]
+fn a_staged_publish_prints_its_preview_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    fs::write(
+        cwd.join("cdnpub.toml"),
+        "[env.prod]\nsite_url = \"https://www.example.com/mobile-vue/pass/\"\n",
+    )
+    .unwrap();
+    let src = fixtures().join("vite-vue/dist");
+    let publish = |extra: &[&str]| {
+        let mut c = cdnpub(cwd);
+        c.args(extra)
+            .arg("publish")
+            .arg(&src)
+            .args(["--to", "site"]);
+        c
+    };
+    publish(&[]).assert().success();
+    let out = publish(&["--env", "prod", "--json"])
+        .args(["--stage", "--preview"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let id = v["release"].as_str().unwrap();
+    assert_eq!(
+        v["preview"],
+        format!("https://www.example.com/mobile-vue/pass/?cdnpub-release={id}")
+    );
+    let text = publish(&["--env", "prod"])
+        .arg("--stage")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&text.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("preview   https://www.example.com/mobile-vue/pass/?cdnpub-release="),
+        "{stdout}"
+    );
+    publish(&[])
+        .args(["--stage", "--preview"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--site-url"));
+}
