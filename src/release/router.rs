@@ -88,8 +88,8 @@ fn nginx_http(state: &Rollout) -> String {
         marks.join("")
     ));
     out.push_str(
-        "map $args $cdnpub_preview_arg {\n    \"~(^|&)cdnpub-release=(?<id>[0-9A-Za-z._-]+)\" $id;\n    default \"\";\n}\n\
-         map \"$cdnpub_preview_arg|$cookie_cdnpub_release\" $cdnpub_preview {\n    \"~^(?<id>[0-9A-Za-z._-]+)\\|\" \"releases/$id/\";\n    \"~^\\|(?<id>[0-9A-Za-z._-]+)$\" \"releases/$id/\";\n    default \"\";\n}\n\
+        "map $args $cdnpub_preview_arg {\n    \"~(^|&)cdnpub-release=(?<id>[0-9A-Za-z_-]+)\" $id;\n    default \"\";\n}\n\
+         map \"$cdnpub_preview_arg|$cookie_cdnpub_release\" $cdnpub_preview {\n    \"~^(?<id>[0-9A-Za-z_-]+)\\|\" \"releases/$id/\";\n    \"~^\\|(?<id>[0-9A-Za-z_-]+)$\" \"releases/$id/\";\n    default \"\";\n}\n\
          map $cdnpub_preview_arg $cdnpub_set_preview {\n    \"\" \"\";\n    default \"cdnpub_release=$cdnpub_preview_arg; Path=/; SameSite=Lax\";\n}\n\
          map $cdnpub_preview $cdnpub_pages {\n    \"\" $cdnpub_rollout;\n    default $cdnpub_preview;\n}\n",
     );
@@ -154,6 +154,8 @@ mod tests {
             .iter()
             .all(|l| l.trim().split(' ').next().unwrap().parse::<u8>().unwrap() < 10));
         assert!(http.contains("map $http_x_gray $cdnpub_tag_0"));
+        // A preview id is a release id: no dots, no slashes, so no path leaves releases/.
+        assert!(!http.contains("._-]") && http.contains("(?<id>[0-9A-Za-z_-]+)"));
         assert!(http.contains("\"~1\" \"releases/r2/\""));
         assert_eq!(http.matches("1% ").count(), 99);
     }
