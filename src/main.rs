@@ -289,6 +289,23 @@ fn rollout_command(
                 .map_err(cdnpub::Error::Usage)?,
         },
         A::Set { percent } => Step::Set(*percent),
+        A::Cloudfront {
+            kvs_id,
+            base,
+            out: dir,
+        } => {
+            let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
+            let result = runtime()?.block_on(r::write_cloudfront(
+                &targets,
+                &endpoint,
+                kvs_id,
+                base,
+                dir,
+                args.dry_run,
+            ))?;
+            report::rollout(&result, out);
+            return result.outcome();
+        }
         A::Abort => Step::Abort,
         A::Status => Step::Status,
         A::Promote { cdn, no_purge } => {

@@ -207,6 +207,20 @@ pub enum RolloutAction {
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: std::path::PathBuf,
     },
+    /// Write the CloudFront Functions (viewer request and response) and the KeyValueStore value
+    /// for the current step.
+    Cloudfront {
+        /// The KeyValueStore the functions read the rollout from (its id).
+        #[arg(long, value_name = "ID")]
+        kvs_id: String,
+        /// The URL path the pages are served under (the deploy sub-path).
+        #[arg(long, value_name = "PATH", default_value = "/")]
+        base: String,
+        /// Where to write cdnpub-rollout-request.js, cdnpub-rollout-response.js and
+        /// cdnpub-rollout-kvs.json.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: std::path::PathBuf,
+    },
 }
 
 /// `cdnpub config` options.

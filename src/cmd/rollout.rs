@@ -242,31 +242,89 @@ pub async fn write_nginx(
     dry_run: bool,
 ) -> Result<RolloutReport> {
     let mut report = RolloutReport::new("nginx", dry_run);
-    let target = open_all(&targets[..targets.len().min(1)], endpoint)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Usage("rollout nginx needs a target".into()))?;
-    let state = rollout::read(&target).await?.ok_or_else(|| {
-        Error::Usage(format!(
-            "{}: no rollout here: start one with `cdnpub rollout start <release> --percent 10`",
-            target.describe()
-        ))
-    })?;
+    let target = first(targets, endpoint).await?;
+    let state = current(&target).await?;
     let (http, server) = router::nginx(&state, origin, base);
-    for (name, text) in [
-        ("cdnpub-rollout-http.conf", http),
-        ("cdnpub-rollout-server.conf", server),
-    ] {
-        let path = out.join(name);
-        if !dry_run {
-            crate::util::atomic::replace(&path, text.as_bytes(), Default::default())?;
-        }
-        report.written.push(path.display().to_string());
-    }
+    write_files(
+        &mut report,
+        out,
+        dry_run,
+        [
+            ("cdnpub-rollout-http.conf", http),
+            ("cdnpub-rollout-server.conf", server),
+        ],
+    )?;
     report.targets.push(RolloutTarget {
         target: target.describe(),
         state: Some(state),
     });
     Ok(report)
+}
+
+/// `cloudfront`: the CloudFront Functions of the rollout (they read it from KeyValueStore
+/// `kvs_id`, so they are deployed once) and the value of its key for the first target's
+/// current step, written to `out`.
+pub async fn write_cloudfront(
+    targets: &[String],
+    endpoint: &Endpoint,
+    kvs_id: &str,
+    base: &str,
+    out: &std::path::Path,
+    dry_run: bool,
+) -> Result<RolloutReport> {
+    let mut report = RolloutReport::new("cloudfront", dry_run);
+    let target = first(targets, endpoint).await?;
+    let state = current(&target).await?;
+    let (request, response) = router::cloudfront(base, kvs_id);
+    write_files(
+        &mut report,
+        out,
+        dry_run,
+        [
+            ("cdnpub-rollout-request.js", request),
+            ("cdnpub-rollout-response.js", response),
+            ("cdnpub-rollout-kvs.json", router::kvs_value(&state)),
+        ],
+    )?;
+    report.targets.push(RolloutTarget {
+        target: target.describe(),
+        state: Some(state),
+    });
+    Ok(report)
+}
+
+/// Write `files` into `dir`, each atomically (nothing with `dry_run`), naming them in the report.
+fn write_files<const N: usize>(
+    report: &mut RolloutReport,
+    dir: &std::path::Path,
+    dry_run: bool,
+    files: [(&str, String); N],
+) -> Result<()> {
+    for (name, text) in files {
+        let path = dir.join(name);
+        if !dry_run {
+            crate::util::atomic::replace(&path, text.as_bytes(), Default::default())?;
+        }
+        report.written.push(path.display().to_string());
+    }
+    Ok(())
+}
+
+/// The first target, opened.
+async fn first(targets: &[String], endpoint: &Endpoint) -> Result<Target> {
+    open_all(&targets[..targets.len().min(1)], endpoint)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Usage("a router is written for a target: give --to".into()))
+}
+
+/// The rollout state of `target`; none is a usage error saying how to start one.
+async fn current(target: &Target) -> Result<Rollout> {
+    rollout::read(target).await?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no rollout here: start one with `cdnpub rollout start <release> --percent 10`",
+            target.describe()
+        ))
+    })
 }

@@ -234,6 +234,15 @@ fn prune_keeps_what_a_rollout_serves() {
     publish("one", &[]);
     let candidate = publish("staged", &["--stage"]);
     rollout(cwd, &["start", &candidate, "--percent", "10"]);
+    // The CloudFront router for this step: two functions and the KeyValueStore value.
+    rollout(cwd, &["cloudfront", "--kvs-id", "kvs-1", "--out", "."]);
+    let kvs: Value =
+        serde_json::from_slice(&fs::read(cwd.join("cdnpub-rollout-kvs.json")).unwrap()).unwrap();
+    assert_eq!(kvs["percent"], 10);
+    assert_eq!(kvs["candidate_prefix"], format!("releases/{candidate}/"));
+    let request = fs::read_to_string(cwd.join("cdnpub-rollout-request.js")).unwrap();
+    assert!(request.contains("cf.kvs('kvs-1')"));
+    assert!(cwd.join("cdnpub-rollout-response.js").is_file());
     let page = cwd.join(format!("site/releases/{candidate}/index.html"));
     for title in ["two", "three"] {
         publish(title, &[]);
@@ -367,4 +376,169 @@ fn a_staged_publish_prints_its_preview_url() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("--site-url"));
+}
+
+/// A viewer-request event of the shape CloudFront documents.
+fn viewer_request(
+    name: &str,
+    ip: &str,
+    uri: &str,
+    headers: Value,
+    cookies: Value,
+    query: Value,
+) -> Value {
+    serde_json::json!({
+        "name": name,
+        "event": {
+            "version": "1.0",
+            "context": {"eventType": "viewer-request"},
+            "viewer": {"ip": ip},
+            "request": {"method": "GET", "uri": uri, "querystring": query, "headers": headers, "cookies": cookies}
+        }
+    })
+}
+
+/// The rollout's CloudFront Functions under node with the KeyValueStore stubbed: 1,000 visitors
+/// at 10% and 50% (the share within 3 points, a bucket only joins as the share rises, the cookie
+/// keeps it), a gray-tagged request always on the candidate, a preview, assets untouched, and no
+/// rollout in the store (or after an abort) sending everyone to the stable page.
+#[test]
+fn the_cloudfront_functions_route_by_the_key_value_store() {
+    use cdnpub::release::rollout::{Rollout, Tag};
+    use cdnpub::release::router::{cloudfront, kvs_value, KVS_KEY};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let (request, response) = cloudfront("/mobile-vue/pass/", "kvs-0123");
+    fs::write(tmp.path().join("request.js"), &request).unwrap();
+    fs::write(tmp.path().join("response.js"), &response).unwrap();
+    let (_, created) = cdnpub::release::new_id("00");
+    let mut candidate = cdnpub::release::Release::new(
+        ("r2".into(), created),
+        Default::default(),
+        Vec::new(),
+        Vec::new(),
+    );
+    candidate.stage = Some("releases/r2/".into());
+    let tags = vec![Tag::parse("header:x-gray=1").unwrap()];
+    let mut state = Rollout::start("r1", &candidate, 10, tags).unwrap();
+    let mut events: Vec<Value> = (0..1000)
+        .map(|i| {
+            viewer_request(
+                &format!("visitor {i}"),
+                &format!("198.51.{}.{}", i / 250, i % 250),
+                "/mobile-vue/pass/",
+                serde_json::json!({"user-agent": {"value": format!("visitor-{i}")}}),
+                serde_json::json!({}),
+                serde_json::json!({}),
+            )
+        })
+        .collect();
+    events.push(viewer_request(
+        "gray",
+        "203.0.113.1",
+        "/mobile-vue/pass/index.html",
+        serde_json::json!({"x-gray": {"value": "1"}}),
+        serde_json::json!({"cdnpub_bucket": {"value": "99"}}),
+        serde_json::json!({}),
+    ));
+    events.push(viewer_request(
+        "preview",
+        "203.0.113.2",
+        "/mobile-vue/pass/",
+        serde_json::json!({}),
+        serde_json::json!({"cdnpub_bucket": {"value": "99"}}),
+        serde_json::json!({"cdnpub-release": {"value": "r7"}}),
+    ));
+    events.push(viewer_request(
+        "asset",
+        "203.0.113.3",
+        "/mobile-vue/pass/assets/index-AbCd1234.js",
+        serde_json::json!({}),
+        serde_json::json!({"cdnpub_bucket": {"value": "0"}}),
+        serde_json::json!({}),
+    ));
+    fs::write(
+        tmp.path().join("events.json"),
+        Value::Array(events).to_string(),
+    )
+    .unwrap();
+    let run = |kvs: Value| -> Value {
+        fs::write(tmp.path().join("kvs.json"), kvs.to_string()).unwrap();
+        let mut cmd = std::process::Command::new("node");
+        cmd.arg(root.join("tests/browser/cloudfront-rollout.mjs"));
+        for f in ["request.js", "response.js", "kvs.json", "events.json"] {
+            cmd.arg(tmp.path().join(f));
+        }
+        let out = cmd.output().expect("node runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(!common::in_ci(), "node is required under CI");
+        eprintln!("SKIPPED: node is not installed; the CloudFront Functions were not run");
+        return;
+    }
+    let on = |v: &Value, name: &str| -> String {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()["uri"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut before: Vec<bool> = vec![false; 1000];
+    for percent in [10u8, 50] {
+        state.set(percent).unwrap();
+        let v = run(serde_json::json!({KVS_KEY: kvs_value(&state)}));
+        assert_eq!(v["kvsIds"], serde_json::json!(["kvs-0123"]));
+        let mut share = 0;
+        for (i, was) in before.iter_mut().enumerate() {
+            let uri = on(&v, &format!("visitor {i}"));
+            let now = uri == "/mobile-vue/pass/releases/r2/index.html";
+            assert!(now || uri == "/mobile-vue/pass/index.html", "{uri}");
+            assert!(now || !*was, "visitor {i} left the candidate at {percent}%");
+            *was = now;
+            share += usize::from(now);
+        }
+        eprintln!("{percent}%: {share} of 1000 visitors on the candidate");
+        assert!(
+            (share as f64 / 10.0 - f64::from(percent)).abs() <= 3.0,
+            "{share} at {percent}%"
+        );
+        assert_eq!(on(&v, "gray"), "/mobile-vue/pass/releases/r2/index.html");
+        assert_eq!(on(&v, "preview"), "/mobile-vue/pass/releases/r7/index.html");
+        assert_eq!(on(&v, "asset"), "/mobile-vue/pass/assets/index-AbCd1234.js");
+        let first = &v["results"][0];
+        assert!(first["cookie"].as_str().unwrap().parse::<u8>().unwrap() < 100);
+        assert_eq!(
+            v["results"][1000]["cookie"],
+            Value::Null,
+            "a visitor with a bucket keeps it"
+        );
+    }
+    state.abort().unwrap();
+    for kvs in [
+        serde_json::json!({KVS_KEY: kvs_value(&state)}),
+        serde_json::json!({}),
+    ] {
+        let v = run(kvs);
+        for i in 0..1000 {
+            assert_eq!(
+                on(&v, &format!("visitor {i}")),
+                "/mobile-vue/pass/index.html"
+            );
+        }
+        assert_eq!(on(&v, "gray"), "/mobile-vue/pass/index.html");
+    }
 }
