@@ -289,6 +289,18 @@ fn rollout_command(
                 .map_err(cdnpub::Error::Usage)?,
         },
         A::Set { percent } => Step::Set(*percent),
+        A::Cloudflare { base, out: dir } => {
+            let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
+            let result = runtime()?.block_on(r::write_cloudflare(
+                &targets,
+                &endpoint,
+                base,
+                dir,
+                args.dry_run,
+            ))?;
+            report::rollout(&result, out);
+            return result.outcome();
+        }
         A::Cloudfront {
             kvs_id,
             base,

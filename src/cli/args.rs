@@ -221,6 +221,15 @@ pub enum RolloutAction {
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: std::path::PathBuf,
     },
+    /// Write the Cloudflare Worker and the KV value for the current step.
+    Cloudflare {
+        /// The URL path the pages are served under (the deploy sub-path).
+        #[arg(long, value_name = "PATH", default_value = "/")]
+        base: String,
+        /// Where to write cdnpub-rollout-worker.mjs and cdnpub-rollout-kvs.json.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: std::path::PathBuf,
+    },
 }
 
 /// `cdnpub config` options.

@@ -293,6 +293,34 @@ pub async fn write_cloudfront(
     Ok(report)
 }
 
+/// `cloudflare`: the Worker of the rollout (it reads the state from its KV namespace, so it is
+/// deployed once) and the value of its key for the first target's current step.
+pub async fn write_cloudflare(
+    targets: &[String],
+    endpoint: &Endpoint,
+    base: &str,
+    out: &std::path::Path,
+    dry_run: bool,
+) -> Result<RolloutReport> {
+    let mut report = RolloutReport::new("cloudflare", dry_run);
+    let target = first(targets, endpoint).await?;
+    let state = current(&target).await?;
+    write_files(
+        &mut report,
+        out,
+        dry_run,
+        [
+            ("cdnpub-rollout-worker.mjs", router::cloudflare_worker(base)),
+            ("cdnpub-rollout-kvs.json", router::kvs_value(&state)),
+        ],
+    )?;
+    report.targets.push(RolloutTarget {
+        target: target.describe(),
+        state: Some(state),
+    });
+    Ok(report)
+}
+
 /// Write `files` into `dir`, each atomically (nothing with `dry_run`), naming them in the report.
 fn write_files<const N: usize>(
     report: &mut RolloutReport,

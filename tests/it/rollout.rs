@@ -243,6 +243,9 @@ fn prune_keeps_what_a_rollout_serves() {
     let request = fs::read_to_string(cwd.join("cdnpub-rollout-request.js")).unwrap();
     assert!(request.contains("cf.kvs('kvs-1')"));
     assert!(cwd.join("cdnpub-rollout-response.js").is_file());
+    rollout(cwd, &["cloudflare", "--base", "/", "--out", "."]);
+    let worker = fs::read_to_string(cwd.join("cdnpub-rollout-worker.mjs")).unwrap();
+    assert!(worker.contains("env.ROLLOUT.get('cdnpub-rollout')"));
     let page = cwd.join(format!("site/releases/{candidate}/index.html"));
     for title in ["two", "three"] {
         publish(title, &[]);
@@ -540,5 +543,137 @@ fn the_cloudfront_functions_route_by_the_key_value_store() {
             );
         }
         assert_eq!(on(&v, "gray"), "/mobile-vue/pass/index.html");
+    }
+}
+
+/// The rollout's Cloudflare Worker under node with the KV namespace stubbed: 1,000 visitors at
+/// 10% and 50% (the share within 3 points, none leaving as it rises), the bucket cookie set once
+/// and kept, a gray-tagged request and a preview on their release, assets passed through,
+/// routed pages `private, no-cache`, and everyone on stable with no rollout or after an abort.
+#[test]
+fn the_cloudflare_worker_routes_by_the_kv_value() {
+    use cdnpub::release::rollout::{Rollout, Tag};
+    use cdnpub::release::router::{cloudflare_worker, kvs_value, KVS_KEY};
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(!common::in_ci(), "node is required under CI");
+        eprintln!("SKIPPED: node is not installed; the Worker was not run");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("worker.mjs"),
+        cloudflare_worker("/mobile-vue/pass/"),
+    )
+    .unwrap();
+    let (_, created) = cdnpub::release::new_id("00");
+    let mut candidate = cdnpub::release::Release::new(
+        ("r2".into(), created),
+        Default::default(),
+        Vec::new(),
+        Vec::new(),
+    );
+    candidate.stage = Some("releases/r2/".into());
+    let tags = vec![Tag::parse("cookie:gray=1").unwrap()];
+    let mut state = Rollout::start("r1", &candidate, 10, tags).unwrap();
+    let site = "https://www.example.com/mobile-vue/pass/";
+    let mut visits: Vec<Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("visitor {i}"),
+                "url": site,
+                "headers": {"cf-connecting-ip": format!("198.51.{}.{}", i / 250, i % 250),
+                            "user-agent": format!("visitor-{i}")}
+            })
+        })
+        .collect();
+    visits.push(
+        serde_json::json!({"name": "gray", "url": format!("{site}index.html"),
+        "headers": {"cookie": "cdnpub_bucket=99; gray=1"}}),
+    );
+    visits.push(
+        serde_json::json!({"name": "preview", "url": format!("{site}?cdnpub-release=r7"),
+        "headers": {"cookie": "cdnpub_bucket=99"}}),
+    );
+    visits.push(
+        serde_json::json!({"name": "asset", "url": format!("{site}assets/index-AbCd1234.js"),
+        "headers": {"cookie": "cdnpub_bucket=0"}}),
+    );
+    fs::write(
+        tmp.path().join("visits.json"),
+        Value::Array(visits).to_string(),
+    )
+    .unwrap();
+    let run = |kv: Value| -> Vec<Value> {
+        fs::write(tmp.path().join("kv.json"), kv.to_string()).unwrap();
+        let out = std::process::Command::new("node")
+            .arg(root.join("tests/browser/worker-rollout.mjs"))
+            .arg(tmp.path().join("worker.mjs"))
+            .arg(tmp.path().join("kv.json"))
+            .arg(tmp.path().join("visits.json"))
+            .output()
+            .expect("node runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let stable = "/mobile-vue/pass/index.html";
+    let staged = "/mobile-vue/pass/releases/r2/index.html";
+    let mut before = vec![false; 1000];
+    for percent in [10u8, 50] {
+        state.set(percent).unwrap();
+        let got = run(serde_json::json!({KVS_KEY: kvs_value(&state)}));
+        let mut share = 0;
+        for (i, was) in before.iter_mut().enumerate() {
+            let now = got[i]["fetched"] == staged;
+            assert!(now || got[i]["fetched"] == stable, "{}", got[i]);
+            assert!(now || !*was, "visitor {i} left the candidate at {percent}%");
+            assert_eq!(got[i]["cacheControl"], "private, no-cache");
+            let cookie = got[i]["setCookie"].as_str().unwrap();
+            assert!(cookie.starts_with("cdnpub_bucket=") && cookie.contains("Max-Age=31536000"));
+            *was = now;
+            share += usize::from(now);
+        }
+        eprintln!("{percent}%: {share} of 1000 visitors on the candidate");
+        assert!(
+            (share as f64 / 10.0 - f64::from(percent)).abs() <= 3.0,
+            "{share} at {percent}%"
+        );
+        assert_eq!(got[1000]["fetched"], staged, "a gray-tagged request");
+        assert_eq!(
+            got[1000]["setCookie"],
+            Value::Null,
+            "a kept bucket is not set again"
+        );
+        assert_eq!(
+            got[1001]["fetched"],
+            "/mobile-vue/pass/releases/r7/index.html"
+        );
+        assert_eq!(
+            got[1002]["fetched"],
+            "/mobile-vue/pass/assets/index-AbCd1234.js"
+        );
+    }
+    state.abort().unwrap();
+    for kv in [
+        serde_json::json!({KVS_KEY: kvs_value(&state)}),
+        serde_json::json!({}),
+    ] {
+        let got = run(kv);
+        assert!(
+            got[..1001].iter().all(|g| g["fetched"] == stable),
+            "everyone on stable"
+        );
     }
 }
