@@ -289,35 +289,6 @@ fn rollout_command(
                 .map_err(cdnpub::Error::Usage)?,
         },
         A::Set { percent } => Step::Set(*percent),
-        A::Cloudflare { base, out: dir } => {
-            let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
-            let result = runtime()?.block_on(r::write_cloudflare(
-                &targets,
-                &endpoint,
-                base,
-                dir,
-                args.dry_run,
-            ))?;
-            report::rollout(&result, out);
-            return result.outcome();
-        }
-        A::Cloudfront {
-            kvs_id,
-            base,
-            out: dir,
-        } => {
-            let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
-            let result = runtime()?.block_on(r::write_cloudfront(
-                &targets,
-                &endpoint,
-                kvs_id,
-                base,
-                dir,
-                args.dry_run,
-            ))?;
-            report::rollout(&result, out);
-            return result.outcome();
-        }
         A::Abort => Step::Abort,
         A::Status => Step::Status,
         A::Promote { cdn, no_purge } => {
@@ -328,36 +299,58 @@ fn rollout_command(
             report::rollout(&result, out);
             return result.outcome();
         }
+        A::Nginx { .. } | A::Cloudfront { .. } | A::Cloudflare { .. } => {
+            return rollout_router(global, args, out)
+        }
+    };
+    let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
+    let result = runtime()?.block_on(r::step_all(&targets, &endpoint, &step, args.dry_run))?;
+    report::rollout(&result, out);
+    result.outcome()
+}
+
+/// `cdnpub rollout nginx|cloudfront|cloudflare`: the router's files for the current step.
+fn rollout_router(
+    global: &cdnpub::cli::GlobalArgs,
+    args: &cdnpub::cli::RolloutArgs,
+    out: report::Output,
+) -> cdnpub::Result<()> {
+    use cdnpub::cli::RolloutAction as A;
+    use cdnpub::cmd::rollout::{write_router, Router};
+    use cdnpub::release::router::Origin;
+    let (which, dir) = match &args.action {
         A::Nginx {
             root,
             origin,
             base,
             out: dir,
         } => {
-            let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
             let origin = match (root, origin) {
-                (Some(root), _) => cdnpub::release::router::Origin::Root(root.clone()),
-                (None, Some(url)) => cdnpub::release::router::Origin::Proxy(url.clone()),
+                (Some(root), _) => Origin::Root(root.clone()),
+                (None, Some(url)) => Origin::Proxy(url.clone()),
                 (None, None) => {
                     return Err(cdnpub::Error::Usage(
                         "give --root DIR or --origin URL".into(),
                     ))
                 }
             };
-            let result = runtime()?.block_on(r::write_nginx(
-                &targets,
-                &endpoint,
-                &origin,
-                base,
-                dir,
-                args.dry_run,
-            ))?;
-            report::rollout(&result, out);
-            return result.outcome();
+            let base = base.clone();
+            (Router::Nginx { origin, base }, dir)
         }
+        A::Cloudfront {
+            kvs_id,
+            base,
+            out: dir,
+        } => {
+            let (kvs_id, base) = (kvs_id.clone(), base.clone());
+            (Router::Cloudfront { kvs_id, base }, dir)
+        }
+        A::Cloudflare { base, out: dir } => (Router::Cloudflare { base: base.clone() }, dir),
+        _ => return Err(cdnpub::Error::Usage("not a router".into())),
     };
     let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
-    let result = runtime()?.block_on(r::step_all(&targets, &endpoint, &step, args.dry_run))?;
+    let result =
+        runtime()?.block_on(write_router(&targets, &endpoint, &which, dir, args.dry_run))?;
     report::rollout(&result, out);
     result.outcome()
 }

@@ -231,111 +231,90 @@ pub async fn promote_all(
     Ok(report)
 }
 
-/// `nginx`: the router of the first target's current step, written to `out` (each file
-/// atomically).
-pub async fn write_nginx(
+/// A router to write for a rollout.
+#[derive(Debug, Clone)]
+pub enum Router {
+    /// nginx includes (http and server block), for pages under `base` served from `origin`.
+    Nginx {
+        /// Where nginx finds the pages.
+        origin: Origin,
+        /// The URL path the pages are served under.
+        base: String,
+    },
+    /// CloudFront Functions reading KeyValueStore `kvs_id`, and the store's value.
+    Cloudfront {
+        /// The KeyValueStore's id.
+        kvs_id: String,
+        /// The URL path the pages are served under.
+        base: String,
+    },
+    /// A Cloudflare Worker reading its KV namespace, and the namespace's value.
+    Cloudflare {
+        /// The URL path the pages are served under.
+        base: String,
+    },
+}
+
+impl Router {
+    fn name(&self) -> &'static str {
+        match self {
+            Router::Nginx { .. } => "nginx",
+            Router::Cloudfront { .. } => "cloudfront",
+            Router::Cloudflare { .. } => "cloudflare",
+        }
+    }
+
+    /// The files of this router for `state`, by name. The edge routers read the state from a
+    /// key-value store (deployed once; a step writes the value); nginx carries it in its includes.
+    fn files(&self, state: &Rollout) -> Vec<(&'static str, String)> {
+        match self {
+            Router::Nginx { origin, base } => {
+                let (http, server) = router::nginx(state, origin, base);
+                vec![
+                    ("cdnpub-rollout-http.conf", http),
+                    ("cdnpub-rollout-server.conf", server),
+                ]
+            }
+            Router::Cloudfront { kvs_id, base } => {
+                let (request, response) = router::cloudfront(base, kvs_id);
+                vec![
+                    ("cdnpub-rollout-request.js", request),
+                    ("cdnpub-rollout-response.js", response),
+                    ("cdnpub-rollout-kvs.json", router::kvs_value(state)),
+                ]
+            }
+            Router::Cloudflare { base } => vec![
+                ("cdnpub-rollout-worker.mjs", router::cloudflare_worker(base)),
+                ("cdnpub-rollout-kvs.json", router::kvs_value(state)),
+            ],
+        }
+    }
+}
+
+/// `nginx`, `cloudfront`, `cloudflare`: the router's files for the first target's current step,
+/// written to `out` (each atomically; nothing with `dry_run`).
+pub async fn write_router(
     targets: &[String],
     endpoint: &Endpoint,
-    origin: &Origin,
-    base: &str,
+    which: &Router,
     out: &std::path::Path,
     dry_run: bool,
 ) -> Result<RolloutReport> {
-    let mut report = RolloutReport::new("nginx", dry_run);
+    let mut report = RolloutReport::new(which.name(), dry_run);
     let target = first(targets, endpoint).await?;
     let state = current(&target).await?;
-    let (http, server) = router::nginx(&state, origin, base);
-    write_files(
-        &mut report,
-        out,
-        dry_run,
-        [
-            ("cdnpub-rollout-http.conf", http),
-            ("cdnpub-rollout-server.conf", server),
-        ],
-    )?;
-    report.targets.push(RolloutTarget {
-        target: target.describe(),
-        state: Some(state),
-    });
-    Ok(report)
-}
-
-/// `cloudfront`: the CloudFront Functions of the rollout (they read it from KeyValueStore
-/// `kvs_id`, so they are deployed once) and the value of its key for the first target's
-/// current step, written to `out`.
-pub async fn write_cloudfront(
-    targets: &[String],
-    endpoint: &Endpoint,
-    kvs_id: &str,
-    base: &str,
-    out: &std::path::Path,
-    dry_run: bool,
-) -> Result<RolloutReport> {
-    let mut report = RolloutReport::new("cloudfront", dry_run);
-    let target = first(targets, endpoint).await?;
-    let state = current(&target).await?;
-    let (request, response) = router::cloudfront(base, kvs_id);
-    write_files(
-        &mut report,
-        out,
-        dry_run,
-        [
-            ("cdnpub-rollout-request.js", request),
-            ("cdnpub-rollout-response.js", response),
-            ("cdnpub-rollout-kvs.json", router::kvs_value(&state)),
-        ],
-    )?;
-    report.targets.push(RolloutTarget {
-        target: target.describe(),
-        state: Some(state),
-    });
-    Ok(report)
-}
-
-/// `cloudflare`: the Worker of the rollout (it reads the state from its KV namespace, so it is
-/// deployed once) and the value of its key for the first target's current step.
-pub async fn write_cloudflare(
-    targets: &[String],
-    endpoint: &Endpoint,
-    base: &str,
-    out: &std::path::Path,
-    dry_run: bool,
-) -> Result<RolloutReport> {
-    let mut report = RolloutReport::new("cloudflare", dry_run);
-    let target = first(targets, endpoint).await?;
-    let state = current(&target).await?;
-    write_files(
-        &mut report,
-        out,
-        dry_run,
-        [
-            ("cdnpub-rollout-worker.mjs", router::cloudflare_worker(base)),
-            ("cdnpub-rollout-kvs.json", router::kvs_value(&state)),
-        ],
-    )?;
-    report.targets.push(RolloutTarget {
-        target: target.describe(),
-        state: Some(state),
-    });
-    Ok(report)
-}
-
-/// Write `files` into `dir`, each atomically (nothing with `dry_run`), naming them in the report.
-fn write_files<const N: usize>(
-    report: &mut RolloutReport,
-    dir: &std::path::Path,
-    dry_run: bool,
-    files: [(&str, String); N],
-) -> Result<()> {
-    for (name, text) in files {
-        let path = dir.join(name);
+    for (name, text) in which.files(&state) {
+        let path = out.join(name);
         if !dry_run {
             crate::util::atomic::replace(&path, text.as_bytes(), Default::default())?;
         }
         report.written.push(path.display().to_string());
     }
-    Ok(())
+    report.targets.push(RolloutTarget {
+        target: target.describe(),
+        state: Some(state),
+    });
+    Ok(report)
 }
 
 /// The first target, opened.

@@ -381,6 +381,21 @@ fn a_staged_publish_prints_its_preview_url() {
         .stderr(predicates::str::contains("--site-url"));
 }
 
+/// A rollout at 10% of staged release `r2` over `r1`, with one tag rule, for the edge routers'
+/// tests (no target: the routers only read the state).
+fn staged_rollout(tag: &str) -> cdnpub::release::rollout::Rollout {
+    use cdnpub::release::rollout::{Rollout, Tag};
+    let (_, created) = cdnpub::release::new_id("00");
+    let mut candidate = cdnpub::release::Release::new(
+        ("r2".into(), created),
+        Default::default(),
+        Vec::new(),
+        Vec::new(),
+    );
+    candidate.stage = Some("releases/r2/".into());
+    Rollout::start("r1", &candidate, 10, vec![Tag::parse(tag).unwrap()]).unwrap()
+}
+
 /// A viewer-request event of the shape CloudFront documents.
 fn viewer_request(
     name: &str,
@@ -407,23 +422,13 @@ fn viewer_request(
 /// rollout in the store (or after an abort) sending everyone to the stable page.
 #[test]
 fn the_cloudfront_functions_route_by_the_key_value_store() {
-    use cdnpub::release::rollout::{Rollout, Tag};
     use cdnpub::release::router::{cloudfront, kvs_value, KVS_KEY};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let (request, response) = cloudfront("/mobile-vue/pass/", "kvs-0123");
     fs::write(tmp.path().join("request.js"), &request).unwrap();
     fs::write(tmp.path().join("response.js"), &response).unwrap();
-    let (_, created) = cdnpub::release::new_id("00");
-    let mut candidate = cdnpub::release::Release::new(
-        ("r2".into(), created),
-        Default::default(),
-        Vec::new(),
-        Vec::new(),
-    );
-    candidate.stage = Some("releases/r2/".into());
-    let tags = vec![Tag::parse("header:x-gray=1").unwrap()];
-    let mut state = Rollout::start("r1", &candidate, 10, tags).unwrap();
+    let mut state = staged_rollout("header:x-gray=1");
     let mut events: Vec<Value> = (0..1000)
         .map(|i| {
             viewer_request(
@@ -552,7 +557,6 @@ fn the_cloudfront_functions_route_by_the_key_value_store() {
 /// routed pages `private, no-cache`, and everyone on stable with no rollout or after an abort.
 #[test]
 fn the_cloudflare_worker_routes_by_the_kv_value() {
-    use cdnpub::release::rollout::{Rollout, Tag};
     use cdnpub::release::router::{cloudflare_worker, kvs_value, KVS_KEY};
     if std::process::Command::new("node")
         .arg("--version")
@@ -570,16 +574,7 @@ fn the_cloudflare_worker_routes_by_the_kv_value() {
         cloudflare_worker("/mobile-vue/pass/"),
     )
     .unwrap();
-    let (_, created) = cdnpub::release::new_id("00");
-    let mut candidate = cdnpub::release::Release::new(
-        ("r2".into(), created),
-        Default::default(),
-        Vec::new(),
-        Vec::new(),
-    );
-    candidate.stage = Some("releases/r2/".into());
-    let tags = vec![Tag::parse("cookie:gray=1").unwrap()];
-    let mut state = Rollout::start("r1", &candidate, 10, tags).unwrap();
+    let mut state = staged_rollout("cookie:gray=1");
     let site = "https://www.example.com/mobile-vue/pass/";
     let mut visits: Vec<Value> = (0..1000)
         .map(|i| {
