@@ -491,6 +491,24 @@ fn verify_text(w: &mut dyn Write, r: &crate::cmd::verify::VerifyReport) -> std::
             writeln!(w, "  {kind:<10} {:<3} {}  {}", f.status, f.url, f.detail)?;
         }
     }
+    if let Some(routed) = &r.routed {
+        writeln!(
+            w,
+            "through the rollout router: stable {}, candidate {} at {}%: {} of {} pages their release's",
+            routed.stable,
+            routed.candidate,
+            routed.percent,
+            routed.pages.len() - routed.wrong().count(),
+            routed.pages.len()
+        )?;
+        for p in &routed.pages {
+            writeln!(
+                w,
+                "  {:<9} {:<8} {} ({})  {}",
+                p.cohort, p.verdict, p.url, p.asked_with, p.release
+            )?;
+        }
+    }
     if let Some(p) = &r.purge {
         write!(w, "purge    ")?;
         cdn_text(w, p)?;

@@ -433,6 +433,11 @@ pub struct VerifyArgs {
     /// Default: the profile's cdn_server + the URL prefix.
     #[arg(long, value_name = "URL")]
     pub cdn_base: Option<String>,
+    /// The public URL of the site's pages: during a rollout, each release's pages are also
+    /// fetched through the router there, as a visitor of each cohort [default: the profile's
+    /// site_url].
+    #[arg(long, value_name = "URL")]
+    pub site_url: Option<String>,
     /// Check N keys: the entry pages and what they load, then a sample.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub sample: Option<u32>,

@@ -16,7 +16,7 @@ use crate::cdn::urls::{normalize, Domains};
 use crate::cdn::{self, Action, CdnReport, JobOptions, ObjectKind};
 use crate::error::{Error, Result};
 use crate::release;
-use crate::release::edge::{check, sample, served_keys, url_of, Verdict};
+use crate::release::edge::{check, check_routed, sample, served_keys, url_of, Verdict};
 use crate::store::target::{Endpoint, Location, Target};
 use crate::store::ObjectStore;
 
@@ -48,6 +48,9 @@ pub struct VerifyConfig {
     pub job: JobOptions,
     /// Progress on stderr.
     pub progress: bool,
+    /// The public URL of the site's pages: during a rollout, the stable and the candidate
+    /// release's pages are fetched through the router there.
+    pub site_url: Option<String>,
 }
 
 /// One object that differs.
@@ -89,6 +92,10 @@ pub struct VerifyReport {
     pub wrong: Vec<Finding>,
     /// No answer after retries (timeouts, connection errors).
     pub errors: Vec<Finding>,
+    /// During a rollout, with the site's URL: each release's pages fetched through the router
+    /// as a visitor of each cohort.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routed: Option<Routed>,
     /// The purge of what differs (`--purge-stale`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purge: Option<CdnReport>,
@@ -108,6 +115,9 @@ impl VerifyReport {
 
     /// Exit status: anything that differs is exit 1, naming how many and what to do.
     pub fn outcome(&self) -> Result<()> {
+        if let Some(r) = &self.routed {
+            r.outcome()?;
+        }
         let n = self.differing().count();
         if n == 0 {
             return Ok(());
@@ -147,6 +157,7 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         })?,
     };
     let record = release::fetch_required(&target, &id).await?;
+    let cookie = stable_cohort(&target, &id).await?;
     let all = served_keys(&record);
     let keys = match cfg.sample {
         Some(n) if n < all.len() => sample(&target, &record, &all, n, &cfg.cdn_base).await?,
@@ -170,18 +181,19 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
     let (target, record) = (Arc::new(target), Arc::new(record));
     let mut set = tokio::task::JoinSet::new();
     for key in keys.iter().cloned() {
-        let (http, sem, target, record, progress) = (
+        let (http, sem, target, record, progress, cookie) = (
             http.clone(),
             sem.clone(),
             target.clone(),
             record.clone(),
             progress.clone(),
+            cookie.clone(),
         );
         let url = url_of(&cfg.cdn_base, &key);
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let object = &record.objects[&key];
-            let verdict = check(&http, &url, &key, object, &target, headers).await;
+            let verdict = check(&http, (&url, cookie.as_deref()), &key, object, &target, headers).await;
             progress.tick("got", &key);
             (key, url, verdict)
         });
@@ -198,6 +210,7 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         missing: Vec::new(),
         wrong: Vec::new(),
         errors: Vec::new(),
+        routed: None,
         purge: None,
         seconds: 0.0,
     };
@@ -225,6 +238,9 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         &mut report.errors,
     ] {
         list.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+    if let Some(site) = &cfg.site_url {
+        report.routed = through_router(&http, &target, site).await?;
     }
     if cfg.purge_stale && report.differing().next().is_some() {
         report.purge = Some(purge(cfg, &report).await?);
@@ -264,7 +280,137 @@ pub fn of_publish(
         settings: cdn.0.clone(),
         job: cdn.1.clone(),
         progress: upload.progress,
+        site_url: None,
     })
+}
+
+/// One page fetched through a rollout's router.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutedPage {
+    /// `stable` or `candidate`.
+    pub cohort: &'static str,
+    /// The release the page must come from.
+    pub release: String,
+    /// The page's key.
+    pub key: String,
+    /// The URL fetched.
+    pub url: String,
+    /// How the visitor asked: the cookie or the preview query sent.
+    pub asked_with: String,
+    /// `ok`, or what differs.
+    pub verdict: String,
+}
+
+/// What fetching both releases' pages through the router found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Routed {
+    /// The stable release.
+    pub stable: String,
+    /// The candidate.
+    pub candidate: String,
+    /// Its share.
+    pub percent: u8,
+    /// Every page fetched.
+    pub pages: Vec<RoutedPage>,
+}
+
+impl Routed {
+    /// Pages the router did not serve from the release it should have.
+    pub fn wrong(&self) -> impl Iterator<Item = &RoutedPage> {
+        self.pages.iter().filter(|p| p.verdict != "ok")
+    }
+
+    fn outcome(&self) -> Result<()> {
+        match self.wrong().next() {
+            None => Ok(()),
+            Some(p) => Err(Error::Failed(format!(
+                "{} of {} pages fetched through the rollout router are not their release's: \
+                 {} {} ({}, {}): {}; check that the router serves this target's rollout \
+                 (`cdnpub rollout status`, then the router's step)",
+                self.wrong().count(),
+                self.pages.len(),
+                p.url,
+                p.asked_with,
+                p.cohort,
+                p.release,
+                p.verdict
+            ))),
+        }
+    }
+}
+
+/// During a rollout where the release checked is the stable one and the share is below 100%,
+/// the cookie of a stable-cohort visitor (the last bucket): a router in front of the pages
+/// must not hand verify the candidate's.
+async fn stable_cohort(target: &Target, id: &str) -> Result<Option<String>> {
+    let state = crate::release::rollout::read(target).await?;
+    Ok(state
+        .filter(|s| s.candidate.is_some() && s.stable == id && s.percent < 100)
+        .map(|_| format!("{}=99", crate::release::rollout::BUCKET_COOKIE)))
+}
+
+/// During a rollout, fetch each page of the stable and the candidate release through the
+/// router at `site` (the public URL of the pages) as a visitor of each cohort: the last bucket
+/// (99) sees the stable release while the share is below 100, the first (0) the candidate once
+/// it is above 0 (a preview link before). None when no rollout is in progress.
+async fn through_router(
+    http: &reqwest::Client,
+    target: &Target,
+    site: &str,
+) -> Result<Option<Routed>> {
+    use crate::release::rollout::{self, BUCKET_COOKIE};
+    let Some(state) = rollout::read(target).await? else {
+        return Ok(None);
+    };
+    let (Some(candidate), Some(prefix)) = (state.candidate.clone(), state.candidate_prefix.clone())
+    else {
+        return Ok(None);
+    };
+    let mut asks = Vec::new();
+    if state.percent < 100 {
+        let ask = (format!("{BUCKET_COOKIE}=99"), None);
+        asks.push(("stable", state.stable.clone(), String::new(), ask));
+    }
+    let ask = if state.percent > 0 {
+        (format!("{BUCKET_COOKIE}=0"), None)
+    } else {
+        (String::new(), Some(candidate.clone()))
+    };
+    asks.push(("candidate", candidate.clone(), prefix, ask));
+    let mut pages = Vec::new();
+    for (cohort, id, stored_prefix, (cookie, preview)) in asks {
+        let record = release::fetch_required(target, &id).await?;
+        for (key, object) in record.objects.iter().filter(|(k, _)| {
+            record.is_site_key(k) && k.ends_with(".html")
+        }) {
+            let page = url_of(site, key);
+            let url = match &preview {
+                Some(p) => rollout::preview_url(&page, p),
+                None => page,
+            };
+            let stored = format!("{stored_prefix}{key}");
+            let cookie = (!cookie.is_empty()).then_some(cookie.as_str());
+            let verdict = match check_routed(http, &url, cookie, &stored, object, target).await {
+                Verdict::Ok => "ok".to_string(),
+                Verdict::Stale(_, d) | Verdict::Wrong(_, d) | Verdict::Unanswered(d) => d,
+                Verdict::Missing(s) => format!("answered {s}"),
+            };
+            pages.push(RoutedPage {
+                cohort,
+                release: id.clone(),
+                key: key.clone(),
+                url,
+                asked_with: cookie.map_or_else(|| "a preview link".into(), |c| format!("Cookie {c}")),
+                verdict,
+            });
+        }
+    }
+    Ok(Some(Routed {
+        stable: state.stable,
+        candidate,
+        percent: state.percent,
+        pages,
+    }))
 }
 
 /// Purge every URL that differs.

@@ -176,5 +176,6 @@ pub fn resolve_verify(
         settings,
         job: job_options(&args.cdn, args.dry_run),
         progress: !global.quiet && !global.json,
+        site_url: layers.optional::<String>("site_url", args.site_url.clone())?,
     })
 }

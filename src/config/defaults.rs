@@ -225,7 +225,7 @@ fn build_keys() -> Vec<Key> {
         key("siblings", UPLOADS, d(json!(false)), "", "Also store `.gz`/`.br` siblings under their own keys.").flags(&["--siblings"]),
         key("headers", UPLOADS, None, "none", "`[[headers]]` tables: `glob`, `cache_control`, `content_type`; the first matching rule wins, per header.").check(v::headers),
         key("sri", BUILDS, d(json!(false)), "", "Add Subresource Integrity to what pages load.").flags(&["--sri", "--no-sri"]),
-        key("site_url", &["publish"], None, "none", "The public URL of the site's pages (`https://www.example.com/mobile-vue/pass/`): a staged release's preview URL is it + `?cdnpub-release=<id>`.").flags(&["--site-url"]).env("CDNPUB_SITE_URL").check(v::http_url),
+        key("site_url", &["publish", "verify"], None, "none", "The public URL of the site's pages (`https://www.example.com/mobile-vue/pass/`): a staged release's preview URL is it + `?cdnpub-release=<id>`; during a rollout, `verify` fetches the stable and the candidate release's pages through the router there.").flags(&["--site-url"]).env("CDNPUB_SITE_URL").check(v::http_url),
         key("budget", &["publish"], None, "none", "`[[budget]]` tables: `entry` (a page glob), `max_br`, `max_gzip` (bytes or \"200 kB\"), `max_growth` (%).").check(v::budget_value),
         key("cdn_provider", CDN, None, "none: the CDN stages are skipped", "`aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.").flags(&["--provider"]).env("CDNPUB_CDN_PROVIDER").check(v::provider),
         key("cdn_domains", CDN, None, "the host of cdn_server", "The CDN domains jobs may touch; the first takes bare paths.").flags(&["--domain"]).check(v::domains),

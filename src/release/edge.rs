@@ -127,8 +127,13 @@ struct Answer {
     body: Vec<u8>,
 }
 
-/// GET `url` as a browser would, retried on transport errors and 5xx.
-async fn fetch(http: &reqwest::Client, url: &str) -> std::result::Result<Answer, String> {
+/// GET `url` as a browser would (one holding `cookie`, when given), retried on transport
+/// errors and 5xx.
+async fn fetch_with(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+) -> std::result::Result<Answer, String> {
     let mut backoff = crate::retry::Backoff::new(crate::retry::Policy {
         attempts: 3,
         initial: Duration::from_millis(200),
@@ -137,11 +142,14 @@ async fn fetch(http: &reqwest::Client, url: &str) -> std::result::Result<Answer,
     });
     loop {
         let outcome = async {
-            let resp = http
+            let mut req = http
                 .get(url)
                 .header("accept-encoding", ACCEPT_ENCODING)
-                .header("accept", "*/*")
-                .send()
+                .header("accept", "*/*");
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            let resp = req.send()
                 .await
                 .map_err(|e| e.to_string())?;
             let status = resp.status().as_u16();
@@ -224,16 +232,16 @@ fn essence(ct: &str) -> String {
     }
 }
 
-/// Fetch one key and judge it against its record.
+/// Fetch one key (as a visitor holding `cookie`, when given) and judge it against its record.
 pub async fn check(
     http: &reqwest::Client,
-    url: &str,
+    (url, cookie): (&str, Option<&str>),
     key: &str,
     object: &Object,
     target: &Target,
     headers: bool,
 ) -> Verdict {
-    let a = match fetch(http, url).await {
+    let a = match fetch_with(http, url, cookie).await {
         Ok(a) => a,
         Err(e) => return Verdict::Unanswered(e),
     };
@@ -305,6 +313,41 @@ pub async fn check(
         Verdict::Ok
     } else {
         Verdict::Wrong(200, wrong.join("; "))
+    }
+}
+
+/// Fetch a page through a rollout's router as a visitor holding `cookie` and judge its bytes
+/// (not its headers: a router answers routed pages `private, no-cache`) against the release
+/// object stored under `stored_key` (a staged page's `releases/<id>/…` key).
+pub async fn check_routed(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+    stored_key: &str,
+    object: &Object,
+    target: &Target,
+) -> Verdict {
+    let a = match fetch_with(http, url, cookie).await {
+        Ok(a) => a,
+        Err(e) => return Verdict::Unanswered(e),
+    };
+    match a.status {
+        200 => {}
+        404 | 410 => return Verdict::Missing(a.status),
+        s => return Verdict::Wrong(s, format!("answered {s}, not 200")),
+    }
+    let got = header(&a.headers, "content-encoding").to_ascii_lowercase();
+    let body = match decode_off(a.body, got).await {
+        Ok(b) => b,
+        Err(e) => return Verdict::Wrong(200, e),
+    };
+    match expected_plain(object, stored_key, target).await {
+        Err(e) => Verdict::Unanswered(e),
+        Ok(want) if sha256_hex(&body) == want => Verdict::Ok,
+        Ok(_) => Verdict::Stale(
+            200,
+            format!("the page is not this release's ({} bytes)", body.len()),
+        ),
     }
 }
 

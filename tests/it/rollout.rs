@@ -211,6 +211,70 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
     );
 }
 
+/// `verify --site-url` during a rollout fetches each release's pages through the router as a
+/// visitor of each cohort: both pass; a candidate page that is not the release's fails it,
+/// naming the page and the cohort.
+#[test]
+fn verify_fetches_the_stable_and_the_candidate_through_the_router() {
+    let Some(bin) = nginx::binary() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |extra: &[&str]| -> String {
+        let a = cdnpub(cwd)
+            .args(["--json", "publish"])
+            .arg(&src)
+            .args(["--to", "site"])
+            .args(extra)
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v["release"].as_str().unwrap().to_string()
+    };
+    let stable = publish(&[]);
+    common::retitle(&src.join("index.html"), "staged");
+    let candidate = publish(&["--stage"]);
+    rollout(cwd, &["start", &candidate, "--percent", "50"]);
+    let web = serve(bin, cwd);
+    let verify = || {
+        let mut c = cdnpub(cwd);
+        c.args(["--json", "verify", "--to", "site"])
+            .args(["--cdn-base", &web.url("/"), "--site-url", &web.url("/")]);
+        c
+    };
+    let a = verify().assert().success();
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let pages = v["routed"]["pages"].as_array().unwrap();
+    let of = |cohort: &str| -> Vec<&Value> {
+        pages.iter().filter(|p| p["cohort"] == cohort).collect()
+    };
+    assert!(!of("stable").is_empty() && !of("candidate").is_empty(), "{v}");
+    assert!(of("stable").iter().all(|p| p["release"] == stable.as_str()));
+    assert!(of("candidate").iter().all(|p| p["release"] == candidate.as_str()));
+    assert!(pages.iter().all(|p| p["verdict"] == "ok"), "{v}");
+
+    // The router serving another page than the candidate's is a failed verify.
+    let staged = cwd.join(format!("site/releases/{candidate}/index.html"));
+    let good = fs::read(&staged).unwrap();
+    fs::write(&staged, b"<!doctype html><title>not the release</title>").unwrap();
+    let a = verify().assert().code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("through the rollout router") && err.contains("candidate") && err.contains(&candidate),
+        "{err}"
+    );
+    fs::write(&staged, good).unwrap();
+    verify().assert().success();
+    // Without --site-url verify checks only what it did before.
+    let a = cdnpub(cwd)
+        .args(["--json", "verify", "--to", "site", "--cdn-base", &web.url("/")])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert!(v.get("routed").is_none());
+}
+
 /// Releases published during a rollout (hotfixes) become its stable release and never prune the
 /// candidate's pages, however many go out (`--keep-releases 1`); after an abort they may.
 #[test]
