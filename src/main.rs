@@ -291,25 +291,71 @@ fn rollout_command(
         A::Set { percent } => Step::Set(*percent),
         A::Abort => Step::Abort,
         A::Status => Step::Status,
+        A::Apply => Step::Apply,
         A::Promote { cdn, no_purge } => {
             let (targets, endpoint, cdn, job) =
                 config::resolve_rollback(global, &args.to, &args.store, cdn, args.dry_run)?;
-            let result =
-                runtime()?.block_on(r::promote_all(&targets, &endpoint, &cdn, &job, !no_purge))?;
+            let routers = rollout_routers(global, args)?;
+            let result = runtime()?.block_on(r::promote_all(
+                &targets, &endpoint, &routers, &cdn, &job, !no_purge,
+            ))?;
             report::rollout(&result, out);
             return result.outcome();
         }
-        A::Nginx { .. } | A::Cloudfront { .. } | A::Cloudflare { .. } => {
+        A::Deploy {
+            base,
+            name,
+            zone_id,
+            route,
+        } => {
+            let (targets, endpoint, _) = config::resolve_rollout(global, args)?;
+            let deploy = r::Deploy {
+                base: base.clone(),
+                name: name.clone(),
+                zone_id: zone_id.clone(),
+                route: route.clone(),
+            };
+            let routers = rollout_routers(global, args)?;
+            let result = runtime()?.block_on(r::deploy_all(
+                &targets,
+                &endpoint,
+                &routers,
+                &deploy,
+                args.dry_run,
+            ))?;
+            report::rollout(&result, out);
+            return result.outcome();
+        }
+        A::Nginx { .. } | A::Cloudfront { .. } | A::Cloudflare { .. } | A::Aliyun { .. } => {
             return rollout_router(global, args, out)
         }
     };
-    let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;
-    let result = runtime()?.block_on(r::step_all(&targets, &endpoint, &step, args.dry_run))?;
+    let (targets, endpoint, _) = config::resolve_rollout(global, args)?;
+    let routers = rollout_routers(global, args)?;
+    let result = runtime()?.block_on(r::step_all(
+        &targets,
+        &endpoint,
+        &routers,
+        &step,
+        args.dry_run,
+    ))?;
     report::rollout(&result, out);
     result.outcome()
 }
 
-/// `cdnpub rollout nginx|cloudfront|cloudflare`: the router's files for the current step.
+/// The routers a rollout step updates, with the timeouts of their APIs.
+fn rollout_routers(
+    global: &cdnpub::cli::GlobalArgs,
+    args: &cdnpub::cli::RolloutArgs,
+) -> cdnpub::Result<cdnpub::cmd::rollout::Routers> {
+    let (_, endpoint, specs) = config::resolve_rollout(global, args)?;
+    Ok(cdnpub::cmd::rollout::Routers {
+        specs,
+        timeouts: endpoint.timeouts,
+    })
+}
+
+/// `cdnpub rollout nginx|cloudfront|cloudflare|aliyun`: the router's files for the current step.
 fn rollout_router(
     global: &cdnpub::cli::GlobalArgs,
     args: &cdnpub::cli::RolloutArgs,
@@ -346,6 +392,7 @@ fn rollout_router(
             (Router::Cloudfront { kvs_id, base }, dir)
         }
         A::Cloudflare { base, out: dir } => (Router::Cloudflare { base: base.clone() }, dir),
+        A::Aliyun { base, out: dir } => (Router::Aliyun { base: base.clone() }, dir),
         _ => return Err(cdnpub::Error::Usage("not a router".into())),
     };
     let (targets, endpoint) = config::resolve_targets(global, &args.to, &args.store)?;

@@ -699,6 +699,21 @@ pub fn rollout(report: &crate::cmd::rollout::RolloutReport, out: Output) {
                 }
             )?;
         }
+        for r in &report.routers {
+            match &r.error {
+                Some(e) => writeln!(w, "router {}: FAILED {e}", r.router)?,
+                None if report.dry_run => writeln!(w, "router {}: would send", r.router)?,
+                None => writeln!(w, "router {}: updated", r.router)?,
+            }
+            for c in &r.calls {
+                writeln!(w, "  {} {}  ({})", c.method, c.url, c.operation)?;
+                if report.dry_run {
+                    for line in c.body.lines() {
+                        writeln!(w, "    {line}")?;
+                    }
+                }
+            }
+        }
         for (t, e) in &report.failed {
             writeln!(w, "{t}: FAILED {e}")?;
         }

@@ -16,6 +16,7 @@ pub mod provider;
 pub mod qiniu;
 pub mod release;
 pub mod report;
+pub mod routers;
 pub mod tencent;
 pub mod urls;
 

@@ -148,6 +148,10 @@ pub struct RolloutArgs {
     /// How to reach S3-compatible targets.
     #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
+    /// A router each step updates (repeatable): nginx:DIR, cloudfront:KVS-ARN,
+    /// cloudflare:ACCOUNT/NAMESPACE, aliyun:DOMAIN/BASE/ [default: the profile's rollout_routers].
+    #[arg(long = "router", value_name = "SPEC", global = true, help_heading = WHERE)]
+    pub routers: Vec<String>,
     /// Say what would change; write nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
@@ -187,6 +191,24 @@ pub enum RolloutAction {
     Abort,
     /// The stable release, the candidate, the share and the tag rules, per target.
     Status,
+    /// Write the current step to every router again (after a deploy, or a step a router failed).
+    Apply,
+    /// Put the edge routers' code in place (CloudFront Functions, the Cloudflare Worker and its
+    /// route), then write them the current step.
+    Deploy {
+        /// The URL path the pages are served under (the deploy sub-path).
+        #[arg(long, value_name = "PATH", default_value = "/")]
+        base: String,
+        /// The Worker's name and the CloudFront Functions' stem (NAME-request, NAME-response).
+        #[arg(long, value_name = "NAME", default_value = "cdnpub-rollout")]
+        name: String,
+        /// Cloudflare: the zone whose --route runs the Worker.
+        #[arg(long, value_name = "ID", env = "CLOUDFLARE_ZONE_ID")]
+        zone_id: Option<String>,
+        /// Cloudflare: the route that runs the Worker (www.example.com/mobile-vue/pass/*).
+        #[arg(long, value_name = "PATTERN")]
+        route: Option<String>,
+    },
     /// Write the nginx router for the current step (two includes: http and server block).
     Nginx {
         /// Serve the pages from this directory (a directory target).
@@ -227,6 +249,15 @@ pub enum RolloutAction {
         #[arg(long, value_name = "PATH", default_value = "/")]
         base: String,
         /// Where to write cdnpub-rollout-worker.mjs and cdnpub-rollout-kvs.json.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: std::path::PathBuf,
+    },
+    /// Write the Alibaba Cloud CDN EdgeScript rule for the current step.
+    Aliyun {
+        /// The URL path the pages are served under (the deploy sub-path).
+        #[arg(long, value_name = "PATH", default_value = "/")]
+        base: String,
+        /// Where to write cdnpub-rollout.es.
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: std::path::PathBuf,
     },

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::cdn::routers::{Call, Spec};
 use crate::cmd::releases::{rollback_all, RollbackReport};
 use crate::error::{Error, Result};
 use crate::release::rollout::{self, Rollout, Tag};
@@ -30,6 +31,8 @@ pub enum Step {
     Abort,
     /// Read only.
     Status,
+    /// The current step written to every router again (after a deploy, or a failed step).
+    Apply,
 }
 
 impl Step {
@@ -39,8 +42,40 @@ impl Step {
             Step::Set(_) => "set",
             Step::Abort => "abort",
             Step::Status => "status",
+            Step::Apply => "apply",
         }
     }
+
+    /// True for the name of a step that changes the state.
+    fn changes_named(action: &str) -> bool {
+        matches!(action, "start" | "set" | "abort")
+    }
+
+    /// True when the step changes the state (and so every router).
+    fn changes(&self) -> bool {
+        !matches!(self, Step::Status | Step::Apply)
+    }
+}
+
+/// The routers a step updates, and how long their APIs may take.
+#[derive(Debug, Clone, Default)]
+pub struct Routers {
+    /// The routers.
+    pub specs: Vec<Spec>,
+    /// Connect and idle timeouts of their APIs.
+    pub timeouts: crate::util::net::Timeouts,
+}
+
+/// What one router was sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct RouterOutcome {
+    /// The router (its spec).
+    pub router: String,
+    /// The calls made (with `--dry-run`: the writes that would be).
+    pub calls: Vec<Call>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The state of one target after the step.
@@ -71,6 +106,9 @@ pub struct RolloutReport {
     /// `nginx`: the files written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub written: Vec<String>,
+    /// Every router's calls.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routers: Vec<RouterOutcome>,
 }
 
 impl RolloutReport {
@@ -83,6 +121,7 @@ impl RolloutReport {
             failed: Vec::new(),
             promote: None,
             written: Vec::new(),
+            routers: Vec::new(),
         }
     }
 
@@ -90,6 +129,32 @@ impl RolloutReport {
     pub fn outcome(&self) -> Result<()> {
         if let Some(p) = &self.promote {
             p.outcome()?;
+        }
+        let failed: Vec<&RouterOutcome> =
+            self.routers.iter().filter(|r| r.error.is_some()).collect();
+        if let Some(r) = failed.first() {
+            let written = if self.action == "promote" {
+                "the candidate is live and the state says so"
+            } else if Step::changes_named(self.action) {
+                "the state was not changed"
+            } else {
+                "the state is as it was"
+            };
+            return Err(Error::Failed(format!(
+                "rollout {}: {} of {} router(s) failed: {}: {}; {written}: fix it and run \
+                 `cdnpub rollout {}` again (`rollout status` shows the state, `rollout apply` \
+                 writes it to every router)",
+                self.action,
+                failed.len(),
+                self.routers.len(),
+                r.router,
+                r.error.as_deref().unwrap_or_default(),
+                if Step::changes_named(self.action) {
+                    self.action
+                } else {
+                    "apply"
+                },
+            )));
         }
         match self.failed.first() {
             Some((t, e)) => Err(Error::Failed(format!(
@@ -116,28 +181,49 @@ async fn open_all(targets: &[String], endpoint: &Endpoint) -> Result<Vec<Target>
     Ok(out)
 }
 
-/// Take `step` on every target.
+/// Take `step` on every target: every next state is worked out first (a target that cannot
+/// take the step stops it: nothing is written), then every router gets the first target's, then
+/// the states are written (a router that failed stops the step before that: running it again
+/// finishes it).
 pub async fn step_all(
     targets: &[String],
     endpoint: &Endpoint,
+    routers: &Routers,
     step: &Step,
     dry_run: bool,
 ) -> Result<RolloutReport> {
     let mut report = RolloutReport::new(step.name(), dry_run);
-    for target in open_all(targets, endpoint).await? {
-        match step_one(&target, step, dry_run).await {
-            Ok(state) => report.targets.push(RolloutTarget {
-                target: target.describe(),
-                state,
-            }),
+    let opened = open_all(targets, endpoint).await?;
+    let mut next = Vec::new();
+    for target in &opened {
+        match next_state(target, step).await {
+            Ok(state) => next.push((target, state)),
             Err(e @ Error::Usage(_)) if targets.len() == 1 => return Err(e),
             Err(e) => report.failed.push((target.describe(), e.to_string())),
         }
     }
+    if report.failed.is_empty() && !matches!(step, Step::Status) {
+        if let Some(first) = next.first().and_then(|(_, s)| s.as_ref()) {
+            report.routers = apply_routers(routers, first, dry_run).await;
+        }
+    }
+    let routed = report.routers.iter().all(|r| r.error.is_none());
+    for (target, state) in next {
+        if step.changes() && routed && report.failed.is_empty() && !dry_run {
+            if let Some(s) = &state {
+                rollout::write(target, s).await?;
+            }
+        }
+        report.targets.push(RolloutTarget {
+            target: target.describe(),
+            state,
+        });
+    }
     Ok(report)
 }
 
-async fn step_one(target: &Target, step: &Step, dry_run: bool) -> Result<Option<Rollout>> {
+/// The state of `target` after `step` (nothing written).
+async fn next_state(target: &Target, step: &Step) -> Result<Option<Rollout>> {
     let current = rollout::read(target).await?;
     let next = match (step, current) {
         (Step::Status, current) => return Ok(current),
@@ -177,18 +263,220 @@ async fn step_one(target: &Target, step: &Step, dry_run: bool) -> Result<Option<
             s.abort()?;
             s
         }
+        (Step::Apply, Some(s)) => s,
     };
-    if !dry_run {
-        rollout::write(target, &next).await?;
-    }
     Ok(Some(next))
 }
 
+/// Write `state` to every router, each on its own (one failing does not stop the others).
+pub async fn apply_routers(
+    routers: &Routers,
+    state: &Rollout,
+    dry_run: bool,
+) -> Vec<RouterOutcome> {
+    let mut out = Vec::new();
+    for spec in &routers.specs {
+        let done = apply_one(spec, state, routers.timeouts, dry_run).await;
+        out.push(outcome_of(spec, done));
+    }
+    out
+}
+
+fn outcome_of(spec: &Spec, done: Result<Vec<Call>>) -> RouterOutcome {
+    let (calls, error) = match done {
+        Ok(calls) => (calls, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    RouterOutcome {
+        router: spec.describe(),
+        calls,
+        error,
+    }
+}
+
+/// The http include for nginx routers.
+const NGINX_HTTP: &str = "cdnpub-rollout-http.conf";
+
+/// One router brought to `state`: nginx's http include rewritten, the KeyValueStore's or
+/// Workers KV's value put, the EdgeScript rule rewritten.
+async fn apply_one(
+    spec: &Spec,
+    state: &Rollout,
+    timeouts: crate::util::net::Timeouts,
+    dry_run: bool,
+) -> Result<Vec<Call>> {
+    use crate::cdn::routers::{edgescript::EdgeScript, kvs::KeyValueStore, workers::Workers};
+    match spec {
+        Spec::Nginx { dir } => {
+            let path = dir.join(NGINX_HTTP);
+            if !dry_run {
+                crate::util::atomic::replace(
+                    &path,
+                    router::nginx_http(state).as_bytes(),
+                    Default::default(),
+                )?;
+            }
+            Ok(vec![Call {
+                operation: "write (then `nginx -s reload`)".into(),
+                method: "FILE".into(),
+                url: path.display().to_string(),
+                body: String::new(),
+            }])
+        }
+        Spec::CloudFront { kvs_arn, endpoint } => {
+            let kvs = KeyValueStore::connect(kvs_arn, endpoint.as_deref(), timeouts).await?;
+            kvs.put(router::KVS_KEY, &router::kvs_value(state), dry_run)
+                .await
+        }
+        Spec::Cloudflare {
+            account,
+            namespace,
+            endpoint,
+        } => {
+            let kv = Workers::new(account, endpoint.as_deref(), timeouts)?;
+            kv.put_value(
+                namespace,
+                router::KVS_KEY,
+                &router::kvs_value(state),
+                dry_run,
+            )
+            .await
+        }
+        Spec::Aliyun {
+            domain,
+            base,
+            endpoint,
+        } => {
+            let es = EdgeScript::new(endpoint.as_deref(), timeouts)?;
+            let rule = router::edgescript(state, base);
+            es.set_rule(domain, router::RULE_NAME, &rule, dry_run).await
+        }
+    }
+}
+
+/// How `rollout deploy` names and places the edge code.
+#[derive(Debug, Clone)]
+pub struct Deploy {
+    /// The URL path the pages are served under.
+    pub base: String,
+    /// The name of the Worker, and the stem of the CloudFront Functions' names.
+    pub name: String,
+    /// Cloudflare: the zone whose `route` runs the Worker.
+    pub zone_id: Option<String>,
+    /// Cloudflare: the route pattern (`www.example.com/mobile-vue/pass/*`).
+    pub route: Option<String>,
+}
+
+/// `deploy`: every router's code put in place (CloudFront Functions created or updated and
+/// published, the Worker uploaded with its KV binding and route), then the current step (an
+/// idle one, everyone on the live release, before any rollout) written to each.
+pub async fn deploy_all(
+    targets: &[String],
+    endpoint: &Endpoint,
+    routers: &Routers,
+    deploy: &Deploy,
+    dry_run: bool,
+) -> Result<RolloutReport> {
+    let mut report = RolloutReport::new("deploy", dry_run);
+    if routers.specs.is_empty() {
+        return Err(Error::Usage(
+            "no router to deploy: give --router SPEC or rollout_routers in the profile".into(),
+        ));
+    }
+    let target = first(targets, endpoint).await?;
+    let state = match rollout::read(&target).await? {
+        Some(s) => s,
+        None => Rollout::idle(&crate::release::pointed(&target).await?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{}: no live release to route to: publish one first",
+                target.describe()
+            ))
+        })?),
+    };
+    for spec in &routers.specs {
+        let mut calls = Vec::new();
+        let mut done = deploy_one(spec, deploy, routers.timeouts, dry_run, &mut calls).await;
+        if done.is_ok() {
+            done = apply_one(spec, &state, routers.timeouts, dry_run)
+                .await
+                .map(|mut c| calls.append(&mut c));
+        }
+        let mut outcome = outcome_of(spec, done.map(|_| Vec::new()));
+        outcome.calls = calls;
+        report.routers.push(outcome);
+    }
+    report.targets.push(RolloutTarget {
+        target: target.describe(),
+        state: Some(state),
+    });
+    Ok(report)
+}
+
+/// The code of one router put in place; its calls appended to `calls`.
+async fn deploy_one(
+    spec: &Spec,
+    deploy: &Deploy,
+    timeouts: crate::util::net::Timeouts,
+    dry_run: bool,
+    calls: &mut Vec<Call>,
+) -> Result<()> {
+    use crate::cdn::routers::kvs::{kvs_id, Function, Functions};
+    use crate::cdn::routers::workers::{Script, Workers};
+    match spec {
+        Spec::CloudFront { kvs_arn, endpoint } => {
+            let api = Functions::connect(endpoint.as_deref(), timeouts).await?;
+            let (request, response) = router::cloudfront(&deploy.base, kvs_id(kvs_arn));
+            let functions = [
+                ("request", request, Some(kvs_arn.clone())),
+                ("response", response, None),
+            ];
+            for (part, code, kvs_arn) in functions {
+                let f = Function {
+                    name: format!("{}-{part}", deploy.name),
+                    code,
+                    comment: format!("cdnpub rollout router, viewer {part}"),
+                    kvs_arn,
+                };
+                calls.append(&mut api.deploy(&f, dry_run).await?);
+            }
+        }
+        Spec::Cloudflare {
+            account,
+            namespace,
+            endpoint,
+        } => {
+            let api = Workers::new(account, endpoint.as_deref(), timeouts)?;
+            let script = Script {
+                name: deploy.name.clone(),
+                code: router::cloudflare_worker(&deploy.base),
+                namespace: namespace.clone(),
+            };
+            calls.append(&mut api.deploy(&script, dry_run).await?);
+            match (&deploy.zone_id, &deploy.route) {
+                (Some(zone), Some(route)) => {
+                    calls.append(&mut api.route(zone, route, &deploy.name, dry_run).await?)
+                }
+                (None, Some(_)) => {
+                    return Err(Error::Usage(
+                        "--route needs the zone: give --zone-id (or CLOUDFLARE_ZONE_ID)".into(),
+                    ))
+                }
+                _ => {}
+            }
+        }
+        // Their step is their code: applying it deploys it.
+        Spec::Nginx { .. } | Spec::Aliyun { .. } => {}
+    }
+    Ok(())
+}
+
 /// `promote`: the candidate (the same on every target) made live as `rollback <id>` does, its
-/// pages purged, and the rollout ended with the new live release as the stable one.
+/// pages purged, every router told (all on the live pages now), and the rollout ended with the
+/// new live release as the stable one.
 pub async fn promote_all(
     targets: &[String],
     endpoint: &Endpoint,
+    routers: &Routers,
     cdn: &crate::cdn::provider::ProviderSettings,
     job: &crate::cdn::JobOptions,
     purge: bool,
@@ -216,9 +504,17 @@ pub async fn promote_all(
     }
     let mut report = RolloutReport::new("promote", job.dry_run);
     let rolled = rollback_all(targets, endpoint, Some(&candidate), cdn, job, purge).await?;
-    for ((t, mut state), done) in opened.iter().zip(states).zip(&rolled.targets) {
+    let mut promoted = Vec::new();
+    for (mut state, done) in states.into_iter().zip(&rolled.targets) {
         let live = done.release.clone().unwrap_or_else(|| candidate.clone());
         state.promoted(&live)?;
+        promoted.push(state);
+    }
+    // The live pages are the candidate's now, whatever a router still routes to: told after.
+    if let Some(first) = promoted.first() {
+        report.routers = apply_routers(routers, first, job.dry_run).await;
+    }
+    for (t, state) in opened.iter().zip(promoted) {
         if !job.dry_run {
             rollout::write(t, &state).await?;
         }
@@ -253,6 +549,11 @@ pub enum Router {
         /// The URL path the pages are served under.
         base: String,
     },
+    /// An Alibaba Cloud CDN EdgeScript rule carrying the step.
+    Aliyun {
+        /// The URL path the pages are served under.
+        base: String,
+    },
 }
 
 impl Router {
@@ -261,6 +562,7 @@ impl Router {
             Router::Nginx { .. } => "nginx",
             Router::Cloudfront { .. } => "cloudfront",
             Router::Cloudflare { .. } => "cloudflare",
+            Router::Aliyun { .. } => "aliyun",
         }
     }
 
@@ -287,11 +589,12 @@ impl Router {
                 ("cdnpub-rollout-worker.mjs", router::cloudflare_worker(base)),
                 ("cdnpub-rollout-kvs.json", router::kvs_value(state)),
             ],
+            Router::Aliyun { base } => vec![("cdnpub-rollout.es", router::edgescript(state, base))],
         }
     }
 }
 
-/// `nginx`, `cloudfront`, `cloudflare`: the router's files for the first target's current step,
+/// `nginx`, `cloudfront`, `cloudflare`, `aliyun`: the router's files for the first target's current step,
 /// written to `out` (each atomically; nothing with `dry_run`).
 pub async fn write_router(
     targets: &[String],

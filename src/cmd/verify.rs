@@ -193,7 +193,15 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let object = &record.objects[&key];
-            let verdict = check(&http, (&url, cookie.as_deref()), &key, object, &target, headers).await;
+            let verdict = check(
+                &http,
+                (&url, cookie.as_deref()),
+                &key,
+                object,
+                &target,
+                headers,
+            )
+            .await;
             progress.tick("got", &key);
             (key, url, verdict)
         });
@@ -380,9 +388,11 @@ async fn through_router(
     let mut pages = Vec::new();
     for (cohort, id, stored_prefix, (cookie, preview)) in asks {
         let record = release::fetch_required(target, &id).await?;
-        for (key, object) in record.objects.iter().filter(|(k, _)| {
-            record.is_site_key(k) && k.ends_with(".html")
-        }) {
+        for (key, object) in record
+            .objects
+            .iter()
+            .filter(|(k, _)| record.is_site_key(k) && k.ends_with(".html"))
+        {
             let page = url_of(site, key);
             let url = match &preview {
                 Some(p) => rollout::preview_url(&page, p),
@@ -400,7 +410,8 @@ async fn through_router(
                 release: id.clone(),
                 key: key.clone(),
                 url,
-                asked_with: cookie.map_or_else(|| "a preview link".into(), |c| format!("Cookie {c}")),
+                asked_with: cookie
+                    .map_or_else(|| "a preview link".into(), |c| format!("Cookie {c}")),
                 verdict,
             });
         }

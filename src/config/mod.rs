@@ -172,6 +172,7 @@ mod tests {
             "connect_timeout" | "read_timeout" => r#""0s""#,
             "base_path" => r#""a/../b""#,
             "site_url" => r#""ftp://www.example.com/""#,
+            "rollout_routers" => r#"["varnish:/etc/varnish"]"#,
             _ => return None,
         };
         Some(v.to_string())
@@ -196,6 +197,7 @@ mod tests {
             Command::Prefetch(a) => resolve_prefetch(g, a).map(drop),
             Command::Verify(a) => resolve_verify(g, a).map(drop),
             Command::Releases(a) => resolve_targets(g, &a.to, &a.store).map(drop),
+            Command::Rollout(a) => resolve_rollout(g, a).map(drop),
             Command::Rollback(a) => {
                 resolve_rollback(g, &a.to, &a.store, &a.cdn, a.dry_run).map(drop)
             }

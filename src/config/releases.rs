@@ -4,7 +4,7 @@ use super::cdn::*;
 use super::file::*;
 use super::upload::*;
 use crate::cli::GlobalArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What `rollback` resolves: targets, how to reach them, CDN settings and job options.
 pub type RollbackConfig = (
@@ -31,5 +31,32 @@ pub fn resolve_rollback(
         ep,
         settings,
         job_options(cdn, dry_run),
+    ))
+}
+
+/// What a rollout step needs: the targets, how to reach them, and the routers it updates
+/// (`--router`, else the profile's `rollout_routers`), parsed.
+pub fn resolve_rollout(
+    global: &GlobalArgs,
+    args: &crate::cli::RolloutArgs,
+) -> Result<(
+    Vec<String>,
+    crate::store::target::Endpoint,
+    Vec<crate::cdn::routers::Spec>,
+)> {
+    let file = ConfigFile::load(global.config.as_deref())?;
+    let layers = Layers::new(file.as_ref(), global.env.as_deref())?;
+    let flags = (!args.routers.is_empty()).then(|| args.routers.clone());
+    let specs: Vec<String> = layers
+        .optional("rollout_routers", flags)?
+        .unwrap_or_default();
+    let routers = specs
+        .iter()
+        .map(|s| crate::cdn::routers::Spec::parse(s).map_err(Error::Usage))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((
+        targets(&args.to, &layers)?,
+        endpoint(&args.store, &layers)?,
+        routers,
     ))
 }

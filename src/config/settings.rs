@@ -73,6 +73,8 @@ pub struct Settings {
     pub source_maps: Option<crate::site::SourceMaps>,
     /// `publish`: the public URL of the site's pages (preview URLs).
     pub site_url: Option<String>,
+    /// `rollout`: the routers each step updates (`nginx:DIR`, `cloudfront:KVS-ARN`, …).
+    pub rollout_routers: Option<Vec<String>>,
     /// `publish`: size budgets per entry page (`[[budget]]`).
     pub budget: Option<Vec<crate::release::size::BudgetRule>>,
     /// `purge`/`prefetch`: `aliyun`, `cloudfront`, `tencent`, `cloudflare`, `qiniu` or `huawei`.

@@ -56,6 +56,14 @@ pub fn targets(value: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// A list of rollout router specs.
+pub fn routers(value: &Value) -> Result<(), String> {
+    for r in typed::<Vec<String>>(value)? {
+        crate::cdn::routers::Spec::parse(&r)?;
+    }
+    Ok(())
+}
+
 /// `[[headers]]` rules.
 pub fn headers(value: &Value) -> Result<(), String> {
     let rules: Vec<crate::site::headers::HeaderRule> = typed(value)?;

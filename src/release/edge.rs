@@ -149,9 +149,7 @@ async fn fetch_with(
             if let Some(c) = cookie {
                 req = req.header("cookie", c);
             }
-            let resp = req.send()
-                .await
-                .map_err(|e| e.to_string())?;
+            let resp = req.send().await.map_err(|e| e.to_string())?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let body = resp.bytes().await.map_err(|e| e.to_string())?.to_vec();

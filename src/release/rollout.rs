@@ -160,6 +160,20 @@ impl Rollout {
         })
     }
 
+    /// No rollout: everyone on `stable` (what routers are deployed with before the first one).
+    pub fn idle(stable: &str) -> Self {
+        Rollout {
+            version: 1,
+            stable: stable.to_string(),
+            candidate: None,
+            candidate_prefix: None,
+            percent: 0,
+            tags: Vec::new(),
+            since: now(),
+            history: Vec::new(),
+        }
+    }
+
     /// Move the share to `percent`.
     pub fn set(&mut self, percent: u8) -> Result<()> {
         check_percent(percent)?;

@@ -239,19 +239,27 @@ fn verify_fetches_the_stable_and_the_candidate_through_the_router() {
     let web = serve(bin, cwd);
     let verify = || {
         let mut c = cdnpub(cwd);
-        c.args(["--json", "verify", "--to", "site"])
-            .args(["--cdn-base", &web.url("/"), "--site-url", &web.url("/")]);
+        c.args(["--json", "verify", "--to", "site"]).args([
+            "--cdn-base",
+            &web.url("/"),
+            "--site-url",
+            &web.url("/"),
+        ]);
         c
     };
     let a = verify().assert().success();
     let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     let pages = v["routed"]["pages"].as_array().unwrap();
-    let of = |cohort: &str| -> Vec<&Value> {
-        pages.iter().filter(|p| p["cohort"] == cohort).collect()
-    };
-    assert!(!of("stable").is_empty() && !of("candidate").is_empty(), "{v}");
+    let of =
+        |cohort: &str| -> Vec<&Value> { pages.iter().filter(|p| p["cohort"] == cohort).collect() };
+    assert!(
+        !of("stable").is_empty() && !of("candidate").is_empty(),
+        "{v}"
+    );
     assert!(of("stable").iter().all(|p| p["release"] == stable.as_str()));
-    assert!(of("candidate").iter().all(|p| p["release"] == candidate.as_str()));
+    assert!(of("candidate")
+        .iter()
+        .all(|p| p["release"] == candidate.as_str()));
     assert!(pages.iter().all(|p| p["verdict"] == "ok"), "{v}");
 
     // The router serving another page than the candidate's is a failed verify.
@@ -261,14 +269,23 @@ fn verify_fetches_the_stable_and_the_candidate_through_the_router() {
     let a = verify().assert().code(1);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(
-        err.contains("through the rollout router") && err.contains("candidate") && err.contains(&candidate),
+        err.contains("through the rollout router")
+            && err.contains("candidate")
+            && err.contains(&candidate),
         "{err}"
     );
     fs::write(&staged, good).unwrap();
     verify().assert().success();
     // Without --site-url verify checks only what it did before.
     let a = cdnpub(cwd)
-        .args(["--json", "verify", "--to", "site", "--cdn-base", &web.url("/")])
+        .args([
+            "--json",
+            "verify",
+            "--to",
+            "site",
+            "--cdn-base",
+            &web.url("/"),
+        ])
         .assert()
         .success();
     let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
@@ -735,4 +752,124 @@ fn the_cloudflare_worker_routes_by_the_kv_value() {
             "everyone on stable"
         );
     }
+}
+
+/// The EdgeScript rule, run by an interpreter of the documented language
+/// (tests/it/common/edgescript.rs): the same 1,000 visitors (address + user agent) through
+/// 10% → 50% → 90% → 100%, each keeping its cookies: the share within 3 points, nobody leaving
+/// the candidate while it rises, a visitor's next page on the same release, tagged requests on
+/// the candidate, nested pages and previews routed, assets untouched, and after an abort
+/// everyone on the stable pages.
+#[test]
+fn the_edgescript_rule_routes_by_the_step_it_carries() {
+    use crate::common::edgescript::{run, Effect, Request};
+    use cdnpub::release::router::edgescript;
+    use std::collections::BTreeMap;
+    let base = "/mobile-vue/pass/";
+    let mut state = staged_rollout("header:x-gray=1");
+    let visit = |rule: &str, i: usize, uri: &str, cookies: &BTreeMap<String, String>| -> Effect {
+        let req = Request {
+            uri: uri.into(),
+            headers: BTreeMap::from([("user-agent".into(), format!("visitor-{i}"))]),
+            cookies: cookies.clone(),
+            remote_addr: format!("198.51.{}.{}", i / 250, i % 250),
+            ..Request::default()
+        };
+        run(rule, &req)
+    };
+    let stable = Some("/mobile-vue/pass/index.html".to_string());
+    let staged = Some("/mobile-vue/pass/releases/r2/index.html".to_string());
+    let mut jars: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); 1000];
+    let mut before = vec![false; 1000];
+    for percent in [10u8, 50, 90, 100] {
+        state.set(percent).unwrap();
+        let rule = edgescript(&state, base);
+        let mut share = 0;
+        for (i, jar) in jars.iter_mut().enumerate() {
+            let first = visit(&rule, i, base, jar);
+            let now = first.rewritten == staged;
+            assert!(now || first.rewritten == stable, "{first:?}");
+            assert!(
+                now || !before[i],
+                "visitor {i} left the candidate at {percent}%"
+            );
+            assert!(first
+                .headers
+                .contains(&("Cache-Control".into(), "private, no-cache".into())));
+            for (k, v, _) in &first.cookies {
+                jar.insert(k.clone(), v.clone());
+            }
+            let next = visit(&rule, i, base, jar);
+            assert_eq!(next.rewritten, first.rewritten, "visitor {i} flipped");
+            assert!(next.cookies.is_empty(), "the bucket cookie is set once");
+            before[i] = now;
+            share += usize::from(now);
+        }
+        eprintln!("EdgeScript {percent}%: {share} of 1000 visitors on the candidate");
+        assert!(
+            (share as f64 / 10.0 - f64::from(percent)).abs() <= 3.0,
+            "{share} at {percent}%"
+        );
+    }
+    state.set(10).unwrap();
+    let rule = edgescript(&state, base);
+    let late = BTreeMap::from([("cdnpub_bucket".to_string(), "99".to_string())]);
+    let mut gray = Request {
+        uri: format!("{base}about/team.html"),
+        cookies: late.clone(),
+        ..Request::default()
+    };
+    assert_eq!(
+        run(&rule, &gray).rewritten.as_deref(),
+        Some("/mobile-vue/pass/about/team.html")
+    );
+    gray.headers.insert("x-gray".into(), "1".into());
+    assert_eq!(
+        run(&rule, &gray).rewritten.as_deref(),
+        Some("/mobile-vue/pass/releases/r2/about/team.html")
+    );
+    let mut preview = Request {
+        uri: base.into(),
+        cookies: late.clone(),
+        ..Request::default()
+    };
+    preview.args.insert("cdnpub-release".into(), "r7".into());
+    let e = run(&rule, &preview);
+    assert_eq!(
+        e.rewritten.as_deref(),
+        Some("/mobile-vue/pass/releases/r7/index.html")
+    );
+    assert!(e
+        .cookies
+        .iter()
+        .any(|(k, v, _)| k == "cdnpub_release" && v == "r7"));
+    preview
+        .args
+        .insert("cdnpub-release".into(), "../../etc".into());
+    assert_eq!(
+        run(&rule, &preview).rewritten,
+        stable,
+        "a preview id never leaves releases/"
+    );
+    let asset = Request {
+        uri: format!("{base}assets/index-AbCd1234.js"),
+        cookies: BTreeMap::from([("cdnpub_bucket".to_string(), "0".to_string())]),
+        ..Request::default()
+    };
+    let e = run(&rule, &asset);
+    assert!(e.rewritten.is_none() && e.headers.is_empty() && e.cookies.is_empty());
+    state.abort().unwrap();
+    let rule = edgescript(&state, base);
+    for (i, jar) in jars.iter().enumerate() {
+        assert_eq!(
+            visit(&rule, i, base, jar).rewritten,
+            stable,
+            "visitor {i} after the abort"
+        );
+    }
+    gray.headers.insert("x-gray".into(), "1".into());
+    assert_eq!(
+        run(&rule, &gray).rewritten.as_deref(),
+        Some("/mobile-vue/pass/about/team.html")
+    );
 }

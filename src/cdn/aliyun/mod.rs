@@ -89,6 +89,11 @@ impl Aliyun {
         })
     }
 
+    /// The API's address.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
     fn host(&self) -> String {
         super::urls::host_port(&self.endpoint).unwrap_or_default()
     }

@@ -173,6 +173,11 @@ pub enum Op {
     Prefetch(Vec<String>),
     /// The state of tasks (one, except Alibaba's: up to 10).
     Status(Vec<String>),
+    /// Alibaba: a domain's configurations of one function (DescribeCdnDomainConfigs).
+    Configs(String),
+    /// Alibaba: an EdgeScript rule written (BatchSetCdnDomainConfig): domain, arguments, the
+    /// record it updates.
+    SetRule(String, BTreeMap<String, String>, Option<u64>),
 }
 
 impl Op {
@@ -184,6 +189,8 @@ impl Op {
             Op::Purge { dir: true, .. } => "purge-dir",
             Op::Prefetch(_) => "prefetch",
             Op::Status(_) => "status",
+            Op::Configs(_) => "configs",
+            Op::SetRule(..) => "set-rule",
         }
     }
 }
@@ -239,6 +246,8 @@ struct State {
     nonces: HashSet<String>,
     tasks: HashMap<String, (usize, Vec<String>, &'static str)>,
     next_task: u64,
+    /// EdgeScript rules by ConfigId: (domain, arguments).
+    rules: BTreeMap<u64, (String, BTreeMap<String, String>)>,
     log: Vec<Received>,
 }
 
@@ -353,6 +362,11 @@ impl CloudServer {
         ]
     }
 
+    /// Alibaba: the EdgeScript rules on the account, by ConfigId: (domain, arguments).
+    pub fn rules(&self) -> BTreeMap<u64, (String, BTreeMap<String, String>)> {
+        self.state.lock().unwrap().rules.clone()
+    }
+
     /// The variable holding the secret.
     pub fn secret_var(&self) -> &'static str {
         match self.config.dialect {
@@ -452,6 +466,10 @@ pub enum Outcome {
     Task(Option<String>, BTreeMap<&'static str, (u64, u64)>),
     /// The tasks asked for (one, except Alibaba's).
     State(Vec<TaskView>),
+    /// A domain's EdgeScript rules: (ConfigId, arguments).
+    Rules(Vec<(u64, BTreeMap<String, String>)>),
+    /// The ConfigId of the rule written, and its domain.
+    RuleSet(u64, String),
 }
 
 fn window_full(q: &mut VecDeque<Instant>, limit: usize) -> bool {
@@ -509,6 +527,36 @@ fn act(op: &Op, cfg: &CloudConfig, st: &Mutex<State>) -> Result<Outcome, Fail> {
                 found.push((id.clone(), state, urls.clone(), *kind));
             }
             Ok(Outcome::State(found))
+        }
+        Op::Configs(domain) => Ok(Outcome::Rules(
+            s.rules
+                .iter()
+                .filter(|(_, (d, _))| d == domain)
+                .map(|(id, (_, args))| (*id, args.clone()))
+                .collect(),
+        )),
+        Op::SetRule(domain, args, config_id) => {
+            let id = match config_id {
+                Some(id) => match s.rules.get(id) {
+                    Some((d, _)) if d == domain => *id,
+                    _ => {
+                        return Err(Fail::Param(
+                            "InvalidConfigId.NotFound",
+                            format!("ConfigId {id} is not a configuration of {domain}."),
+                        ))
+                    }
+                },
+                // The documents: one EdgeScript rule per domain (more only through a ticket).
+                None if s.rules.values().any(|(d, _)| d == domain) => {
+                    return Err(Fail::Param(
+                        "EdgeScript.OverLimit",
+                        format!("{domain} has an EdgeScript rule: update it with its ConfigId."),
+                    ))
+                }
+                None => 19_571_990_000 + s.rules.len() as u64,
+            };
+            s.rules.insert(id, (domain.clone(), args.clone()));
+            Ok(Outcome::RuleSet(id, domain.clone()))
         }
     }
 }
@@ -981,10 +1029,94 @@ fn aliyun_parse(cfg: &CloudConfig, req: &Req, st: &Mutex<State>) -> Result<Op, F
                 .map(|t| t.trim().to_string())
                 .collect(),
         )),
+        "DescribeCdnDomainConfigs" => {
+            let domain = p.get("DomainName").cloned().unwrap_or_default();
+            if !cfg.domains.contains(&domain) {
+                return Err(Fail::Domain(domain));
+            }
+            if p.get("FunctionNames").map(String::as_str) != Some("edge_function") {
+                return Err(Fail::Bad(
+                    "this stand-in answers FunctionNames=edge_function".into(),
+                ));
+            }
+            Ok(Op::Configs(domain))
+        }
+        "BatchSetCdnDomainConfig" => edge_rule(cfg, &p),
         other => Err(Fail::NotFound(format!(
             "Specified api {other} is not found."
         ))),
     }
+}
+
+/// BatchSetCdnDomainConfig of one `edge_function` on one domain, checked as the function table
+/// documents it: `Functions` a JSON array of `{functionName, functionArgs: [{argName,
+/// argValue}], ConfigId?}`, every value a string; `name` (letters and underscores), `rule`
+/// (no double quote anywhere), `pri` (0-999) and `enable` (on/off) required; `pos` head/foot,
+/// `brk` on/off.
+fn edge_rule(cfg: &CloudConfig, p: &BTreeMap<String, String>) -> Result<Op, Fail> {
+    let malformed = |why: &str| {
+        Fail::Param(
+            "InvalidFunctions.Malformed",
+            format!("The specified Functions is incorrectly formatted: {why}."),
+        )
+    };
+    let domain = p.get("DomainNames").cloned().unwrap_or_default();
+    if !cfg.domains.contains(&domain) {
+        return Err(Fail::Domain(domain));
+    }
+    let functions: Value =
+        serde_json::from_str(p.get("Functions").ok_or_else(|| malformed("missing"))?)
+            .map_err(|_| malformed("not JSON"))?;
+    let [f] = functions.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        return Err(malformed("one function expected"));
+    };
+    if f["functionName"] != "edge_function" {
+        return Err(malformed("functionName"));
+    }
+    let mut args = BTreeMap::new();
+    for a in f["functionArgs"]
+        .as_array()
+        .ok_or_else(|| malformed("functionArgs"))?
+    {
+        let (Some(k), Some(v)) = (a["argName"].as_str(), a["argValue"].as_str()) else {
+            return Err(malformed("argName and argValue are strings"));
+        };
+        if ![
+            "name", "rule", "pri", "pos", "enable", "brk", "option", "grammar", "jsmode",
+        ]
+        .contains(&k)
+        {
+            return Err(malformed(&format!("unknown argName {k}")));
+        }
+        args.insert(k.to_string(), v.to_string());
+    }
+    let arg = |k: &str| args.get(k).map(String::as_str);
+    let name_ok = arg("name")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_'));
+    let pri_ok = arg("pri")
+        .and_then(|v| v.parse::<u16>().ok())
+        .is_some_and(|v| v <= 999);
+    if !name_ok || !pri_ok || arg("rule").is_none_or(str::is_empty) {
+        return Err(malformed("name, rule and pri"));
+    }
+    if arg("rule").is_some_and(|r| r.contains('"')) {
+        return Err(malformed("an EdgeScript rule holds no double quote"));
+    }
+    for (k, allowed) in [
+        ("enable", &["on", "off"][..]),
+        ("pos", &["head", "foot"]),
+        ("brk", &["on", "off"]),
+    ] {
+        if arg(k).is_some_and(|v| !allowed.contains(&v)) || (k == "enable" && arg(k).is_none()) {
+            return Err(malformed(k));
+        }
+    }
+    let config_id = match (&f["ConfigId"], &f["configId"]) {
+        (Value::Null, Value::Null) => None,
+        (Value::Number(n), _) | (_, Value::Number(n)) => n.as_u64(),
+        _ => return Err(malformed("ConfigId is a number")),
+    };
+    Ok(Op::SetRule(domain, args, config_id))
 }
 
 fn tencent_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
@@ -1282,6 +1414,19 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
                    "PreloadQuota": pt.to_string(), "PreloadRemain": pl.to_string(),
                    "BlockQuota": "100", "BlockRemain": "100", "RegexQuota": "20", "RegexRemain": "20"})
         }
+        (Dialect::Aliyun, Outcome::Rules(rules)) => {
+            let configs: Vec<Value> = rules
+                .iter()
+                .map(|(id, args)| {
+                    let args: Vec<Value> = args.iter().map(|(k, v)| json!({"ArgName": k, "ArgValue": v})).collect();
+                    json!({"ConfigId": id.to_string(), "FunctionName": "edge_function", "Status": "success",
+                           "FunctionArgs": {"FunctionArg": args}})
+                })
+                .collect();
+            json!({"RequestId": rid, "DomainConfigs": {"DomainConfig": configs}})
+        }
+        (Dialect::Aliyun, Outcome::RuleSet(id, domain)) => json!({"RequestId": rid,
+            "DomainConfigList": {"DomainConfigModel": [{"FunctionName": "edge_function", "DomainName": domain, "ConfigId": id}]}}),
         (Dialect::Aliyun, Outcome::Task(id, _)) => match op {
             Some(Op::Prefetch(_)) => json!({"RequestId": rid, "PushTaskId": id}),
             _ => json!({"RequestId": rid, "RefreshTaskId": id}),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod clouds;
+pub mod edgescript;
 pub mod faults;
 pub mod moto;
 pub mod nginx;
