@@ -41,6 +41,7 @@ mod release_checks;
 mod rewrite;
 #[cfg(unix)]
 mod rollout;
+mod routers;
 mod shared;
 mod stalled;
 mod store;

@@ -10,12 +10,20 @@ use std::time::SystemTime;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use base64::Engine as _;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::{retried, Call};
 use crate::cdn::cloudfront::{first_text, sigv4_headers};
 use crate::cdn::{ApiError, ErrorClass};
 use crate::error::{Error, Result};
+
+/// What a path label keeps unencoded: RFC 3986's unreserved characters (the SDKs' encoding of
+/// the ARN and the function name).
+const LABEL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// The KeyValueStore API's signing name.
 pub const KVS_SERVICE: &str = "cloudfront-keyvaluestore";
@@ -275,7 +283,7 @@ impl KeyValueStore {
         format!(
             "{}/key-value-stores/{}{rest}",
             self.aws.endpoint.as_str().trim_end_matches('/'),
-            utf8_percent_encode(&self.arn, NON_ALPHANUMERIC)
+            utf8_percent_encode(&self.arn, LABEL)
         )
     }
 
@@ -291,10 +299,7 @@ impl KeyValueStore {
             Call {
                 operation: "PutKey".into(),
                 method: "PUT".into(),
-                url: self.url(&format!(
-                    "/keys/{}",
-                    utf8_percent_encode(key, NON_ALPHANUMERIC)
-                )),
+                url: self.url(&format!("/keys/{}", utf8_percent_encode(key, LABEL))),
                 body: serde_json::json!({ "Value": value }).to_string(),
             },
         ]
@@ -402,10 +407,7 @@ impl Functions {
     }
 
     fn named(&self, f: &Function, rest: &str) -> String {
-        self.url(&format!(
-            "/{}{rest}",
-            utf8_percent_encode(&f.name, NON_ALPHANUMERIC)
-        ))
+        self.url(&format!("/{}{rest}", utf8_percent_encode(&f.name, LABEL)))
     }
 
     /// The calls [`Self::deploy`] makes when the function exists (`exists`) or not.

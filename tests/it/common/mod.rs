@@ -11,6 +11,7 @@ use assert_cmd::Command;
 pub mod clouds;
 pub mod edgescript;
 pub mod faults;
+pub mod kvs;
 pub mod moto;
 pub mod nginx;
 pub mod s3;

@@ -1,0 +1,296 @@
+//! Rollout steps updating the edge routers through their APIs (`--router` /
+//! `rollout_routers`), each against a stand-in checking the requests as the provider documents
+//! them: Alibaba Cloud CDN's EdgeScript rule (tests/it/common/clouds.rs, the Alibaba dialect),
+//! CloudFront's KeyValueStore and Functions (tests/it/common/kvs.rs), Cloudflare's Workers KV,
+//! Worker upload and routes (tests/it/common/clouds.rs, the Cloudflare dialect).
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::clouds::{CloudConfig, CloudServer, Dialect};
+use crate::common::{self, cdnpub, copy_tree, fixtures, output_log};
+
+/// A site published to `cwd/site` (release one), then a staged release: their ids.
+fn staged(cwd: &Path) -> (String, String) {
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |extra: &[&str]| -> String {
+        let a = cdnpub(cwd)
+            .args(["--json", "publish"])
+            .arg(&src)
+            .args(["--to", "site"])
+            .args(extra)
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v["release"].as_str().unwrap().to_string()
+    };
+    let stable = publish(&[]);
+    common::retitle(&src.join("index.html"), "staged");
+    (stable, publish(&["--stage"]))
+}
+
+/// The rollout state of `cwd/site`, if any.
+fn state(cwd: &Path) -> Option<cdnpub::release::rollout::Rollout> {
+    let bytes = fs::read(cwd.join("site/_cdnpub/rollout.json")).ok()?;
+    Some(serde_json::from_slice(&bytes).unwrap())
+}
+
+/// `cdnpub rollout ARGS --to site --router ROUTER` with `env`.
+fn step(
+    cwd: &Path,
+    env: &[(&'static str, String)],
+    router: &str,
+    args: &[&str],
+) -> assert_cmd::assert::Assert {
+    cdnpub(cwd)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .arg("rollout")
+        .args(args)
+        .args(["--to", "site", "--router", router])
+        .assert()
+}
+
+/// The page the rule routes a visitor of `bucket` to.
+fn routed(rule: &str, bucket: u8) -> Option<String> {
+    use crate::common::edgescript::{run, Request};
+    let mut req = Request {
+        uri: "/mobile-vue/pass/".into(),
+        ..Request::default()
+    };
+    req.cookies
+        .insert("cdnpub_bucket".into(), bucket.to_string());
+    run(rule, &req).rewritten
+}
+
+/// Every step rewrites the domain's one EdgeScript rule in place (found by name, updated by
+/// its ConfigId), signed and shaped as documented; `--dry-run` prints the call and changes
+/// nothing; a router that fails leaves the state as it was; the secret is never printed.
+#[test]
+fn each_step_rewrites_the_edgescript_rule_in_place() {
+    let cloud = CloudServer::start(CloudConfig::new(Dialect::Aliyun));
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let (_, candidate) = staged(cwd);
+    let router = format!(
+        "aliyun:cdn.example.com/mobile-vue/pass/?endpoint={}",
+        cloud.endpoint
+    );
+    let env = cloud.env();
+    let a = step(
+        cwd,
+        &env,
+        &router,
+        &["start", &candidate, "--percent", "10", "--dry-run"],
+    )
+    .success();
+    let out = output_log(a.get_output());
+    assert!(
+        out.contains("BatchSetCdnDomainConfig") && out.contains("edge_function"),
+        "{out}"
+    );
+    assert!(
+        cloud.rules().is_empty() && state(cwd).is_none(),
+        "a dry run writes nothing"
+    );
+
+    let a = step(
+        cwd,
+        &env,
+        &router,
+        &["start", &candidate, "--percent", "10"],
+    )
+    .success();
+    let out = output_log(a.get_output());
+    assert!(
+        !out.contains(&cloud.config.secret),
+        "the secret was printed"
+    );
+    let rules = cloud.rules();
+    assert_eq!(rules.len(), 1);
+    let (&id, (domain, args)) = rules.iter().next().unwrap();
+    assert_eq!(domain, "cdn.example.com");
+    assert_eq!(args["name"], "cdnpub_rollout");
+    assert_eq!(
+        (
+            args["pos"].as_str(),
+            args["pri"].as_str(),
+            args["enable"].as_str()
+        ),
+        ("head", "0", "on")
+    );
+    let now = state(cwd).unwrap();
+    assert_eq!(
+        args["rule"],
+        cdnpub::release::router::edgescript(&now, "/mobile-vue/pass/")
+    );
+    let staged_page = format!("/mobile-vue/pass/releases/{candidate}/index.html");
+    assert_eq!(
+        routed(&args["rule"], 9).as_deref(),
+        Some(staged_page.as_str())
+    );
+    assert_eq!(
+        routed(&args["rule"], 10).as_deref(),
+        Some("/mobile-vue/pass/index.html")
+    );
+
+    step(cwd, &env, &router, &["set", "50"]).success();
+    let rules = cloud.rules();
+    assert_eq!(
+        rules.keys().collect::<Vec<_>>(),
+        [&id],
+        "updated in place, not a second rule"
+    );
+    assert_eq!(
+        routed(&rules[&id].1["rule"], 49).as_deref(),
+        Some(staged_page.as_str())
+    );
+
+    // A router that refuses: exit 1 naming it; the state keeps the step before.
+    let wrong = vec![
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", cloud.config.key_id.clone()),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "not-the-secret".to_string(),
+        ),
+    ];
+    let a = step(cwd, &wrong, &router, &["set", "90"]).code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("aliyun:cdn.example.com/mobile-vue/pass/")
+            && err.contains("the state was not changed"),
+        "{err}"
+    );
+    assert_eq!(state(cwd).unwrap().percent, 50);
+    assert!(!err.contains("not-the-secret"));
+
+    step(cwd, &env, &router, &["abort"]).success();
+    let rules = cloud.rules();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        routed(&rules[&id].1["rule"], 0).as_deref(),
+        Some("/mobile-vue/pass/index.html")
+    );
+}
+
+/// The stand-in's SigV4A key derivation, written from the documents, gives the public key AWS's
+/// published signing test suite (aws-sigv4's `aws-signing-test-suite/v4a/get-vanilla`) lists
+/// for its example credentials: so a signature it verifies is one AWS would.
+#[test]
+fn the_sigv4a_key_derivation_gives_the_published_public_key() {
+    use crate::common::kvs::sigv4a_key;
+    let key = p256::ecdsa::SigningKey::from(sigv4a_key(
+        "AKIDEXAMPLE",
+        "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    ));
+    let point = key.verifying_key().to_sec1_point(false);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    assert_eq!(
+        hex(point.x().unwrap()),
+        "b6618f6a65740a99e650b33b6b4b5bd0d43b176d721a3edfea7e7d2d56d936b1"
+    );
+    assert_eq!(
+        hex(point.y().unwrap()),
+        "865ed22a7eadc9c5cb9d2cbaca1b3699139fedc5043dc6661864218330c8e518"
+    );
+}
+
+/// `rollout deploy` creates and publishes the two CloudFront Functions (the request one
+/// associated with the KeyValueStore) and writes the idle value; deploying again updates them;
+/// each step then puts the KeyValueStore value (SigV4A, If-Match the store's ETag) and nothing
+/// else; a refused signature fails the step and leaves the state.
+#[test]
+fn cloudfront_steps_put_the_key_value_store_value() {
+    use crate::common::kvs::{KvsServer, ARN};
+    use cdnpub::release::router::{cloudfront, kvs_value, KVS_KEY};
+    let cf = KvsServer::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let (stable, candidate) = staged(cwd);
+    let router = format!("cloudfront:{ARN}?endpoint={}", cf.endpoint);
+    let env = KvsServer::env();
+    let value = |cf: &KvsServer| -> Value {
+        serde_json::from_str(&cf.state.lock().unwrap().items[KVS_KEY]).unwrap()
+    };
+    step(
+        cwd,
+        &env,
+        &router,
+        &["deploy", "--base", "/mobile-vue/pass/"],
+    )
+    .success();
+    {
+        let s = cf.state.lock().unwrap();
+        let (request, response) =
+            cloudfront("/mobile-vue/pass/", "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111");
+        let f = &s.functions["cdnpub-rollout-request"];
+        assert_eq!(f.live.as_deref(), Some(request.as_str()), "published");
+        assert_eq!(f.stores, [ARN]);
+        assert_eq!(f.runtime, "cloudfront-js-2.0");
+        let g = &s.functions["cdnpub-rollout-response"];
+        assert_eq!(g.live.as_deref(), Some(response.as_str()));
+        assert!(g.stores.is_empty());
+    }
+    assert_eq!(
+        value(&cf)["percent"],
+        0,
+        "deployed idle: everyone on {stable}"
+    );
+    step(
+        cwd,
+        &env,
+        &router,
+        &["deploy", "--base", "/mobile-vue/pass/"],
+    )
+    .success();
+    assert!(
+        cf.answered(200)
+            .iter()
+            .filter(|o| *o == "UpdateFunction")
+            .count()
+            == 2
+    );
+    assert!(cf.answered(409).is_empty() && cf.answered(403).is_empty());
+
+    for (args, percent) in [
+        (vec!["start", candidate.as_str(), "--percent", "10"], 10),
+        (vec!["set", "50"], 50),
+    ] {
+        let before = cf.state.lock().unwrap().log.len();
+        step(cwd, &env, &router, &args).success();
+        let v = value(&cf);
+        assert_eq!(v["percent"], percent);
+        assert_eq!(v["candidate_prefix"], format!("releases/{candidate}/"));
+        assert_eq!(v.to_string(), kvs_value(&state(cwd).unwrap()));
+        let ops: Vec<String> = cf.state.lock().unwrap().log[before..]
+            .iter()
+            .map(|(o, _)| o.clone())
+            .collect();
+        assert_eq!(
+            ops,
+            ["DescribeKeyValueStore", "PutKey"],
+            "a step is one KeyValueStore write"
+        );
+    }
+    let wrong = vec![
+        ("AWS_ACCESS_KEY_ID", crate::common::kvs::KEY_ID.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "not-the-secret".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let a = step(cwd, &wrong, &router, &["abort"]).code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("cloudfront:") && err.contains("AccessDenied"),
+        "{err}"
+    );
+    assert_eq!(
+        state(cwd).unwrap().percent,
+        50,
+        "the state keeps the step before"
+    );
+    step(cwd, &env, &router, &["abort"]).success();
+    assert_eq!(value(&cf)["percent"], 0);
+    assert_eq!(value(&cf)["candidate_prefix"], "");
+}
