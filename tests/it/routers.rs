@@ -294,3 +294,67 @@ fn cloudfront_steps_put_the_key_value_store_value() {
     assert_eq!(value(&cf)["percent"], 0);
     assert_eq!(value(&cf)["candidate_prefix"], "");
 }
+
+/// `rollout deploy` uploads the Worker (module syntax, the KV namespace bound as ROLLOUT) and
+/// routes the pages to it once (a second deploy adds no route; a route another Worker holds is
+/// refused, naming it); each step is one Workers KV write of the value the Worker reads.
+#[test]
+fn cloudflare_steps_put_the_workers_kv_value() {
+    use crate::common::clouds::{CF_ACCOUNT, CF_NAMESPACE};
+    use cdnpub::release::router::{cloudflare_worker, kvs_value, KVS_KEY};
+    let cloud = CloudServer::start(CloudConfig::new(Dialect::Cloudflare));
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let (_, candidate) = staged(cwd);
+    let router = format!(
+        "cloudflare:{CF_ACCOUNT}/{CF_NAMESPACE}?endpoint={}",
+        cloud.endpoint
+    );
+    let env = cloud.env();
+    let pattern = "cdn.example.com/mobile-vue/pass/*";
+    let deploy = ["deploy", "--base", "/mobile-vue/pass/", "--route", pattern];
+    let a = step(cwd, &env, &router, &deploy).success();
+    assert!(!output_log(a.get_output()).contains(&cloud.config.secret));
+    let scripts = cloud.scripts();
+    let (meta, code) = &scripts["cdnpub-rollout"];
+    assert_eq!(code, &cloudflare_worker("/mobile-vue/pass/"));
+    assert_eq!(meta["main_module"], "cdnpub-rollout-worker.mjs");
+    assert_eq!(
+        meta["bindings"],
+        serde_json::json!([{"type": "kv_namespace", "name": "ROLLOUT", "namespace_id": CF_NAMESPACE}])
+    );
+    assert_eq!(cloud.routes().len(), 1);
+    assert_eq!(cloud.routes()[0].1, pattern);
+    let value = || -> Value {
+        serde_json::from_str(&cloud.kv()[&(CF_NAMESPACE.to_string(), KVS_KEY.to_string())]).unwrap()
+    };
+    assert_eq!(value()["percent"], 0);
+    step(cwd, &env, &router, &deploy).success();
+    assert_eq!(cloud.routes().len(), 1, "deployed twice, routed once");
+
+    step(
+        cwd,
+        &env,
+        &router,
+        &["start", &candidate, "--percent", "10"],
+    )
+    .success();
+    assert_eq!(value().to_string(), kvs_value(&state(cwd).unwrap()));
+    assert_eq!(value()["percent"], 10);
+    let uploads = cloud.accepted("script").len();
+    step(cwd, &env, &router, &["set", "90"]).success();
+    assert_eq!(value()["percent"], 90);
+    assert_eq!(
+        cloud.accepted("script").len(),
+        uploads,
+        "a step is no redeploy"
+    );
+    step(cwd, &env, &router, &["abort"]).success();
+    assert_eq!(value()["candidate_prefix"], "");
+
+    let other = "cdn.example.com/other/*";
+    cloud.add_route(other, "someone-elses-worker");
+    let a = step(cwd, &env, &router, &["deploy", "--route", other]).code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("someone-elses-worker"), "{err}");
+}

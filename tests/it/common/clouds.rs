@@ -173,6 +173,14 @@ pub enum Op {
     Prefetch(Vec<String>),
     /// The state of tasks (one, except Alibaba's: up to 10).
     Status(Vec<String>),
+    /// Cloudflare: a Workers KV value written (namespace, key, value).
+    KvPut(String, String, String),
+    /// Cloudflare: a Worker uploaded (name, metadata, the main module's code).
+    Script(String, Value, String),
+    /// Cloudflare: a zone's Worker routes listed.
+    Routes,
+    /// Cloudflare: a route created (None) or updated: (id, pattern, script).
+    Route(Option<String>, String, String),
     /// Alibaba: a domain's configurations of one function (DescribeCdnDomainConfigs).
     Configs(String),
     /// Alibaba: an EdgeScript rule written (BatchSetCdnDomainConfig): domain, arguments, the
@@ -189,6 +197,10 @@ impl Op {
             Op::Purge { dir: true, .. } => "purge-dir",
             Op::Prefetch(_) => "prefetch",
             Op::Status(_) => "status",
+            Op::KvPut(..) => "kv-put",
+            Op::Script(..) => "script",
+            Op::Routes => "routes",
+            Op::Route(..) => "route",
             Op::Configs(_) => "configs",
             Op::SetRule(..) => "set-rule",
         }
@@ -246,6 +258,12 @@ struct State {
     nonces: HashSet<String>,
     tasks: HashMap<String, (usize, Vec<String>, &'static str)>,
     next_task: u64,
+    /// Cloudflare: Workers KV values by (namespace, key).
+    kv: BTreeMap<(String, String), String>,
+    /// Cloudflare: Workers by name: (metadata, main module).
+    scripts: BTreeMap<String, (Value, String)>,
+    /// Cloudflare: routes (id, pattern, script).
+    routes: Vec<(String, String, String)>,
     /// EdgeScript rules by ConfigId: (domain, arguments).
     rules: BTreeMap<u64, (String, BTreeMap<String, String>)>,
     log: Vec<Received>,
@@ -362,6 +380,28 @@ impl CloudServer {
         ]
     }
 
+    /// Cloudflare: the Workers KV values by (namespace, key).
+    pub fn kv(&self) -> BTreeMap<(String, String), String> {
+        self.state.lock().unwrap().kv.clone()
+    }
+
+    /// Cloudflare: the Workers by name: (metadata, main module).
+    pub fn scripts(&self) -> BTreeMap<String, (Value, String)> {
+        self.state.lock().unwrap().scripts.clone()
+    }
+
+    /// Cloudflare: the zone's routes (id, pattern, script).
+    pub fn routes(&self) -> Vec<(String, String, String)> {
+        self.state.lock().unwrap().routes.clone()
+    }
+
+    /// Cloudflare: add a route, as another tool would.
+    pub fn add_route(&self, pattern: &str, script: &str) {
+        let mut s = self.state.lock().unwrap();
+        let id = format!("route{}", s.routes.len());
+        s.routes.push((id, pattern.into(), script.into()));
+    }
+
     /// Alibaba: the EdgeScript rules on the account, by ConfigId: (domain, arguments).
     pub fn rules(&self) -> BTreeMap<u64, (String, BTreeMap<String, String>)> {
         self.state.lock().unwrap().rules.clone()
@@ -466,6 +506,8 @@ pub enum Outcome {
     Task(Option<String>, BTreeMap<&'static str, (u64, u64)>),
     /// The tasks asked for (one, except Alibaba's).
     State(Vec<TaskView>),
+    /// Cloudflare: an answer's `result`.
+    Result(Value),
     /// A domain's EdgeScript rules: (ConfigId, arguments).
     Rules(Vec<(u64, BTreeMap<String, String>)>),
     /// The ConfigId of the rule written, and its domain.
@@ -527,6 +569,48 @@ fn act(op: &Op, cfg: &CloudConfig, st: &Mutex<State>) -> Result<Outcome, Fail> {
                 found.push((id.clone(), state, urls.clone(), *kind));
             }
             Ok(Outcome::State(found))
+        }
+        Op::KvPut(ns, key, value) => {
+            s.kv.insert((ns.clone(), key.clone()), value.clone());
+            Ok(Outcome::Result(json!({})))
+        }
+        Op::Script(name, meta, code) => {
+            s.scripts.insert(name.clone(), (meta.clone(), code.clone()));
+            Ok(Outcome::Result(
+                json!({"id": name, "etag": sha256_hex(code.as_bytes()), "startup_time_ms": 1}),
+            ))
+        }
+        Op::Routes => Ok(Outcome::Result(Value::Array(
+            s.routes
+                .iter()
+                .map(
+                    |(id, pattern, script)| json!({"id": id, "pattern": pattern, "script": script}),
+                )
+                .collect(),
+        ))),
+        Op::Route(id, pattern, script) => {
+            let id = match id {
+                Some(id) => {
+                    let Some(r) = s.routes.iter_mut().find(|r| &r.0 == id) else {
+                        return Err(Fail::NotFound(format!("route {id}")));
+                    };
+                    *r = (id.clone(), pattern.clone(), script.clone());
+                    id.clone()
+                }
+                None => {
+                    if s.routes.iter().any(|r| &r.1 == pattern) {
+                        return Err(Fail::Bad(format!(
+                            "a route with pattern {pattern} exists (10020)"
+                        )));
+                    }
+                    let id = format!("route{}", s.routes.len());
+                    s.routes.push((id.clone(), pattern.clone(), script.clone()));
+                    id
+                }
+            };
+            Ok(Outcome::Result(
+                json!({"id": id, "pattern": pattern, "script": script}),
+            ))
         }
         Op::Configs(domain) => Ok(Outcome::Rules(
             s.rules
@@ -1207,7 +1291,49 @@ fn tencent_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
     }
 }
 
+/// The account and the Workers KV namespace of the Cloudflare stand-in.
+pub const CF_ACCOUNT: &str = "01a7362d577a6c3019a474fd6f485823";
+/// The namespace.
+pub const CF_NAMESPACE: &str = "0f2ac74b498b48028cb68387c421e279";
+
 fn cloudflare_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
+    let token = req
+        .header("authorization")?
+        .strip_prefix("Bearer ")
+        .unwrap_or("");
+    if token != cfg.secret {
+        return Err(Fail::Auth("signature", "Authentication error".into()));
+    }
+    if let Some(rest) = req
+        .path
+        .strip_prefix(&format!("/client/v4/accounts/{CF_ACCOUNT}/"))
+    {
+        return cloudflare_account(req, rest);
+    }
+    if let Some(rest) = req
+        .path
+        .strip_prefix(&format!("/client/v4/zones/{}/workers/routes", cfg.zone_id))
+    {
+        return match (req.method.as_str(), rest.strip_prefix('/')) {
+            ("GET", None) => Ok(Op::Routes),
+            ("POST", None) | ("PUT", Some(_)) => {
+                let v = req.json()?;
+                let (Some(pattern), Some(script)) = (v["pattern"].as_str(), v["script"].as_str())
+                else {
+                    return Err(Fail::Bad("pattern and script are required".into()));
+                };
+                if req.headers.get("content-type").map(String::as_str) != Some("application/json") {
+                    return Err(Fail::Bad("Content-Type: application/json".into()));
+                }
+                Ok(Op::Route(
+                    rest.strip_prefix('/').map(str::to_string),
+                    pattern.into(),
+                    script.into(),
+                ))
+            }
+            _ => Err(Fail::NotFound(req.path.clone())),
+        };
+    }
     let zone = req
         .path
         .strip_prefix("/client/v4/zones/")
@@ -1215,13 +1341,6 @@ fn cloudflare_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
         .ok_or_else(|| Fail::NotFound(req.path.clone()))?;
     if req.method != "POST" {
         return Err(Fail::NotFound(req.path.clone()));
-    }
-    let token = req
-        .header("authorization")?
-        .strip_prefix("Bearer ")
-        .unwrap_or("");
-    if token != cfg.secret {
-        return Err(Fail::Auth("signature", "Authentication error".into()));
     }
     if zone != cfg.zone_id {
         return Err(Fail::NotFound(format!("zone {zone}")));
@@ -1244,6 +1363,106 @@ fn cloudflare_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
             "exactly one purge type expected, got {kinds:?}"
         ))),
     }
+}
+
+/// Workers KV writes (`PUT storage/kv/namespaces/{ns}/values/{key}`, the raw value as the body,
+/// the key percent-encoded) and Worker uploads (`PUT workers/scripts/{name}`, multipart: a
+/// `metadata` part whose `main_module` names a module part of type
+/// `application/javascript+module`; a missing metadata part is error 10021).
+fn cloudflare_account(req: &Req, rest: &str) -> Result<Op, Fail> {
+    if req.method != "PUT" {
+        return Err(Fail::NotFound(req.path.clone()));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    if let Some(r) = rest.strip_prefix("storage/kv/namespaces/") {
+        let (ns, key) = r
+            .split_once("/values/")
+            .ok_or_else(|| Fail::NotFound(req.path.clone()))?;
+        if ns != CF_NAMESPACE {
+            return Err(Fail::NotFound(format!("namespace {ns}")));
+        }
+        if req
+            .headers
+            .get("content-type")
+            .is_some_and(|t| t.starts_with("multipart/"))
+        {
+            return Err(Fail::Bad(
+                "this stand-in takes the value as the raw body".into(),
+            ));
+        }
+        let value =
+            String::from_utf8(req.body.clone()).map_err(|_| Fail::Bad("not UTF-8".into()))?;
+        return Ok(Op::KvPut(ns.into(), decode(key), value));
+    }
+    let name = rest
+        .strip_prefix("workers/scripts/")
+        .ok_or_else(|| Fail::NotFound(req.path.clone()))?;
+    let parts = multipart(req)?;
+    let meta = parts
+        .iter()
+        .find(|p| p.0 == "metadata")
+        .ok_or_else(|| Fail::Bad("could not read content for part metadata (10021)".into()))?;
+    let meta: Value = serde_json::from_slice(&meta.2)
+        .map_err(|_| Fail::Bad("metadata is not JSON (10021)".into()))?;
+    let main = meta["main_module"]
+        .as_str()
+        .ok_or_else(|| Fail::Bad("main_module is required".into()))?;
+    let module = parts
+        .iter()
+        .find(|p| p.0 == main)
+        .ok_or_else(|| Fail::Bad(format!("no part named {main} (main_module)")))?;
+    if module.1 != "application/javascript+module" {
+        return Err(Fail::Bad(format!("the module part's type is {}", module.1)));
+    }
+    if meta["compatibility_date"].as_str().is_none() {
+        return Err(Fail::Bad(
+            "no compatibility_date: the Worker would run as of 2021-11-02".into(),
+        ));
+    }
+    let code = String::from_utf8(module.2.clone()).map_err(|_| Fail::Bad("not UTF-8".into()))?;
+    Ok(Op::Script(decode(name), meta, code))
+}
+
+/// The parts of a `multipart/form-data` body: (name, content type, bytes).
+fn multipart(req: &Req) -> Result<Vec<(String, String, Vec<u8>)>, Fail> {
+    let ct = req.headers.get("content-type").cloned().unwrap_or_default();
+    let boundary = ct
+        .split("boundary=")
+        .nth(1)
+        .filter(|_| ct.starts_with("multipart/form-data"))
+        .ok_or_else(|| Fail::Bad("a Worker is uploaded as multipart/form-data".into()))?;
+    let body = String::from_utf8_lossy(&req.body).into_owned();
+    let mut out = Vec::new();
+    for chunk in body.split(&format!("--{boundary}")).skip(1) {
+        if chunk.starts_with("--") {
+            break;
+        }
+        let (head, data) = chunk
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| Fail::Bad("a part without headers".into()))?;
+        let data = data.strip_suffix("\r\n").unwrap_or(data);
+        let mut name = String::new();
+        let mut kind = String::new();
+        for line in head.lines() {
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("content-disposition:") {
+                name = line
+                    .split("name=\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap_or("")
+                    .to_string();
+            } else if let Some(t) = lower.strip_prefix("content-type:") {
+                kind = t.trim().to_string();
+            }
+        }
+        out.push((name, kind, data.as_bytes().to_vec()));
+    }
+    Ok(out)
 }
 
 fn qiniu_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
@@ -1472,6 +1691,9 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
                 "PurgeLogs"
             };
             json!({"Response": {field: logs, "TotalCount": urls.len(), "RequestId": rid}})
+        }
+        (Dialect::Cloudflare, Outcome::Result(result)) => {
+            json!({"success": true, "errors": [], "messages": [], "result": result})
         }
         (Dialect::Cloudflare, _) => {
             json!({"success": true, "errors": [], "messages": [], "result": {"id": "023e105f4ecef8ad9ca31a8372d0c353"}})
