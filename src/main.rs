@@ -326,9 +326,11 @@ fn rollout_command(
             report::rollout(&result, out);
             return result.outcome();
         }
-        A::Nginx { .. } | A::Cloudfront { .. } | A::Cloudflare { .. } | A::Aliyun { .. } => {
-            return rollout_router(global, args, out)
-        }
+        A::Nginx { .. }
+        | A::Cloudfront { .. }
+        | A::Cloudflare { .. }
+        | A::Edgeone { .. }
+        | A::Aliyun { .. } => return rollout_router(global, args, out),
     };
     let (targets, endpoint, _) = config::resolve_rollout(global, args)?;
     let routers = rollout_routers(global, args)?;
@@ -392,6 +394,7 @@ fn rollout_router(
             (Router::Cloudfront { kvs_id, base }, dir)
         }
         A::Cloudflare { base, out: dir } => (Router::Cloudflare { base: base.clone() }, dir),
+        A::Edgeone { base, out: dir } => (Router::EdgeOne { base: base.clone() }, dir),
         A::Aliyun { base, out: dir } => (Router::Aliyun { base: base.clone() }, dir),
         _ => return Err(cdnpub::Error::Usage("not a router".into())),
     };

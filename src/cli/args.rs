@@ -149,7 +149,8 @@ pub struct RolloutArgs {
     #[command(flatten, next_help_heading = WHERE)]
     pub store: StoreArgs,
     /// A router each step updates (repeatable): nginx:DIR, cloudfront:KVS-ARN,
-    /// cloudflare:ACCOUNT/NAMESPACE, aliyun:DOMAIN/BASE/ [default: the profile's rollout_routers].
+    /// cloudflare:ACCOUNT/NAMESPACE, edgeone:ZONE/NAMESPACE, aliyun:DOMAIN/BASE/ [default: the
+    /// profile's rollout_routers].
     #[arg(long = "router", value_name = "SPEC", global = true, help_heading = WHERE)]
     pub routers: Vec<String>,
     /// Say what would change; write nothing.
@@ -205,7 +206,8 @@ pub enum RolloutAction {
         /// Cloudflare: the zone whose --route runs the Worker.
         #[arg(long, value_name = "ID", env = "CLOUDFLARE_ZONE_ID")]
         zone_id: Option<String>,
-        /// Cloudflare: the route that runs the Worker (www.example.com/mobile-vue/pass/*).
+        /// Cloudflare: the route that runs the Worker (www.example.com/mobile-vue/pass/*);
+        /// EdgeOne: its host gets a rule running the function.
         #[arg(long, value_name = "PATTERN")]
         route: Option<String>,
     },
@@ -249,6 +251,15 @@ pub enum RolloutAction {
         #[arg(long, value_name = "PATH", default_value = "/")]
         base: String,
         /// Where to write cdnpub-rollout-worker.mjs and cdnpub-rollout-kvs.json.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: std::path::PathBuf,
+    },
+    /// Write the Tencent Cloud EdgeOne edge function and the KV value for the current step.
+    Edgeone {
+        /// The URL path the pages are served under (the deploy sub-path).
+        #[arg(long, value_name = "PATH", default_value = "/")]
+        base: String,
+        /// Where to write cdnpub-rollout-edgeone.js and cdnpub-rollout-kvs.json.
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: std::path::PathBuf,
     },

@@ -305,7 +305,9 @@ async fn apply_one(
     timeouts: crate::util::net::Timeouts,
     dry_run: bool,
 ) -> Result<Vec<Call>> {
-    use crate::cdn::routers::{edgescript::EdgeScript, kvs::KeyValueStore, workers::Workers};
+    use crate::cdn::routers::{
+        edgeone::EdgeOne, edgescript::EdgeScript, kvs::KeyValueStore, workers::Workers,
+    };
     match spec {
         Spec::Nginx { dir } => {
             let path = dir.join(NGINX_HTTP);
@@ -342,6 +344,20 @@ async fn apply_one(
             )
             .await
         }
+        Spec::EdgeOne {
+            zone,
+            namespace,
+            endpoint,
+        } => {
+            let eo = EdgeOne::new(zone, endpoint.as_deref(), timeouts)?;
+            eo.put_value(
+                namespace,
+                router::KVS_KEY,
+                &router::kvs_value(state),
+                dry_run,
+            )
+            .await
+        }
         Spec::Aliyun {
             domain,
             base,
@@ -363,7 +379,8 @@ pub struct Deploy {
     pub name: String,
     /// Cloudflare: the zone whose `route` runs the Worker.
     pub zone_id: Option<String>,
-    /// Cloudflare: the route pattern (`www.example.com/mobile-vue/pass/*`).
+    /// Cloudflare: the route pattern (`www.example.com/mobile-vue/pass/*`); EdgeOne: its host
+    /// gets a trigger rule.
     pub route: Option<String>,
 }
 
@@ -464,6 +481,26 @@ async fn deploy_one(
                 _ => {}
             }
         }
+        Spec::EdgeOne {
+            zone,
+            namespace,
+            endpoint,
+        } => {
+            use crate::cdn::routers::edgeone::{check_name, EdgeFunction, EdgeOne};
+            check_name(&deploy.name).map_err(Error::Usage)?;
+            let api = EdgeOne::new(zone, endpoint.as_deref(), timeouts)?;
+            let f = EdgeFunction {
+                name: deploy.name.clone(),
+                code: router::edgeone_function(&deploy.base),
+                namespace: namespace.clone(),
+                binding: router::EDGEONE_BINDING.into(),
+                host: deploy
+                    .route
+                    .as_deref()
+                    .map(|r| r.split('/').next().unwrap_or(r).to_string()),
+            };
+            calls.append(&mut api.deploy(&f, dry_run).await?);
+        }
         // Their step is their code: applying it deploys it.
         Spec::Nginx { .. } | Spec::Aliyun { .. } => {}
     }
@@ -549,6 +586,11 @@ pub enum Router {
         /// The URL path the pages are served under.
         base: String,
     },
+    /// A Tencent Cloud EdgeOne edge function reading its Edge KV namespace, and the value.
+    EdgeOne {
+        /// The URL path the pages are served under.
+        base: String,
+    },
     /// An Alibaba Cloud CDN EdgeScript rule carrying the step.
     Aliyun {
         /// The URL path the pages are served under.
@@ -562,6 +604,7 @@ impl Router {
             Router::Nginx { .. } => "nginx",
             Router::Cloudfront { .. } => "cloudfront",
             Router::Cloudflare { .. } => "cloudflare",
+            Router::EdgeOne { .. } => "edgeone",
             Router::Aliyun { .. } => "aliyun",
         }
     }
@@ -587,6 +630,10 @@ impl Router {
             }
             Router::Cloudflare { base } => vec![
                 ("cdnpub-rollout-worker.mjs", router::cloudflare_worker(base)),
+                ("cdnpub-rollout-kvs.json", router::kvs_value(state)),
+            ],
+            Router::EdgeOne { base } => vec![
+                ("cdnpub-rollout-edgeone.js", router::edgeone_function(base)),
                 ("cdnpub-rollout-kvs.json", router::kvs_value(state)),
             ],
             Router::Aliyun { base } => vec![("cdnpub-rollout.es", router::edgescript(state, base))],

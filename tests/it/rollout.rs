@@ -638,7 +638,26 @@ fn the_cloudfront_functions_route_by_the_key_value_store() {
 /// routed pages `private, no-cache`, and everyone on stable with no rollout or after an abort.
 #[test]
 fn the_cloudflare_worker_routes_by_the_kv_value() {
-    use cdnpub::release::router::{cloudflare_worker, kvs_value, KVS_KEY};
+    fetch_router_routes_by_the_kv_value(
+        &cdnpub::release::router::cloudflare_worker("/mobile-vue/pass/"),
+        "cloudflare",
+    );
+}
+
+/// The EdgeOne edge function: the same routing in Service Worker syntax, the same visitors
+/// landing the same way (the bucket drawn from `request.eo.clientIp`).
+#[test]
+fn the_edgeone_function_routes_by_the_kv_value() {
+    fetch_router_routes_by_the_kv_value(
+        &cdnpub::release::router::edgeone_function("/mobile-vue/pass/"),
+        "edgeone",
+    );
+}
+
+/// A fetch router (`script`, run by tests/browser/worker-rollout.mjs in `mode`) through 10% and
+/// 50% with 1,000 visitors, a tagged request, a preview, an asset, and an abort.
+fn fetch_router_routes_by_the_kv_value(script: &str, mode: &str) {
+    use cdnpub::release::router::{kvs_value, KVS_KEY};
     if std::process::Command::new("node")
         .arg("--version")
         .output()
@@ -650,11 +669,7 @@ fn the_cloudflare_worker_routes_by_the_kv_value() {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
-    fs::write(
-        tmp.path().join("worker.mjs"),
-        cloudflare_worker("/mobile-vue/pass/"),
-    )
-    .unwrap();
+    fs::write(tmp.path().join("worker.mjs"), script).unwrap();
     let mut state = staged_rollout("cookie:gray=1");
     let site = "https://www.example.com/mobile-vue/pass/";
     let mut visits: Vec<Value> = (0..1000)
@@ -691,6 +706,7 @@ fn the_cloudflare_worker_routes_by_the_kv_value() {
             .arg(tmp.path().join("worker.mjs"))
             .arg(tmp.path().join("kv.json"))
             .arg(tmp.path().join("visits.json"))
+            .arg(mode)
             .output()
             .expect("node runs");
         assert!(

@@ -358,3 +358,86 @@ fn cloudflare_steps_put_the_workers_kv_value() {
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("someone-elses-worker"), "{err}");
 }
+
+/// EdgeOne: `rollout deploy` creates the edge function (Service Worker syntax), binds the Edge KV
+/// namespace as its global and adds one rule for the host; deploying again modifies the same
+/// function and adds no rule; each step is one EdgeKVPut of the value the function reads.
+#[test]
+fn edgeone_steps_put_the_edge_kv_value() {
+    use crate::common::clouds::{TEO_NAMESPACE, TEO_ZONE};
+    use cdnpub::release::router::{edgeone_function, kvs_value, KVS_KEY};
+    let cloud = CloudServer::start(CloudConfig::new(Dialect::Tencent));
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let (_, candidate) = staged(cwd);
+    let router = format!(
+        "edgeone:{TEO_ZONE}/{TEO_NAMESPACE}?endpoint={}",
+        cloud.endpoint
+    );
+    let env = cloud.env();
+    let deploy = [
+        "deploy",
+        "--base",
+        "/mobile-vue/pass/",
+        "--route",
+        "www.example.com/mobile-vue/pass/*",
+    ];
+    let a = step(
+        cwd,
+        &env,
+        &router,
+        &["--dry-run"]
+            .iter()
+            .chain(&deploy)
+            .copied()
+            .collect::<Vec<_>>(),
+    )
+    .success();
+    assert!(output_log(a.get_output()).contains("CreateFunction"));
+    assert!(
+        cloud.teo().functions.is_empty(),
+        "a dry run creates nothing"
+    );
+    step(cwd, &env, &router, &deploy).success();
+    let teo = cloud.teo();
+    assert_eq!(teo.functions.len(), 1);
+    let (id, (name, code, _)) = teo.functions.iter().next().unwrap();
+    assert_eq!(name, "cdnpub-rollout");
+    assert_eq!(code, &edgeone_function("/mobile-vue/pass/"));
+    assert_eq!(teo.bindings[id][0]["VariableName"], "CDNPUB_ROLLOUT");
+    assert_eq!(teo.rules.len(), 1);
+    assert_eq!(
+        teo.rules[0].2[0]["RuleConditions"][0]["Values"],
+        serde_json::json!(["www.example.com"])
+    );
+    let value = || -> Value {
+        serde_json::from_str(&cloud.teo().kv[&(TEO_NAMESPACE.to_string(), KVS_KEY.to_string())])
+            .unwrap()
+    };
+    assert_eq!(value()["percent"], 0);
+    step(cwd, &env, &router, &deploy).success();
+    let again = cloud.teo();
+    assert_eq!(
+        (again.functions.len(), again.rules.len()),
+        (1, 1),
+        "updated, not doubled"
+    );
+
+    step(
+        cwd,
+        &env,
+        &router,
+        &["start", &candidate, "--percent", "10"],
+    )
+    .success();
+    assert_eq!(value().to_string(), kvs_value(&state(cwd).unwrap()));
+    step(cwd, &env, &router, &["set", "50"]).success();
+    assert_eq!(value()["percent"], 50);
+    step(cwd, &env, &router, &["abort"]).success();
+    assert_eq!(value()["candidate_prefix"], "");
+    assert_eq!(
+        cloud.teo().functions[id].1,
+        code.clone(),
+        "a step is no redeploy"
+    );
+}

@@ -5,9 +5,12 @@
 //! each call described first ([`Call`]) so `--dry-run` prints exactly what would be sent.
 //!
 //! A router is named by a spec (`rollout_routers` in cdnpub.toml, `--router`): `nginx:DIR`,
-//! `cloudfront:KVS-ARN`, `cloudflare:ACCOUNT/NAMESPACE`, `aliyun:DOMAIN/BASE/`, each optionally
-//! followed by `?endpoint=URL` (the API's address: a private gateway, or a test's stand-in).
+//! `cloudfront:KVS-ARN`, `cloudflare:ACCOUNT/NAMESPACE`, `edgeone:ZONE/NAMESPACE`,
+//! `aliyun:DOMAIN/BASE/`, each optionally followed by `?endpoint=URL` (the API's address: a
+//! private gateway, or a test's stand-in). EdgeOne's edge functions (`edgeone.rs`) read an Edge
+//! KV namespace as Cloudflare's Worker does.
 
+pub mod edgeone;
 pub mod edgescript;
 pub mod kvs;
 pub mod workers;
@@ -38,6 +41,15 @@ pub enum Spec {
         /// The API's address, when not Cloudflare's.
         endpoint: Option<String>,
     },
+    /// An EdgeOne site's Edge KV namespace the edge function reads.
+    EdgeOne {
+        /// The site's zone id (`zone-…`).
+        zone: String,
+        /// The namespace's name.
+        namespace: String,
+        /// The API's address, when not Tencent Cloud's.
+        endpoint: Option<String>,
+    },
     /// An Alibaba Cloud CDN domain whose EdgeScript rule routes the pages under `base`.
     Aliyun {
         /// The accelerated domain.
@@ -51,7 +63,8 @@ pub enum Spec {
 
 /// The forms a spec takes, for error messages.
 pub const FORMS: &str = "nginx:DIR, cloudfront:arn:aws:cloudfront::ACCOUNT:key-value-store/ID, \
-     cloudflare:ACCOUNT_ID/NAMESPACE_ID or aliyun:DOMAIN/BASE/ (each may end with ?endpoint=URL)";
+     cloudflare:ACCOUNT_ID/NAMESPACE_ID, edgeone:ZONE_ID/NAMESPACE or aliyun:DOMAIN/BASE/ \
+     (each may end with ?endpoint=URL)";
 
 impl Spec {
     /// Parse a spec; the error says what is wrong and the forms a spec takes.
@@ -87,6 +100,25 @@ impl Spec {
                     })?;
                 Ok(Spec::Cloudflare {
                     account: account.into(),
+                    namespace: namespace.into(),
+                    endpoint,
+                })
+            }
+            "edgeone" => {
+                let (zone, namespace) = rest
+                    .split_once('/')
+                    .filter(|(z, n)| {
+                        z.starts_with("zone-")
+                            && z.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                            && !n.is_empty()
+                            && n.len() <= 50
+                            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })
+                    .ok_or_else(|| {
+                        bad("edgeone takes ZONE_ID/NAMESPACE (zone-…, then the Edge KV namespace's name)")
+                    })?;
+                Ok(Spec::EdgeOne {
+                    zone: zone.into(),
                     namespace: namespace.into(),
                     endpoint,
                 })
@@ -129,6 +161,9 @@ impl Spec {
             Spec::Cloudflare {
                 account, namespace, ..
             } => format!("cloudflare:{account}/{namespace}"),
+            Spec::EdgeOne {
+                zone, namespace, ..
+            } => format!("edgeone:{zone}/{namespace}"),
             Spec::Aliyun { domain, base, .. } => format!("aliyun:{domain}{base}"),
         }
     }
@@ -234,6 +269,8 @@ mod tests {
             "varnish:/etc",
             "cloudfront:kvs-1",
             "cloudflare:abc/def",
+            "edgeone:2o3h21ed8bpu/ns",
+            "edgeone:zone-2o3h21ed8bpu/a b",
             "aliyun:www.example.com/../x",
             "aliyun:https://www.example.com/",
             "cloudfront:arn:aws:cloudfront::123456789012:key-value-store/x?endpoint=ftp://h",

@@ -18,6 +18,10 @@ use crate::error::Result;
 pub const DEFAULT_ENDPOINT: &str = "https://cdn.tencentcloudapi.com";
 /// API version.
 pub const VERSION: &str = "2018-06-06";
+/// EdgeOne's API.
+pub const TEO_ENDPOINT: &str = "https://teo.tencentcloudapi.com";
+/// EdgeOne's API version.
+pub const TEO_VERSION: &str = "2022-09-01";
 /// The service name in the credential scope.
 const SERVICE: &str = "cdn";
 /// URLs per PurgeUrlsCache call.
@@ -50,6 +54,8 @@ pub struct Tencent {
     pub area: Option<String>,
     /// Prefetch to middle-tier nodes only (`Layer=middle`).
     pub middle_layer: bool,
+    /// The API's service name and version (`cdn`, 2018-06-06; EdgeOne: `teo`, 2022-09-01).
+    api: (&'static str, &'static str),
     /// Directory refresh: everything (`delete`) or changed resources (`flush`).
     pub dir_mode: DirMode,
 }
@@ -70,7 +76,26 @@ impl Tencent {
             area: None,
             middle_layer: false,
             dir_mode: DirMode::All,
+            api: (SERVICE, VERSION),
         })
+    }
+
+    /// A client of EdgeOne's API (`teo`, 2022-09-01) at `endpoint` (default
+    /// teo.tencentcloudapi.com), signed the same way.
+    pub fn teo(
+        endpoint: Option<&str>,
+        timeouts: crate::util::net::Timeouts,
+        creds: super::keys::Credentials,
+    ) -> Result<Self> {
+        let (endpoint, _) = super::api_client(endpoint, TEO_ENDPOINT, timeouts)?;
+        let mut t = Tencent::new(Some(endpoint.as_str()), timeouts, creds)?;
+        t.api = ("teo", TEO_VERSION);
+        Ok(t)
+    }
+
+    /// The API's address.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
     }
 
     /// One signed call; `Response` of the answer, or the provider's error.
@@ -93,13 +118,19 @@ impl Tencent {
             headers: &signed,
             payload: body.as_bytes(),
         };
-        let auth = tc3::authorization(&req, timestamp, SERVICE, &self.creds.id, &self.creds.secret);
+        let auth = tc3::authorization(
+            &req,
+            timestamp,
+            self.api.0,
+            &self.creds.id,
+            &self.creds.secret,
+        );
         let mut builder = self
             .http
             .post(self.endpoint.clone())
             .header("content-type", content_type)
             .header("x-tc-action", action)
-            .header("x-tc-version", VERSION)
+            .header("x-tc-version", self.api.1)
             .header("x-tc-timestamp", timestamp.to_string())
             .header("authorization", auth);
         if let Some(t) = &self.creds.token {

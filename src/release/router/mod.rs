@@ -25,7 +25,7 @@ mod javascript;
 mod nginx;
 
 pub use edgescript::{edgescript, RULE_NAME};
-pub use javascript::{cloudflare_worker, cloudfront};
+pub use javascript::{cloudflare_worker, cloudfront, edgeone_function, EDGEONE_BINDING};
 pub use nginx::{nginx, nginx_http, Origin};
 
 use super::rollout::{Rollout, TagKind};

@@ -181,6 +181,8 @@ pub enum Op {
     Routes,
     /// Cloudflare: a route created (None) or updated: (id, pattern, script).
     Route(Option<String>, String, String),
+    /// Tencent EdgeOne (teo 2022-09-01): an action and its parameters.
+    Teo(String, Value),
     /// Alibaba: a domain's configurations of one function (DescribeCdnDomainConfigs).
     Configs(String),
     /// Alibaba: an EdgeScript rule written (BatchSetCdnDomainConfig): domain, arguments, the
@@ -201,6 +203,7 @@ impl Op {
             Op::Script(..) => "script",
             Op::Routes => "routes",
             Op::Route(..) => "route",
+            Op::Teo(..) => "teo",
             Op::Configs(_) => "configs",
             Op::SetRule(..) => "set-rule",
         }
@@ -264,10 +267,30 @@ struct State {
     scripts: BTreeMap<String, (Value, String)>,
     /// Cloudflare: routes (id, pattern, script).
     routes: Vec<(String, String, String)>,
+    /// EdgeOne: the site's functions, bindings, rules and Edge KV.
+    teo: Teo,
     /// EdgeScript rules by ConfigId: (domain, arguments).
     rules: BTreeMap<u64, (String, BTreeMap<String, String>)>,
     log: Vec<Received>,
 }
+
+/// An EdgeOne site as the stand-in keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct Teo {
+    /// Functions by id: (name, content, remark).
+    pub functions: BTreeMap<String, (String, String, String)>,
+    /// Component bindings by function id.
+    pub bindings: BTreeMap<String, Value>,
+    /// Trigger rules: (rule id, function id, FunctionRuleConditions).
+    pub rules: Vec<(String, String, Value)>,
+    /// Edge KV values by (namespace, key).
+    pub kv: BTreeMap<(String, String), String>,
+}
+
+/// The stand-in's EdgeOne site.
+pub const TEO_ZONE: &str = "zone-2o3h21ed8bpu";
+/// Its Edge KV namespace.
+pub const TEO_NAMESPACE: &str = "cdnpub-rollout";
 
 /// A running stand-in.
 pub struct CloudServer {
@@ -378,6 +401,11 @@ impl CloudServer {
             (id, self.config.key_id.clone()),
             (secret, self.config.secret.clone()),
         ]
+    }
+
+    /// EdgeOne: the site.
+    pub fn teo(&self) -> Teo {
+        self.state.lock().unwrap().teo.clone()
     }
 
     /// Cloudflare: the Workers KV values by (namespace, key).
@@ -612,6 +640,7 @@ fn act(op: &Op, cfg: &CloudConfig, st: &Mutex<State>) -> Result<Outcome, Fail> {
                 json!({"id": id, "pattern": pattern, "script": script}),
             ))
         }
+        Op::Teo(action, v) => teo_act(&mut s.teo, action, v).map(Outcome::Result),
         Op::Configs(domain) => Ok(Outcome::Rules(
             s.rules
                 .iter()
@@ -1210,9 +1239,15 @@ fn tencent_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
     if !req.header("content-type")?.starts_with("application/json") {
         return Err(Fail::Bad("Content-Type must be application/json".into()));
     }
-    if req.header("x-tc-version")? != "2018-06-06" {
-        return Err(Fail::Bad("X-TC-Version must be 2018-06-06".into()));
-    }
+    let service = match req.header("x-tc-version")? {
+        "2018-06-06" => "cdn",
+        "2022-09-01" => "teo",
+        _ => {
+            return Err(Fail::Bad(
+                "X-TC-Version must be 2018-06-06 (cdn) or 2022-09-01 (teo)".into(),
+            ))
+        }
+    };
     let ts: u64 = req
         .header("x-tc-timestamp")?
         .parse()
@@ -1230,7 +1265,7 @@ fn tencent_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
     let f = fields(rest);
     let cred = f.get("Credential").cloned().unwrap_or_default();
     let parts: Vec<&str> = cred.split('/').collect();
-    if parts.len() != 4 || parts[2] != "cdn" || parts[3] != "tc3_request" {
+    if parts.len() != 4 || parts[2] != service || parts[3] != "tc3_request" {
         return Err(Fail::Auth("missing", format!("bad Credential {cred}")));
     }
     if parts[0] != cfg.key_id {
@@ -1253,12 +1288,15 @@ fn tencent_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
         }
     }
     let canonical = tc3_canonical(&req.headers, &signed, &req.body);
-    if tc3_signature(&canonical, ts, &date, "cdn", &cfg.secret)
+    if tc3_signature(&canonical, ts, &date, service, &cfg.secret)
         != f.get("Signature").cloned().unwrap_or_default()
     {
         return Err(Fail::Auth("signature", "signature mismatch".into()));
     }
     let v = req.json()?;
+    if service == "teo" {
+        return Ok(Op::Teo(req.header("x-tc-action")?.to_string(), v));
+    }
     match req.header("x-tc-action")? {
         "DescribePurgeQuota" => Ok(Op::Quota("purge")),
         "DescribePushQuota" => Ok(Op::Quota("prefetch")),
@@ -1463,6 +1501,190 @@ fn multipart(req: &Req) -> Result<Vec<(String, String, Vec<u8>)>, Fail> {
         out.push((name, kind, data.as_bytes().to_vec()));
     }
     Ok(out)
+}
+
+/// One EdgeOne action on the stand-in's site, checked as the teo 2022-09-01 reference documents
+/// it (the zone, the namespace, function names and sizes, binding and rule shapes).
+fn teo_act(t: &mut Teo, action: &str, v: &Value) -> Result<Value, Fail> {
+    let bad = |code: &'static str, m: &str| Fail::Param(code, m.to_string());
+    if v["ZoneId"] != TEO_ZONE {
+        return Err(bad(
+            "ResourceUnavailable.ZoneNotFound",
+            "the site does not exist",
+        ));
+    }
+    let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
+    let function = |t: &Teo| -> Result<String, Fail> {
+        let id = text("FunctionId");
+        if t.functions.contains_key(&id) {
+            Ok(id)
+        } else {
+            Err(bad(
+                "ResourceUnavailable.FunctionNotFound",
+                "no such function",
+            ))
+        }
+    };
+    match action {
+        "EdgeKVPut" => {
+            if v["Namespace"] != TEO_NAMESPACE {
+                return Err(bad(
+                    "ResourceUnavailable.NamespaceNotFound",
+                    "no such namespace",
+                ));
+            }
+            let (key, value) = (text("Key"), text("Value"));
+            if key.is_empty() || key.len() > 512 || value.is_empty() || value.len() > 1 << 20 {
+                return Err(bad(
+                    "InvalidParameter",
+                    "Key 1-512 characters, Value 1 byte to 1 MB",
+                ));
+            }
+            t.kv.insert((TEO_NAMESPACE.into(), key), value);
+            Ok(json!({}))
+        }
+        "DescribeFunctions" => {
+            let like: Vec<String> = v["Filters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["Name"] == "name")
+                .flat_map(|f| f["Values"].as_array().cloned().unwrap_or_default())
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
+            let found: Vec<Value> = t
+                .functions
+                .iter()
+                .filter(|(_, (name, _, _))| like.is_empty() || like.iter().any(|l| name.contains(l.as_str())))
+                .map(|(id, (name, content, remark))| json!({"FunctionId": id, "ZoneId": TEO_ZONE, "Name": name, "Content": content, "Remark": remark}))
+                .collect();
+            Ok(json!({"TotalCount": found.len(), "Functions": found}))
+        }
+        "CreateFunction" | "ModifyFunction" => {
+            let content = text("Content");
+            if content.is_empty() || content.len() > 5 << 20 {
+                return Err(bad(
+                    "InvalidParameter.ContentExceedsLimit",
+                    "Content is 1 byte to 5 MB",
+                ));
+            }
+            if action == "ModifyFunction" {
+                let id = function(t)?;
+                let f = t.functions.get_mut(&id).unwrap_or_else(|| unreachable!());
+                f.1 = content;
+                return Ok(json!({}));
+            }
+            let name = text("Name");
+            let ok = !name.is_empty()
+                && name.len() <= 30
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(bad(
+                    "InvalidParameter.BadFunctionName",
+                    "lowercase letters, digits and hyphens, at most 30",
+                ));
+            }
+            if t.functions.values().any(|f| f.0 == name) {
+                return Err(bad(
+                    "InvalidParameter.FunctionNameConflict",
+                    "the name is taken",
+                ));
+            }
+            let id = format!("ef-{:08}", t.functions.len() + 1);
+            t.functions
+                .insert(id.clone(), (name, content, text("Remark")));
+            Ok(json!({"FunctionId": id}))
+        }
+        "ModifyFunctionComponentBindings" => {
+            let id = function(t)?;
+            if !["bind", "bind-override", "unbind", "rebind"].contains(&text("Operation").as_str())
+            {
+                return Err(bad("InvalidParameter", "Operation"));
+            }
+            for b in v["FunctionComponentBindings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let p = &b["KVNamespaceParameters"];
+                if b["Type"] != "kv_namespace"
+                    || b["VariableName"].as_str().is_none_or(str::is_empty)
+                {
+                    return Err(bad(
+                        "InvalidParameter",
+                        "a kv_namespace binding with a VariableName",
+                    ));
+                }
+                if p["ZoneId"] != TEO_ZONE || p["Namespace"] != TEO_NAMESPACE {
+                    return Err(bad(
+                        "ResourceUnavailable.NamespaceNotFound",
+                        "no such namespace",
+                    ));
+                }
+            }
+            t.bindings
+                .insert(id, v["FunctionComponentBindings"].clone());
+            Ok(json!({}))
+        }
+        "DescribeFunctionRules" => {
+            let wanted: Vec<Value> = v["Filters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|f| f["Name"] == "function-id")
+                .flat_map(|f| f["Values"].as_array().cloned().unwrap_or_default())
+                .collect();
+            let rules: Vec<Value> = t
+                .rules
+                .iter()
+                .filter(|(_, f, _)| wanted.is_empty() || wanted.contains(&json!(f)))
+                .map(|(id, f, c)| json!({"RuleId": id, "FunctionId": f, "TriggerType": "direct", "FunctionRuleConditions": c}))
+                .collect();
+            Ok(json!({"FunctionRules": rules}))
+        }
+        "CreateFunctionRule" => {
+            let id = function(t)?;
+            if v.get("TriggerType").is_some_and(|x| x != "direct") {
+                return Err(bad("InvalidParameter", "this stand-in takes direct rules"));
+            }
+            let conditions = v["FunctionRuleConditions"].clone();
+            let all_ok = conditions.as_array().is_some_and(|cs| {
+                !cs.is_empty()
+                    && cs.iter().all(|c| {
+                        c["RuleConditions"].as_array().is_some_and(|rs| {
+                            rs.iter().all(|r| {
+                                ["equal", "notequal", "exist", "notexist"]
+                                    .contains(&r["Operator"].as_str().unwrap_or(""))
+                                    && [
+                                        "filename",
+                                        "extension",
+                                        "host",
+                                        "full_url",
+                                        "url",
+                                        "client_country",
+                                        "query_string",
+                                        "request_header",
+                                        "client_ip",
+                                        "request_protocol",
+                                        "request_method",
+                                    ]
+                                    .contains(&r["Target"].as_str().unwrap_or(""))
+                                    && r["Values"].is_array()
+                            })
+                        })
+                    })
+            });
+            if !all_ok {
+                return Err(bad("InvalidParameter", "FunctionRuleConditions"));
+            }
+            let rule = format!("rule-{:08}", t.rules.len() + 1);
+            t.rules.push((rule.clone(), id, conditions));
+            Ok(json!({"RuleId": rule}))
+        }
+        other => Err(Fail::NotFound(format!("action {other}"))),
+    }
 }
 
 fn qiniu_parse(cfg: &CloudConfig, req: &Req) -> Result<Op, Fail> {
@@ -1676,6 +1898,11 @@ fn answer(d: Dialect, op: Option<&Op>, out: &Outcome) -> Value {
                 }
             }
         }
+        (Dialect::Tencent, Outcome::Result(result)) => {
+            let mut r = result.clone();
+            r["RequestId"] = json!(rid);
+            json!({ "Response": r })
+        }
         (Dialect::Tencent, Outcome::Task(id, _)) => {
             json!({"Response": {"TaskId": id, "RequestId": rid}})
         }
@@ -1853,7 +2080,8 @@ fn refusal(d: Dialect, f: &Fail, op: Option<&Op>) -> (u16, String, Value) {
                     "ResourceNotFound.CdnHostNotExists".into(),
                     format!("domain {h} does not exist"),
                 ),
-                Fail::Bad(m) | Fail::Param(_, m) => ("InvalidParameter".into(), m.clone()),
+                Fail::Bad(m) => ("InvalidParameter".into(), m.clone()),
+                Fail::Param(code, m) => (code.to_string(), m.clone()),
                 Fail::NotFound(m) => ("InvalidAction".into(), m.clone()),
             };
             (
