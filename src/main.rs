@@ -295,7 +295,7 @@ fn rollout_command(
         A::Promote { cdn, no_purge } => {
             let (targets, endpoint, cdn, job) =
                 config::resolve_rollback(global, &args.to, &args.store, cdn, args.dry_run)?;
-            let routers = rollout_routers(global, args)?;
+            let (_, _, routers) = rollout_resolved(global, args)?;
             let result = runtime()?.block_on(r::promote_all(
                 &targets, &endpoint, &routers, &cdn, &job, !no_purge,
             ))?;
@@ -308,14 +308,13 @@ fn rollout_command(
             zone_id,
             route,
         } => {
-            let (targets, endpoint, _) = config::resolve_rollout(global, args)?;
+            let (targets, endpoint, routers) = rollout_resolved(global, args)?;
             let deploy = r::Deploy {
                 base: base.clone(),
                 name: name.clone(),
                 zone_id: zone_id.clone(),
                 route: route.clone(),
             };
-            let routers = rollout_routers(global, args)?;
             let result = runtime()?.block_on(r::deploy_all(
                 &targets,
                 &endpoint,
@@ -332,8 +331,7 @@ fn rollout_command(
         | A::Edgeone { .. }
         | A::Aliyun { .. } => return rollout_router(global, args, out),
     };
-    let (targets, endpoint, _) = config::resolve_rollout(global, args)?;
-    let routers = rollout_routers(global, args)?;
+    let (targets, endpoint, routers) = rollout_resolved(global, args)?;
     let result = runtime()?.block_on(r::step_all(
         &targets,
         &endpoint,
@@ -345,16 +343,23 @@ fn rollout_command(
     result.outcome()
 }
 
-/// The routers a rollout step updates, with the timeouts of their APIs.
-fn rollout_routers(
+/// A rollout's targets, how to reach them, and the routers a step updates (with the timeouts
+/// of their APIs).
+fn rollout_resolved(
     global: &cdnpub::cli::GlobalArgs,
     args: &cdnpub::cli::RolloutArgs,
-) -> cdnpub::Result<cdnpub::cmd::rollout::Routers> {
-    let (_, endpoint, specs) = config::resolve_rollout(global, args)?;
-    Ok(cdnpub::cmd::rollout::Routers {
-        specs,
-        timeouts: endpoint.timeouts,
-    })
+) -> cdnpub::Result<(
+    Vec<String>,
+    cdnpub::store::target::Endpoint,
+    cdnpub::cmd::rollout::Routers,
+)> {
+    let (targets, endpoint, specs) = config::resolve_rollout(global, args)?;
+    let timeouts = endpoint.timeouts;
+    Ok((
+        targets,
+        endpoint,
+        cdnpub::cmd::rollout::Routers { specs, timeouts },
+    ))
 }
 
 /// `cdnpub rollout nginx|cloudfront|cloudflare|aliyun`: the router's files for the current step.
@@ -390,7 +395,8 @@ fn rollout_router(
             base,
             out: dir,
         } => {
-            let (kvs_id, base) = (kvs_id.clone(), base.clone());
+            let kvs_id = cdnpub::cdn::routers::kvs::kvs_id(kvs_id).to_string();
+            let base = base.clone();
             (Router::Cloudfront { kvs_id, base }, dir)
         }
         A::Cloudflare { base, out: dir } => (Router::Cloudflare { base: base.clone() }, dir),

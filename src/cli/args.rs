@@ -234,7 +234,7 @@ pub enum RolloutAction {
     /// Write the CloudFront Functions (viewer request and response) and the KeyValueStore value
     /// for the current step.
     Cloudfront {
-        /// The KeyValueStore the functions read the rollout from (its id).
+        /// The KeyValueStore the functions read the rollout from (its id or ARN).
         #[arg(long, value_name = "ID")]
         kvs_id: String,
         /// The URL path the pages are served under (the deploy sub-path).
