@@ -15,7 +15,7 @@ Examples:
   cdnpub --env prod publish dist --dry-run
   cdnpub --env prod publish dist
 
-  # staged rollout: pages go to releases/<id>/ for a gateway to route a share of users there
+  # staged release: pages go to releases/<id>/; `cdnpub rollout` routes a share of visitors there
   cdnpub --env prod publish dist --stage";
 
 pub const RELEASES_EXAMPLES: &str = "\
@@ -26,10 +26,12 @@ Examples:
 /// `cdnpub rollout` examples.
 pub const ROLLOUT_EXAMPLES: &str = "\
 Examples:
+  # once: the routers named in rollout_routers get their code, everyone on the live release
+  cdnpub --env prod rollout deploy --base /mobile-vue/pass/
+
   # publish the candidate beside the live release, then route 10% of visitors to it
   cdnpub --env prod publish dist --stage
   cdnpub --env prod rollout start 20261207T101500Z-3f9a1c2b --percent 10 --tag header:x-gray=1
-  cdnpub --env prod rollout nginx --root /srv/site --out /etc/nginx/cdnpub && nginx -s reload
 
   # widen, finish, or everyone back at once
   cdnpub --env prod rollout set 50

@@ -248,6 +248,7 @@ mod tests {
                         "publish" | "upload" => &["src"][..],
                         "verify" => &["--cdn-base", "https://cdn.example.com"][..],
                         "purge" | "prefetch" => &["/index.html"][..],
+                        "rollout" => &["status"][..],
                         _ => &[][..],
                     });
                     let got = resolve(&argv);

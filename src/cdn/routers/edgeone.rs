@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::{retried, Call};
+use super::call::{retried, Call};
 use crate::cdn::tencent::Tencent;
 use crate::error::{Error, Result};
 

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::{retried, Call};
+use super::call::{retried, Call};
 use crate::cdn::aliyun::Aliyun;
 use crate::error::Result;
 

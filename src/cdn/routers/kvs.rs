@@ -12,7 +12,7 @@ use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettin
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::{retried, Call};
+use super::call::{retried, Call};
 use crate::cdn::cloudfront::{first_text, sigv4_headers};
 use crate::cdn::{ApiError, ErrorClass};
 use crate::error::{Error, Result};

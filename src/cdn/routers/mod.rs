@@ -10,12 +10,13 @@
 //! private gateway, or a test's stand-in). EdgeOne's edge functions (`edgeone.rs`) read an Edge
 //! KV namespace as Cloudflare's Worker does.
 
+mod call;
 pub mod edgeone;
 pub mod edgescript;
 pub mod kvs;
 pub mod workers;
 
-use serde::Serialize;
+pub use call::Call;
 
 /// Where a rollout step is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,45 +191,6 @@ fn check_endpoint(raw: &str) -> Result<String, String> {
             Ok(raw.trim_end_matches('/').to_string())
         }
         _ => Err(format!("endpoint {raw:?} is not an http(s) URL")),
-    }
-}
-
-/// One API call a router change makes, as `--dry-run` prints it and the report keeps it: the
-/// method, the URL and the body (no header: signatures and tokens are never shown).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Call {
-    /// The API operation (`PutKey`, `BatchSetCdnDomainConfig`, …).
-    pub operation: String,
-    /// HTTP method.
-    pub method: String,
-    /// The URL.
-    pub url: String,
-    /// The body, as text (a form's fields, one per line; nothing for none).
-    pub body: String,
-}
-
-/// Repeat `attempt` while its error is worth retrying (throttled, a concurrent change, a 5xx
-/// or a lost answer: every router call is idempotent), with the CDN retry policy; the last
-/// error, with what to do, is the failure.
-async fn retried<T, F, Fut>(mut attempt: F) -> crate::error::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<T, crate::cdn::ApiError>>,
-{
-    let mut backoff = crate::retry::Backoff::new(crate::retry::CDN);
-    loop {
-        match attempt().await {
-            Ok(v) => return Ok(v),
-            Err(e) => match backoff.next_delay() {
-                Some(d) if e.class != crate::cdn::ErrorClass::Fatal => tokio::time::sleep(d).await,
-                _ => {
-                    return Err(crate::error::Error::Failed(format!(
-                        "{} ({})",
-                        e.message, e.code
-                    )))
-                }
-            },
-        }
     }
 }
 

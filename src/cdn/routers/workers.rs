@@ -8,7 +8,7 @@
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 
-use super::{retried, Call};
+use super::call::{retried, Call};
 use crate::cdn::{ApiError, ErrorClass};
 use crate::error::{Error, Result};
 
