@@ -343,6 +343,49 @@ fn prune_keeps_what_a_rollout_serves() {
     );
 }
 
+/// Previews: a staged publish never prunes, so with `--keep-releases 1` staged releases waiting
+/// for review keep their pages, and the live release keeps every object; a live publish then
+/// prunes them like any older release.
+#[test]
+fn previews_and_the_live_release_survive_pruning_until_a_new_live_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |title: &str, extra: &[&str]| -> String {
+        common::retitle(&src.join("index.html"), title);
+        let a = cdnpub(cwd)
+            .args(["--json", "publish"])
+            .arg(&src)
+            .args(["--to", "site", "--keep-releases", "1"])
+            .args(extra)
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v["release"].as_str().unwrap().to_string()
+    };
+    let page = |id: &str| cwd.join(format!("site/releases/{id}/index.html"));
+    // A file only the live release has: pruning the live release would delete it.
+    let script = src.join("live-only.js");
+    fs::write(&script, "console.log('live')").unwrap();
+    let live_id = publish("live", &[]);
+    fs::remove_file(&script).unwrap();
+    let first = publish("review one", &["--stage"]);
+    let second = publish("review two", &["--stage"]);
+    assert!(page(&first).is_file() && page(&second).is_file(), "both previews kept");
+    let live = fs::read_to_string(cwd.join("site/index.html")).unwrap();
+    assert!(live.contains("<title>live "), "the live page is still served");
+    let record: Value = serde_json::from_slice(
+        &fs::read(cwd.join(format!("site/_cdnpub/releases/{live_id}.json"))).unwrap(),
+    )
+    .unwrap();
+    for key in record["objects"].as_object().unwrap().keys() {
+        assert!(cwd.join("site").join(key).is_file(), "the live release lost {key}");
+    }
+    publish("next", &[]);
+    assert!(!page(&first).exists() && !page(&second).exists(), "superseded previews pruned");
+}
+
 /// Headless Chromium through the router: the preview URL of a staged release loads its pages
 /// (lazy route included, every asset from the CDN, nothing failed) while a normal visit gets
 /// the stable ones.
