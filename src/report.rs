@@ -533,6 +533,9 @@ pub fn releases(reports: &[ReleasesReport], out: Output) {
                 if let Some(st) = &x.stage {
                     notes.push(format!("staged at {st}"));
                 }
+                if let Some(part) = &x.rollout {
+                    notes.push(format!("ROLLOUT {part}"));
+                }
                 let line = format!(
                     "  {}  {}  {:<12}  {:>5} files {:>12} bytes  {} changed, {} deleted  {}",
                     x.id,

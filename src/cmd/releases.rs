@@ -35,6 +35,9 @@ pub struct Summary {
     pub stage: Option<String>,
     /// The live release (the latest pointer names it).
     pub live: bool,
+    /// Its part in a rollout in progress: `stable`, or `candidate at N%`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<String>,
 }
 
 /// `cdnpub releases` for one target.
@@ -48,6 +51,9 @@ pub struct ReleasesReport {
     pub live: Option<String>,
     /// Newest first.
     pub releases: Vec<Summary>,
+    /// The rollout state (`_cdnpub/rollout.json`: every step with its time), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::release::rollout::Rollout>,
     /// The latest pointer disagrees with what is served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
@@ -96,6 +102,15 @@ pub async fn list(target: &Target) -> Result<ReleasesReport> {
         _ => None,
     };
     let live = served.or(pointed);
+    let rollout = crate::release::rollout::read(target).await?;
+    let part = |id: &str| {
+        let s = rollout.as_ref().filter(|s| s.candidate.is_some())?;
+        if s.candidate.as_deref() == Some(id) {
+            Some(format!("candidate at {}% since {}", s.percent, s.since))
+        } else {
+            (s.stable == id).then(|| "stable".to_string())
+        }
+    };
     let mut releases = Vec::new();
     for r in records {
         let id = r.id.clone();
@@ -105,6 +120,7 @@ pub async fn list(target: &Target) -> Result<ReleasesReport> {
             changed: r.changed.len(),
             deleted: r.deleted.len(),
             live: live.as_deref() == Some(id.as_str()),
+            rollout: part(&id),
             id: r.id,
             created: r.created,
             commit: r.commit,
@@ -117,6 +133,7 @@ pub async fn list(target: &Target) -> Result<ReleasesReport> {
         target: target.describe(),
         live,
         releases,
+        rollout,
         warning,
     })
 }

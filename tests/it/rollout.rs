@@ -236,6 +236,27 @@ fn verify_fetches_the_stable_and_the_candidate_through_the_router() {
     common::retitle(&src.join("index.html"), "staged");
     let candidate = publish(&["--stage"]);
     rollout(cwd, &["start", &candidate, "--percent", "50"]);
+    // The release history shows the rollout: each release's part and every step.
+    let a = cdnpub(cwd)
+        .args(["--json", "releases", "--to", "site"])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    let part = |id: &str| {
+        v[0]["releases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["rollout"]
+            .clone()
+    };
+    assert_eq!(part(&stable), "stable");
+    assert!(part(&candidate)
+        .as_str()
+        .unwrap()
+        .starts_with("candidate at 50% since "));
+    assert_eq!(v[0]["rollout"]["history"][0]["action"], "start");
     let web = serve(bin, cwd);
     let verify = || {
         let mut c = cdnpub(cwd);
@@ -372,18 +393,30 @@ fn previews_and_the_live_release_survive_pruning_until_a_new_live_release() {
     fs::remove_file(&script).unwrap();
     let first = publish("review one", &["--stage"]);
     let second = publish("review two", &["--stage"]);
-    assert!(page(&first).is_file() && page(&second).is_file(), "both previews kept");
+    assert!(
+        page(&first).is_file() && page(&second).is_file(),
+        "both previews kept"
+    );
     let live = fs::read_to_string(cwd.join("site/index.html")).unwrap();
-    assert!(live.contains("<title>live "), "the live page is still served");
+    assert!(
+        live.contains("<title>live "),
+        "the live page is still served"
+    );
     let record: Value = serde_json::from_slice(
         &fs::read(cwd.join(format!("site/_cdnpub/releases/{live_id}.json"))).unwrap(),
     )
     .unwrap();
     for key in record["objects"].as_object().unwrap().keys() {
-        assert!(cwd.join("site").join(key).is_file(), "the live release lost {key}");
+        assert!(
+            cwd.join("site").join(key).is_file(),
+            "the live release lost {key}"
+        );
     }
     publish("next", &[]);
-    assert!(!page(&first).exists() && !page(&second).exists(), "superseded previews pruned");
+    assert!(
+        !page(&first).exists() && !page(&second).exists(),
+        "superseded previews pruned"
+    );
 }
 
 /// Headless Chromium through the router: the preview URL of a staged release loads its pages
