@@ -305,7 +305,7 @@ fn cloudflare_steps_put_the_workers_kv_value() {
     let cloud = CloudServer::start(CloudConfig::new(Dialect::Cloudflare));
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let (_, candidate) = staged(cwd);
+    let (stable, candidate) = staged(cwd);
     let router = format!(
         "cloudflare:{CF_ACCOUNT}/{CF_NAMESPACE}?endpoint={}",
         cloud.endpoint
@@ -351,6 +351,27 @@ fn cloudflare_steps_put_the_workers_kv_value() {
     );
     step(cwd, &env, &router, &["abort"]).success();
     assert_eq!(value()["candidate_prefix"], "");
+    // Promote: the candidate made live, then every router told (everyone on the live pages).
+    step(
+        cwd,
+        &env,
+        &router,
+        &["start", &candidate, "--percent", "90"],
+    )
+    .success();
+    step(cwd, &env, &router, &["promote"]).success();
+    let after = state(cwd).unwrap();
+    assert!(
+        after.candidate.is_none() && after.stable != stable,
+        "{after:?}"
+    );
+    assert_eq!(value().to_string(), kvs_value(&after));
+    assert_eq!(value()["candidate_prefix"], "");
+    let live = fs::read_to_string(cwd.join("site/index.html")).unwrap();
+    assert!(
+        live.contains("<title>staged "),
+        "the candidate's page is live"
+    );
 
     let other = "cdn.example.com/other/*";
     cloud.add_route(other, "someone-elses-worker");
