@@ -1,6 +1,15 @@
 //! One router API call as `--dry-run` prints it, and the retry every router call shares.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
+
+/// What a path label keeps unencoded: RFC 3986's unreserved characters (how the SDKs and
+/// wrangler encode an ARN, a function name or a KV key in a path).
+pub(super) const LABEL: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// One API call a router change makes, as `--dry-run` prints it and the report keeps it: the
 /// method, the URL and the body (no header: signatures and tokens are never shown).
@@ -29,7 +38,15 @@ where
         match attempt().await {
             Ok(v) => return Ok(v),
             Err(e) => match backoff.next_delay() {
-                Some(d) if e.class != crate::cdn::ErrorClass::Fatal => tokio::time::sleep(d).await,
+                Some(d) if e.class != crate::cdn::ErrorClass::Fatal => {
+                    tracing::warn!(
+                        "{} ({}): retrying in {:.1} s",
+                        e.message,
+                        e.code,
+                        d.as_secs_f64()
+                    );
+                    tokio::time::sleep(d).await
+                }
                 _ => {
                     return Err(crate::error::Error::Failed(format!(
                         "{} ({})",

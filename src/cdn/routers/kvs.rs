@@ -10,20 +10,12 @@ use std::time::SystemTime;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use base64::Engine as _;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 
-use super::call::{retried, Call};
+use super::call::{retried, Call, LABEL};
 use crate::cdn::cloudfront::{first_text, sigv4_headers};
 use crate::cdn::{ApiError, ErrorClass};
 use crate::error::{Error, Result};
-
-/// What a path label keeps unencoded: RFC 3986's unreserved characters (the SDKs' encoding of
-/// the ARN and the function name).
-const LABEL: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// The KeyValueStore API's signing name.
 pub const KVS_SERVICE: &str = "cloudfront-keyvaluestore";

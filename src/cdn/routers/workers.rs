@@ -5,10 +5,10 @@
 //! module and the KV binding `ROLLOUT`, then the module as `application/javascript+module`) and
 //! its route on a zone (listed, then created or pointed at the Worker, as wrangler does).
 
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use serde_json::{json, Value};
 
-use super::call::{retried, Call};
+use super::call::{retried, Call, LABEL};
 use crate::cdn::{ApiError, ErrorClass};
 use crate::error::{Error, Result};
 
@@ -52,7 +52,13 @@ impl Workers {
         endpoint: Option<&str>,
         timeouts: crate::util::net::Timeouts,
     ) -> Result<Self> {
-        let token = crate::cdn::cloudflare::token_from_env()?;
+        let token = crate::cdn::cloudflare::token_from_env().map_err(|_| {
+            Error::Usage(
+                "no Cloudflare API token: set CLOUDFLARE_API_TOKEN (a token with Workers KV Storage \
+                 Edit and, to deploy, Workers Scripts and Routes Edit)"
+                    .into(),
+            )
+        })?;
         let (endpoint, http) = crate::cdn::http::api_client(
             endpoint,
             crate::cdn::cloudflare::DEFAULT_ENDPOINT,
@@ -83,7 +89,7 @@ impl Workers {
             format!(
                 "/accounts/{}/storage/kv/namespaces/{namespace}/values/{}",
                 self.account,
-                utf8_percent_encode(key, NON_ALPHANUMERIC)
+                utf8_percent_encode(key, LABEL)
             ),
             value.to_string(),
         )
@@ -129,7 +135,7 @@ impl Workers {
             format!(
                 "/accounts/{}/workers/scripts/{}",
                 self.account,
-                utf8_percent_encode(&script.name, NON_ALPHANUMERIC)
+                utf8_percent_encode(&script.name, LABEL)
             ),
             format!(
                 "metadata: {}\n{MODULE}: application/javascript+module, {} bytes",
