@@ -491,6 +491,9 @@ fn verify_text(w: &mut dyn Write, r: &crate::cmd::verify::VerifyReport) -> std::
             writeln!(w, "  {kind:<10} {:<3} {}  {}", f.status, f.url, f.detail)?;
         }
     }
+    for n in &r.notes {
+        writeln!(w, "  note: {n}")?;
+    }
     if let Some(routed) = &r.routed {
         writeln!(
             w,

@@ -198,7 +198,7 @@ pub enum RolloutAction {
     /// route), then write them the current step.
     Deploy {
         /// The URL path the pages are served under (the deploy sub-path).
-        #[arg(long, value_name = "PATH", default_value = "/")]
+        #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
         base: String,
         /// The Worker's name and the CloudFront Functions' stem (NAME-request, NAME-response).
         #[arg(long, value_name = "NAME", default_value = "cdnpub-rollout")]
@@ -218,14 +218,15 @@ pub enum RolloutAction {
             long,
             value_name = "DIR",
             conflicts_with = "origin",
-            required_unless_present = "origin"
+            required_unless_present = "origin",
+            value_parser = nginx_word
         )]
         root: Option<String>,
         /// Proxy the pages to this URL (the bucket, with the target's prefix).
-        #[arg(long, value_name = "URL")]
+        #[arg(long, value_name = "URL", value_parser = nginx_origin)]
         origin: Option<String>,
         /// The URL path the pages are served under (the deploy sub-path).
-        #[arg(long, value_name = "PATH", default_value = "/")]
+        #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
         base: String,
         /// Where to write cdnpub-rollout-http.conf and cdnpub-rollout-server.conf.
         #[arg(long, value_name = "DIR", default_value = ".")]
@@ -235,10 +236,10 @@ pub enum RolloutAction {
     /// for the current step.
     Cloudfront {
         /// The KeyValueStore the functions read the rollout from (its id or ARN).
-        #[arg(long, value_name = "ID")]
+        #[arg(long, value_name = "ID", value_parser = kvs_ref)]
         kvs_id: String,
         /// The URL path the pages are served under (the deploy sub-path).
-        #[arg(long, value_name = "PATH", default_value = "/")]
+        #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
         base: String,
         /// Where to write cdnpub-rollout-request.js, cdnpub-rollout-response.js and
         /// cdnpub-rollout-kvs.json.
@@ -248,7 +249,7 @@ pub enum RolloutAction {
     /// Write the Cloudflare Worker and the KV value for the current step.
     Cloudflare {
         /// The URL path the pages are served under (the deploy sub-path).
-        #[arg(long, value_name = "PATH", default_value = "/")]
+        #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
         base: String,
         /// Where to write cdnpub-rollout-worker.mjs and cdnpub-rollout-kvs.json.
         #[arg(long, value_name = "DIR", default_value = ".")]
@@ -257,7 +258,7 @@ pub enum RolloutAction {
     /// Write the Tencent Cloud EdgeOne edge function and the KV value for the current step.
     Edgeone {
         /// The URL path the pages are served under (the deploy sub-path).
-        #[arg(long, value_name = "PATH", default_value = "/")]
+        #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
         base: String,
         /// Where to write cdnpub-rollout-edgeone.js and cdnpub-rollout-kvs.json.
         #[arg(long, value_name = "DIR", default_value = ".")]
@@ -266,7 +267,7 @@ pub enum RolloutAction {
     /// Write the Alibaba Cloud CDN EdgeScript rule for the current step.
     Aliyun {
         /// The URL path the pages are served under (the deploy sub-path).
-        #[arg(long, value_name = "PATH", default_value = "/")]
+        #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
         base: String,
         /// Where to write cdnpub-rollout.es.
         #[arg(long, value_name = "DIR", default_value = ".")]
@@ -708,4 +709,58 @@ pub struct RewriteArgs {
     /// Survives power loss; slower.
     #[arg(long)]
     pub fsync: bool,
+}
+
+/// A URL path router code is written for (`/`, `/mobile-vue/pass/`): letters, digits and
+/// `. _ ~ - /`, no `..` segment (it goes into nginx, JavaScript and EdgeScript as it is).
+pub fn url_path(raw: &str) -> Result<String, String> {
+    let ok = raw
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-' | b'/'))
+        && !raw.split('/').any(|s| s == "..");
+    if ok {
+        Ok(raw.to_string())
+    } else {
+        Err(format!(
+            "{raw:?} is not a URL path of letters, digits and . _ ~ - / (e.g. /mobile-vue/pass/)"
+        ))
+    }
+}
+
+/// A CloudFront KeyValueStore id, or its ARN.
+fn kvs_ref(raw: &str) -> Result<String, String> {
+    if raw.starts_with("arn:") {
+        return crate::cdn::routers::kvs::check_arn(raw).map(|()| raw.to_string());
+    }
+    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        Ok(raw.to_string())
+    } else {
+        Err(format!(
+            "{raw:?} is not a KeyValueStore id (letters, digits, -) or ARN"
+        ))
+    }
+}
+
+/// A path nginx reads unquoted: no whitespace, quotes, `;`, braces or `$`.
+fn nginx_word(raw: &str) -> Result<String, String> {
+    if !raw.is_empty()
+        && !raw
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "'\";{}$#\\".contains(c))
+    {
+        Ok(raw.to_string())
+    } else {
+        Err(format!(
+            "{raw:?} cannot go into an nginx configuration unquoted (no spaces, quotes, ; {{ }} $ #)"
+        ))
+    }
+}
+
+/// An http(s) URL nginx proxies to.
+fn nginx_origin(raw: &str) -> Result<String, String> {
+    let word = nginx_word(raw)?;
+    match url::Url::parse(&word) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(word),
+        _ => Err(format!("{raw:?} is not an http(s) URL")),
+    }
 }

@@ -222,6 +222,16 @@ pub async fn step_all(
     Ok(report)
 }
 
+/// The live release of `target`; none is a usage error.
+async fn live_release(target: &Target) -> Result<String> {
+    crate::release::pointed(target).await?.ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: no live release to route to: publish one first",
+            target.describe()
+        ))
+    })
+}
+
 /// The state of `target` after `step` (nothing written).
 async fn next_state(target: &Target, step: &Step) -> Result<Option<Rollout>> {
     let current = rollout::read(target).await?;
@@ -249,6 +259,8 @@ async fn next_state(target: &Target, step: &Step) -> Result<Option<Rollout>> {
             }
             next
         }
+        // No rollout yet (a first start a router refused): the routers get the idle step.
+        (Step::Apply, None) => Rollout::idle(&live_release(target).await?),
         (_, None) => {
             return Err(Error::Usage(format!(
                 "{}: no rollout here: start one with `cdnpub rollout start <release> --percent 10`",
@@ -403,12 +415,7 @@ pub async fn deploy_all(
     let target = first(targets, endpoint).await?;
     let state = match rollout::read(&target).await? {
         Some(s) => s,
-        None => Rollout::idle(&crate::release::pointed(&target).await?.ok_or_else(|| {
-            Error::Usage(format!(
-                "{}: no live release to route to: publish one first",
-                target.describe()
-            ))
-        })?),
+        None => Rollout::idle(&live_release(&target).await?),
     };
     for spec in &routers.specs {
         let mut calls = Vec::new();
@@ -541,17 +548,24 @@ pub async fn promote_all(
     }
     let mut report = RolloutReport::new("promote", job.dry_run);
     let rolled = rollback_all(targets, endpoint, Some(&candidate), cdn, job, purge).await?;
+    // Each target that made the candidate live ends its rollout; one that failed keeps its
+    // state (the candidate still routed by share) and fails the promote, naming it.
     let mut promoted = Vec::new();
-    for (mut state, done) in states.into_iter().zip(&rolled.targets) {
+    for (t, mut state) in opened.iter().zip(states) {
+        let Some(done) = rolled.targets.iter().find(|d| d.target == t.describe()) else {
+            continue;
+        };
         let live = done.release.clone().unwrap_or_else(|| candidate.clone());
         state.promoted(&live)?;
-        promoted.push(state);
+        promoted.push((t, state));
     }
-    // The live pages are the candidate's now, whatever a router still routes to: told after.
-    if let Some(first) = promoted.first() {
-        report.routers = apply_routers(routers, first, job.dry_run).await;
+    // The routers are told once every target serves the candidate's pages live.
+    if rolled.failed.is_empty() {
+        if let Some((_, first)) = promoted.first() {
+            report.routers = apply_routers(routers, first, job.dry_run).await;
+        }
     }
-    for (t, state) in opened.iter().zip(promoted) {
+    for (t, state) in promoted {
         if !job.dry_run {
             rollout::write(t, &state).await?;
         }

@@ -92,6 +92,9 @@ pub struct VerifyReport {
     pub wrong: Vec<Finding>,
     /// No answer after retries (timeouts, connection errors).
     pub errors: Vec<Finding>,
+    /// What was left out, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// During a rollout, with the site's URL: each release's pages fetched through the router
     /// as a visitor of each cohort.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,11 +160,27 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         })?,
     };
     let record = release::fetch_required(&target, &id).await?;
-    let cookie = stable_cohort(&target, &id).await?;
+    let cohort = stable_cohort(&target, &id).await?;
     let all = served_keys(&record);
-    let keys = match cfg.sample {
+    let mut keys = match cfg.sample {
         Some(n) if n < all.len() => sample(&target, &record, &all, n, &cfg.cdn_base).await?,
         _ => all.clone(),
+    };
+    let mut notes = Vec::new();
+    let cookie = match cohort {
+        Cohort::Anyone => None,
+        Cohort::Stable(c) => Some(c),
+        Cohort::Unreachable => {
+            let before = keys.len();
+            keys.retain(|k| !k.ends_with(".html"));
+            notes.push(format!(
+                "a rollout routes every visitor to its candidate (100%): {} page(s) of the stable \
+                 release were not fetched (with --site-url the candidate's pages are checked \
+                 through the router)",
+                before - keys.len()
+            ));
+            None
+        }
     };
     let http = reqwest::Client::builder()
         .timeout(cfg.timeout)
@@ -218,6 +237,7 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         missing: Vec::new(),
         wrong: Vec::new(),
         errors: Vec::new(),
+        notes,
         routed: None,
         purge: None,
         seconds: 0.0,
@@ -347,14 +367,31 @@ impl Routed {
     }
 }
 
-/// During a rollout where the release checked is the stable one and the share is below 100%,
-/// the cookie of a stable-cohort visitor (the last bucket): a router in front of the pages
-/// must not hand verify the candidate's.
-async fn stable_cohort(target: &Target, id: &str) -> Result<Option<String>> {
+/// How verify asks for the stable release's pages during a rollout.
+enum Cohort {
+    /// No rollout routes the release checked: as anyone.
+    Anyone,
+    /// As a visitor of the last bucket (stable while the share is below 100%).
+    Stable(String),
+    /// At 100% every visitor's page is the candidate's: the stable release's pages cannot be
+    /// fetched through a router, so they are not compared (the candidate's are, with
+    /// `--site-url`).
+    Unreachable,
+}
+
+/// During a rollout where the release checked is the stable one, how to ask for its pages: a
+/// router in front of them must not hand verify the candidate's.
+async fn stable_cohort(target: &Target, id: &str) -> Result<Cohort> {
     let state = crate::release::rollout::read(target).await?;
-    Ok(state
-        .filter(|s| s.candidate.is_some() && s.stable == id && s.percent < 100)
-        .map(|_| format!("{}=99", crate::release::rollout::BUCKET_COOKIE)))
+    Ok(
+        match state.filter(|s| s.candidate.is_some() && s.stable == id) {
+            None => Cohort::Anyone,
+            Some(s) if s.percent < 100 => {
+                Cohort::Stable(format!("{}=99", crate::release::rollout::BUCKET_COOKIE))
+            }
+            Some(_) => Cohort::Unreachable,
+        },
+    )
 }
 
 /// During a rollout, fetch each page of the stable and the candidate release through the

@@ -63,14 +63,21 @@ impl Tag {
         let (name, value) = rest
             .split_once('=')
             .ok_or_else(|| format!("tag {raw:?}: {form}"))?;
-        let token = |s: &str| {
+        let token = |s: &str, extra: &[u8]| {
             !s.is_empty()
                 && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                    .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
         };
-        if !token(name) || !token(value) {
+        // What every router can name: nginx reads `$http_x_gray` for `x-gray` (and drops
+        // headers with `_`), `$cookie_NAME` ends at the first character outside [A-Za-z0-9_].
+        let name_ok = match kind {
+            TagKind::Header => token(name, b"-"),
+            TagKind::Cookie => token(name, b"_"),
+        };
+        if !name_ok || !token(value, b"-_.") {
             return Err(format!(
-                "tag {raw:?}: name and value are letters, digits, - _ . only (they go into router code)"
+                "tag {raw:?}: a header name is letters, digits and -, a cookie name letters, digits \
+                 and _, a value letters, digits and - _ . (they go into router code)"
             ));
         }
         let name = match kind {
@@ -233,6 +240,35 @@ impl Rollout {
         });
     }
 
+    /// What router code is written from, checked as if typed again: release ids, the candidate's
+    /// prefix (`releases/<candidate>/`) and every tag rule (the file lives in a bucket others may
+    /// write).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let id = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if !id(&self.stable) || self.candidate.as_deref().is_some_and(|c| !id(c)) {
+            return Err("a release id that is not one".into());
+        }
+        let want = self.candidate.as_deref().map(super::stage_prefix);
+        if self.candidate_prefix != want {
+            return Err("candidate_prefix is not releases/<candidate>/".into());
+        }
+        for t in &self.tags {
+            let kind = match t.kind {
+                TagKind::Header => "header",
+                TagKind::Cookie => "cookie",
+            };
+            Tag::parse(&format!("{kind}:{}={}", t.name, t.value))?;
+        }
+        if self.percent > 100 {
+            return Err(format!("a share of {}%", self.percent));
+        }
+        Ok(())
+    }
+
     /// The bytes stored.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
@@ -272,12 +308,17 @@ pub async fn read(target: &Target) -> Result<Option<Rollout>> {
     let Some(bytes) = target.get(ROLLOUT_KEY).await? else {
         return Ok(None);
     };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::Failed(format!(
-            "{}: {ROLLOUT_KEY} is damaged ({e}); `cdnpub rollout abort` rewrites it",
-            target.describe()
-        ))
-    })
+    let state: Rollout = serde_json::from_slice(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|s: Rollout| s.check().map(|()| s))
+        .map_err(|e| {
+            Error::Failed(format!(
+                "{}: {ROLLOUT_KEY} is damaged ({e}): no router code is written from it; restore \
+                 it from the bucket's versions, or delete it and `cdnpub rollout start` again",
+                target.describe()
+            ))
+        })?;
+    Ok(Some(state))
 }
 
 /// Store `state` in one PUT.

@@ -3,7 +3,8 @@
 // KVS.json is the KeyValueStore's content ({key: value}); `import cf from 'cloudfront'` is
 // served by a stub whose kvs(id).get(key) answers from it (and fails for a missing key, as the
 // runtime does). For each viewer-request event, the request function runs, then the response
-// function on a 200 response to the request it produced; prints [{name, uri, cookie}] as JSON.
+// function on a 200 response to the request it produced; prints [{name, uri, cookie, preview}]
+// (the bucket and preview cookies set) as JSON.
 import { readFileSync } from 'node:fs'
 import vm from 'node:vm'
 
@@ -42,6 +43,7 @@ for (const e of JSON.parse(readFileSync(eventsPath, 'utf8'))) {
     response: { statusCode: 200, statusDescription: 'OK', headers: {}, cookies: {} },
   })
   const cookie = response.cookies.cdnpub_bucket
-  out.push({ name: e.name, uri: request.uri, cookie: cookie ? cookie.value : null })
+  const preview = response.cookies.cdnpub_release
+  out.push({ name: e.name, uri: request.uri, cookie: cookie ? cookie.value : null, preview: preview ? preview.value : null })
 }
 process.stdout.write(JSON.stringify({ kvsIds, results: out }))

@@ -311,6 +311,26 @@ fn verify_fetches_the_stable_and_the_candidate_through_the_router() {
         .success();
     let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
     assert!(v.get("routed").is_none());
+    // At 100% nobody gets the stable pages: verify leaves them out, saying so, and checks the
+    // candidate's through the router.
+    rollout(cwd, &["set", "100"]);
+    drop(web);
+    let web = serve(bin, cwd);
+    let a = cdnpub(cwd)
+        .args(["--json", "verify", "--to", "site"])
+        .args(["--cdn-base", &web.url("/"), "--site-url", &web.url("/")])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    assert!(v["notes"][0].as_str().unwrap().contains("100%"), "{v}");
+    let pages = v["routed"]["pages"].as_array().unwrap();
+    assert!(
+        !pages.is_empty()
+            && pages
+                .iter()
+                .all(|p| p["cohort"] == "candidate" && p["verdict"] == "ok"),
+        "{v}"
+    );
 }
 
 /// Releases published during a rollout (hotfixes) become its stable release and never prune the
@@ -684,6 +704,17 @@ fn the_cloudfront_functions_route_by_the_key_value_store() {
         assert_eq!(on(&v, "gray"), "/mobile-vue/pass/releases/r2/index.html");
         assert_eq!(on(&v, "preview"), "/mobile-vue/pass/releases/r7/index.html");
         assert_eq!(on(&v, "asset"), "/mobile-vue/pass/assets/index-AbCd1234.js");
+        // The preview link's release is kept in a cookie; nobody else gets one.
+        let results = v["results"].as_array().unwrap();
+        let previews: Vec<&Value> = results.iter().filter(|r| !r["preview"].is_null()).collect();
+        assert_eq!(previews.len(), 1, "{previews:?}");
+        assert_eq!(
+            (
+                previews[0]["name"].as_str(),
+                previews[0]["preview"].as_str()
+            ),
+            (Some("preview"), Some("r7"))
+        );
         let first = &v["results"][0];
         assert!(first["cookie"].as_str().unwrap().parse::<u8>().unwrap() < 100);
         assert_eq!(
@@ -770,6 +801,10 @@ fn fetch_router_routes_by_the_kv_value(script: &str, mode: &str) {
         serde_json::json!({"name": "asset", "url": format!("{site}assets/index-AbCd1234.js"),
         "headers": {"cookie": "cdnpub_bucket=0"}}),
     );
+    visits.push(
+        serde_json::json!({"name": "preview, next page", "url": format!("{site}about.html"),
+        "headers": {"cookie": "cdnpub_bucket=99; cdnpub_release=r7"}}),
+    );
     fs::write(
         tmp.path().join("visits.json"),
         Value::Array(visits).to_string(),
@@ -832,6 +867,16 @@ fn fetch_router_routes_by_the_kv_value(script: &str, mode: &str) {
             got[1002]["fetched"],
             "/mobile-vue/pass/assets/index-AbCd1234.js"
         );
+        let kept = got[1001]["setCookie"].as_str().unwrap_or_default();
+        assert!(kept.contains("cdnpub_release=r7; Path=/"), "{kept}");
+        assert_eq!(
+            got[1003]["fetched"],
+            "/mobile-vue/pass/releases/r7/about.html"
+        );
+        assert!(!got[1003]["setCookie"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cdnpub_release"));
     }
     state.abort().unwrap();
     for kv in [
@@ -938,10 +983,11 @@ fn the_edgescript_rule_routes_by_the_step_it_carries() {
     preview
         .args
         .insert("cdnpub-release".into(), "../../etc".into());
-    assert_eq!(
-        run(&rule, &preview).rewritten,
-        stable,
-        "a preview id never leaves releases/"
+    let e = run(&rule, &preview);
+    assert_eq!(e.rewritten, stable, "a preview id never leaves releases/");
+    assert!(
+        e.cookies.iter().all(|(k, _, _)| k != "cdnpub_release"),
+        "no cookie for a refused preview id"
     );
     let asset = Request {
         uri: format!("{base}assets/index-AbCd1234.js"),

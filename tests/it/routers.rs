@@ -462,3 +462,143 @@ fn edgeone_steps_put_the_edge_kv_value() {
         "a step is no redeploy"
     );
 }
+
+/// What goes into router code is checked where a person types it (`--base`, `--root`,
+/// `--router`) and again where it is read back from the bucket (`_cdnpub/rollout.json`: a
+/// tampered tag or prefix is refused, no router code written); `rollout apply` before any
+/// rollout gives the routers the idle step (everyone on the live release).
+#[test]
+fn router_inputs_are_checked_and_a_tampered_state_writes_no_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let (stable, candidate) = staged(cwd);
+    let ngx = cwd.join("ngx");
+    fs::create_dir_all(&ngx).unwrap();
+    let router = format!("nginx:{}", ngx.display());
+    step(cwd, &[], &router, &["apply"]).success();
+    let http = fs::read_to_string(ngx.join("cdnpub-rollout-http.conf")).unwrap();
+    assert!(
+        http.contains(&format!("stable {stable}, candidate none at 0%")),
+        "{http}"
+    );
+
+    for (args, says) in [
+        (vec!["deploy", "--base", "/a'b/"], "not a URL path"),
+        (
+            vec!["nginx", "--root", "/srv/x; return 200", "--base", "/"],
+            "nginx configuration",
+        ),
+        (
+            vec!["nginx", "--origin", "ftp://bucket/", "--base", "/"],
+            "http(s) URL",
+        ),
+        (vec!["cloudfront", "--kvs-id", "kvs'1"], "KeyValueStore id"),
+    ] {
+        let a = step(cwd, &[], &router, &args).code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let a = cdnpub(cwd)
+        .args([
+            "rollout",
+            "status",
+            "--to",
+            "site",
+            "--router",
+            "varnish:/etc/varnish",
+        ])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&a.get_output().stderr).contains("a router is nginx:DIR"));
+
+    step(
+        cwd,
+        &[],
+        &router,
+        &["start", &candidate, "--tag", "cookie:gray=1"],
+    )
+    .success();
+    let path = cwd.join("site/_cdnpub/rollout.json");
+    let good = fs::read_to_string(&path).unwrap();
+    for (from, to) in [
+        ("\"gray\"", "\"gray; }} server { listen 81\""),
+        (&format!("\"releases/{candidate}/\""), "\"../../etc/\""),
+    ] {
+        fs::write(&path, good.replace(from, to)).unwrap();
+        let a = step(cwd, &[], &router, &["apply"]).code(1);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert!(
+            err.contains("damaged") && err.contains("no router code"),
+            "{err}"
+        );
+    }
+    fs::write(&path, good).unwrap();
+    step(cwd, &[], &router, &["apply"]).success();
+}
+
+/// A create whose answer is lost (carried out, answered 502) is retried by looking first: one
+/// EdgeScript rule, one EdgeOne function and rule, one Cloudflare route, and every step
+/// succeeds.
+#[test]
+fn a_lost_answer_to_a_create_does_not_double_it() {
+    use crate::common::clouds::{CF_ACCOUNT, CF_NAMESPACE, TEO_NAMESPACE, TEO_ZONE};
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let (_, candidate) = staged(cwd);
+    let lossy = |d: Dialect, calls: &[&str]| {
+        let mut c = CloudConfig::new(d);
+        c.lose_first_answer = calls.iter().map(|s| s.to_string()).collect();
+        CloudServer::start(c)
+    };
+    let aliyun = lossy(Dialect::Aliyun, &["BatchSetCdnDomainConfig"]);
+    let router = format!("aliyun:cdn.example.com/?endpoint={}", aliyun.endpoint);
+    step(
+        cwd,
+        &aliyun.env(),
+        &router,
+        &["start", &candidate, "--percent", "10"],
+    )
+    .success();
+    assert_eq!(aliyun.rules().len(), 1);
+
+    let teo = lossy(Dialect::Tencent, &["CreateFunction", "CreateFunctionRule"]);
+    let router = format!(
+        "edgeone:{TEO_ZONE}/{TEO_NAMESPACE}?endpoint={}",
+        teo.endpoint
+    );
+    step(
+        cwd,
+        &teo.env(),
+        &router,
+        &["deploy", "--route", "www.example.com"],
+    )
+    .success();
+    let site = teo.teo();
+    assert_eq!((site.functions.len(), site.rules.len()), (1, 1));
+
+    let cf = lossy(
+        Dialect::Cloudflare,
+        &[&format!(
+            "POST /client/v4/zones/{}/workers/routes",
+            CloudConfig::new(Dialect::Cloudflare).zone_id
+        )],
+    );
+    let router = format!(
+        "cloudflare:{CF_ACCOUNT}/{CF_NAMESPACE}?endpoint={}",
+        cf.endpoint
+    );
+    step(
+        cwd,
+        &cf.env(),
+        &router,
+        &["deploy", "--route", "cdn.example.com/*"],
+    )
+    .success();
+    assert_eq!(cf.routes().len(), 1);
+    assert!(
+        cf.received()
+            .iter()
+            .any(|r| r.error.as_deref() == Some("lost")),
+        "an answer was lost"
+    );
+}

@@ -26,8 +26,9 @@ pub struct Call {
 }
 
 /// Repeat `attempt` while its error is worth retrying (throttled, a concurrent change, a 5xx
-/// or a lost answer: every router call is idempotent), with the CDN retry policy; the last
-/// error, with what to do, is the failure.
+/// or a lost answer), with the CDN retry policy; the last error, with what to do, is the
+/// failure. A used-up quota or a refusal stops at once. An attempt that creates something looks
+/// first (so an attempt after a lost answer finds what the lost one made).
 pub(super) async fn retried<T, F, Fut>(mut attempt: F) -> crate::error::Result<T>
 where
     F: FnMut() -> Fut,
@@ -38,7 +39,12 @@ where
         match attempt().await {
             Ok(v) => return Ok(v),
             Err(e) => match backoff.next_delay() {
-                Some(d) if e.class != crate::cdn::ErrorClass::Fatal => {
+                Some(d)
+                    if matches!(
+                        e.class,
+                        crate::cdn::ErrorClass::Retry | crate::cdn::ErrorClass::Unsure
+                    ) =>
+                {
                     tracing::warn!(
                         "{} ({}): retrying in {:.1} s",
                         e.message,

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::call::{retried, Call};
 use crate::cdn::tencent::Tencent;
-use crate::error::{Error, Result};
+use crate::cdn::{ApiError, ErrorClass};
+use crate::error::Result;
 
 /// A site (zone) of EdgeOne.
 #[derive(Debug)]
@@ -57,9 +58,9 @@ impl EdgeOne {
         }
     }
 
-    async fn send(&self, call: &Call) -> Result<Value> {
+    async fn send(&self, call: &Call) -> Result<Value, ApiError> {
         let params: Value = serde_json::from_str(&call.body).unwrap_or_default();
-        retried(|| async { self.api.call(&call.operation, &params).await }).await
+        self.api.call(&call.operation, &params).await
     }
 
     /// Set `key` of `namespace` to `value` (EdgeKVPut). The call, sent unless `dry_run`.
@@ -75,14 +76,20 @@ impl EdgeOne {
             &json!({"ZoneId": self.zone, "Namespace": namespace, "Key": key, "Value": value}),
         );
         if !dry_run {
-            self.send(&call).await?;
+            retried(|| self.send(&call)).await?;
         }
         Ok(vec![call])
     }
 
-    /// Create or update `f`, bind its namespace, and make sure a rule runs it on its host. The
-    /// calls; the lookups are sent even with `dry_run`, the writes only without.
+    /// Create or update `f`, bind its namespace, and make sure a rule runs it on its host. Each
+    /// attempt looks first (the function by its exact name, its rules), so one after a lost
+    /// answer updates what the lost one created. The calls; the lookups are sent even with
+    /// `dry_run`, the writes only without.
     pub async fn deploy(&self, f: &EdgeFunction, dry_run: bool) -> Result<Vec<Call>> {
+        retried(|| async { self.deploy_once(f, dry_run).await }).await
+    }
+
+    async fn deploy_once(&self, f: &EdgeFunction, dry_run: bool) -> Result<Vec<Call>, ApiError> {
         let mut calls = Vec::new();
         let find = self.call(
             "DescribeFunctions",
@@ -109,17 +116,20 @@ impl EdgeOne {
                 &json!({"ZoneId": self.zone, "Name": f.name, "Content": f.code, "Remark": remark}),
             ),
         };
-        let id = if dry_run {
-            existing.unwrap_or_else(|| "(the new function's id)".into())
-        } else {
-            let answer = self.send(&write).await?;
-            match existing {
-                Some(id) => id,
-                None => answer["FunctionId"]
-                    .as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| Error::Failed("CreateFunction answered no FunctionId".into()))?,
+        let id = match (dry_run, existing) {
+            (true, existing) => existing.unwrap_or_else(|| "(the new function's id)".into()),
+            (false, Some(id)) => {
+                self.send(&write).await?;
+                id
             }
+            (false, None) => self.send(&write).await?["FunctionId"]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| ApiError {
+                    code: "NoFunctionId".into(),
+                    message: "CreateFunction answered no FunctionId".into(),
+                    class: ErrorClass::Fatal,
+                })?,
         };
         calls.push(write);
         let bind = self.call(
@@ -139,7 +149,7 @@ impl EdgeOne {
     }
 
     /// A rule running function `id` on `host`, unless one of its rules already names the host.
-    async fn rule(&self, id: &str, host: &str, dry_run: bool) -> Result<Vec<Call>> {
+    async fn rule(&self, id: &str, host: &str, dry_run: bool) -> Result<Vec<Call>, ApiError> {
         let list = self.call(
             "DescribeFunctionRules",
             &json!({"ZoneId": self.zone, "Filters": [{"Name": "function-id", "Values": [id]}]}),

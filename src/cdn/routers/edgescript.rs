@@ -62,8 +62,9 @@ impl EdgeScript {
         }
     }
 
-    /// Write rule `name` of `domain` (created, or updated in place when the domain has it).
-    /// The calls; the write is sent unless `dry_run`.
+    /// Write rule `name` of `domain` (created, or updated in place when the domain has it): each
+    /// attempt looks the rule up first, so one after a lost answer updates what the lost one
+    /// created. The calls; the write is sent unless `dry_run`.
     pub async fn set_rule(
         &self,
         domain: &str,
@@ -72,19 +73,19 @@ impl EdgeScript {
         dry_run: bool,
     ) -> Result<Vec<Call>> {
         let query = [("DomainName", domain), ("FunctionNames", FUNCTION)];
-        let found =
-            retried(|| async { self.api.call("DescribeCdnDomainConfigs", &query).await }).await?;
-        let config_id = config_of(&found, name);
-        let functions = Self::functions(name, rule, config_id);
-        let write = [("DomainNames", domain), ("Functions", functions.as_str())];
-        let calls = vec![
-            self.call("DescribeCdnDomainConfigs", &query),
-            self.call("BatchSetCdnDomainConfig", &write),
-        ];
-        if !dry_run {
-            retried(|| async { self.api.call("BatchSetCdnDomainConfig", &write).await }).await?;
-        }
-        Ok(calls)
+        retried(|| async {
+            let found = self.api.call("DescribeCdnDomainConfigs", &query).await?;
+            let functions = Self::functions(name, rule, config_of(&found, name));
+            let write = [("DomainNames", domain), ("Functions", functions.as_str())];
+            if !dry_run {
+                self.api.call("BatchSetCdnDomainConfig", &write).await?;
+            }
+            Ok(vec![
+                self.call("DescribeCdnDomainConfigs", &query),
+                self.call("BatchSetCdnDomainConfig", &write),
+            ])
+        })
+        .await
     }
 }
 

@@ -186,49 +186,54 @@ impl Workers {
             format!("/zones/{zone}/workers/routes"),
             String::new(),
         );
-        let routes = retried(|| async { self.answer(&list, self.request(&list)).await }).await?;
-        let found = routes
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["pattern"] == pattern);
         let body = json!({ "pattern": pattern, "script": script }).to_string();
-        let write = match found {
-            Some(r) if r["script"] == script => return Ok(vec![list]),
-            Some(r) if r["script"].as_str().is_some_and(|s| !s.is_empty()) => {
-                return Err(Error::Usage(format!(
-                    "the route {pattern} of zone {zone} runs the Worker {}: remove it or choose \
-                     another --route",
-                    r["script"]
-                )))
-            }
-            Some(r) => self.call(
-                "workers.routes.update",
-                "PUT",
-                format!(
-                    "/zones/{zone}/workers/routes/{}",
-                    r["id"].as_str().unwrap_or_default()
+        // Each attempt lists first: one after a lost answer finds the route the lost one made.
+        retried(|| async {
+            let routes = self.answer(&list, self.request(&list)).await?;
+            let found = routes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|r| r["pattern"] == pattern);
+            let write = match found {
+                Some(r) if r["script"] == script => return Ok(vec![list.clone()]),
+                Some(r) if r["script"].as_str().is_some_and(|s| !s.is_empty()) => {
+                    return Err(ApiError {
+                        code: "RouteTaken".into(),
+                        message: format!(
+                            "the route {pattern} of zone {zone} runs the Worker {}: remove it or \
+                             choose another --route",
+                            r["script"]
+                        ),
+                        class: ErrorClass::Fatal,
+                    })
+                }
+                Some(r) => self.call(
+                    "workers.routes.update",
+                    "PUT",
+                    format!(
+                        "/zones/{zone}/workers/routes/{}",
+                        r["id"].as_str().unwrap_or_default()
+                    ),
+                    body.clone(),
                 ),
-                body,
-            ),
-            None => self.call(
-                "workers.routes.create",
-                "POST",
-                format!("/zones/{zone}/workers/routes"),
-                body,
-            ),
-        };
-        if !dry_run {
-            retried(|| async {
+                None => self.call(
+                    "workers.routes.create",
+                    "POST",
+                    format!("/zones/{zone}/workers/routes"),
+                    body.clone(),
+                ),
+            };
+            if !dry_run {
                 let req = self
                     .request(&write)
                     .header("content-type", "application/json")
                     .body(write.body.clone());
-                self.answer(&write, req).await
-            })
-            .await?;
-        }
-        Ok(vec![list, write])
+                self.answer(&write, req).await?;
+            }
+            Ok(vec![list.clone(), write])
+        })
+        .await
     }
 
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {

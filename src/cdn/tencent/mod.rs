@@ -163,6 +163,10 @@ fn classify(status: u16, code: &str, message: &str, action: &str) -> ApiError {
     use ErrorClass::*;
     let (class, hint) = match code {
         c if c.starts_with("RequestLimitExceeded") => (Retry, "throttled; retried with backoff"),
+        "FailedOperation.FunctionDeploying" => (
+            Retry,
+            "EdgeOne is still deploying the function's last change; retried with backoff",
+        ),
         c if c.ends_with("ExceedDayLimit") => (
             Exhausted,
             "today's quota is used up; resume tomorrow or ask Tencent Cloud for more",

@@ -92,14 +92,16 @@ if match_re($uri, {pages}) {{
         add_rsp_cookie({cookie}, tostring(cdnpub_bucket), ['path' = '/', 'max_age' = 31536000, 'samesite' = 'Lax'])
     }}
     cdnpub_prefix = ''
-    cdnpub_preview = req_uri_arg({param})
+    cdnpub_asked = req_uri_arg({param})
+    cdnpub_preview = cdnpub_asked
     if not(cdnpub_preview) {{
         cdnpub_preview = req_cookie('cdnpub_release')
-    }} else {{
-        add_rsp_cookie('cdnpub_release', cdnpub_preview, ['path' = '/'])
     }}
     if and(cdnpub_preview, match_re(cdnpub_preview, '^[0-9A-Za-z_-]+$')) {{
         cdnpub_prefix = concat('releases/', cdnpub_preview, '/')
+        if cdnpub_asked {{
+            add_rsp_cookie('cdnpub_release', cdnpub_preview, ['path' = '/', 'samesite' = 'Lax'])
+        }}
     }} else {{
 {route}    }}
     rewrite(concat({base}, cdnpub_prefix, cdnpub_page), 'break')

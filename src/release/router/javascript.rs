@@ -88,6 +88,11 @@ async function handler(event) {{
       attributes: 'Path=/; Max-Age=31536000; SameSite=Lax',
     }};
   }}
+  // A preview link's release is kept for the visit (reloads, links the app does not route).
+  var asked = request.querystring['{PREVIEW_PARAM}'];
+  if (asked && /^[0-9A-Za-z_-]+$/.test(asked.value)) {{
+    response.cookies['cdnpub_release'] = {{ value: asked.value, attributes: 'Path=/; SameSite=Lax' }};
+  }}
   response.headers['cache-control'] = {{ value: 'no-cache' }};
   return response;
 }}
@@ -199,7 +204,8 @@ function tagged(request, cookies, tags) {{
     const cookies = cookiesOf(request);
     const kept = /^([0-9]|[1-9][0-9])$/.test(cookies[COOKIE] || '');
     const bucket = kept ? parseInt(cookies[COOKIE], 10) : drawn(request);
-    const preview = url.searchParams.get('{PREVIEW_PARAM}') || cookies.cdnpub_release;
+    const asked = url.searchParams.get('{PREVIEW_PARAM}');
+    const preview = asked || cookies.cdnpub_release;
     let prefix = '';
     if (preview && /^[0-9A-Za-z_-]+$/.test(preview)) {{
       prefix = 'releases/' + preview + '/';
@@ -220,6 +226,8 @@ function tagged(request, cookies, tags) {{
     response.headers.set('cache-control', 'private, no-cache');
     response.headers.append('vary', 'Cookie');
     if (!kept) response.headers.append('set-cookie', COOKIE + '=' + bucket + '; Path=/; Max-Age=31536000; SameSite=Lax');
+    // A preview link's release is kept for the visit (reloads, links the app does not route).
+    if (asked && /^[0-9A-Za-z_-]+$/.test(asked)) response.headers.append('set-cookie', 'cdnpub_release=' + asked + '; Path=/; SameSite=Lax');
     return response;
 {close}"#
     )

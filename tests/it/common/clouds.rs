@@ -113,6 +113,9 @@ pub struct CloudConfig {
     pub polls_until_done: usize,
     /// Called with the URLs of every accepted purge (a test's CDN drops its copies).
     pub on_purge: Option<PurgeHook>,
+    /// Calls (`CreateFunction`, `POST /client/v4/zones/…/workers/routes`) whose first accepted
+    /// request is carried out but answered 502, as when an answer is lost on the way back.
+    pub lose_first_answer: Vec<String>,
 }
 
 /// A callback given the URLs of a purge.
@@ -153,6 +156,7 @@ impl CloudConfig {
             exhaust_after_calls: None,
             polls_until_done: 0,
             on_purge: None,
+            lose_first_answer: Vec::new(),
         }
     }
 }
@@ -269,6 +273,8 @@ struct State {
     routes: Vec<(String, String, String)>,
     /// EdgeOne: the site's functions, bindings, rules and Edge KV.
     teo: Teo,
+    /// Calls whose first answer was lost already.
+    lost: HashSet<String>,
     /// EdgeScript rules by ConfigId: (domain, arguments).
     rules: BTreeMap<u64, (String, BTreeMap<String, String>)>,
     log: Vec<Received>,
@@ -478,7 +484,15 @@ async fn handle(
             (Some(op), r)
         }
     };
+    let lose = outcome.is_ok()
+        && cfg.lose_first_answer.contains(&api)
+        && st.lock().unwrap().lost.insert(api.clone());
     let (status, answer, code) = match &outcome {
+        Ok(_) if lose => (
+            502,
+            json!({"error": "bad gateway"}),
+            Some("lost".to_string()),
+        ),
         Ok(v) => (200, answer(cfg.dialect, op.as_ref(), v), None),
         Err(f) => {
             let (s, code, v) = refusal(cfg.dialect, f, op.as_ref());
