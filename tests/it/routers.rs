@@ -602,3 +602,62 @@ fn a_lost_answer_to_a_create_does_not_double_it() {
         "an answer was lost"
     );
 }
+
+/// Promote on two targets where one cannot make the candidate live: the one that did ends its
+/// rollout, the other keeps its state (the candidate still routed by share), the routers are
+/// not told, and the promote fails naming the target.
+#[test]
+fn a_promote_that_fails_on_one_target_leaves_its_rollout_and_the_routers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |extra: &[&str]| -> String {
+        let a = cdnpub(cwd)
+            .args(["--json", "publish"])
+            .arg(&src)
+            .args(["--to", "a", "--to", "b"])
+            .args(extra)
+            .assert()
+            .success();
+        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+        v["release"].as_str().unwrap().to_string()
+    };
+    publish(&[]);
+    common::retitle(&src.join("index.html"), "staged");
+    let candidate = publish(&["--stage"]);
+    let ngx = cwd.join("ngx");
+    fs::create_dir_all(&ngx).unwrap();
+    let router = format!("nginx:{}", ngx.display());
+    let run = |args: &[&str]| {
+        cdnpub(cwd)
+            .arg("rollout")
+            .args(args)
+            // b first: results are matched to targets by name, not by position.
+            .args(["--to", "b", "--to", "a", "--router", &router])
+            .assert()
+    };
+    run(&["start", &candidate, "--percent", "50"]).success();
+    let include = fs::read_to_string(ngx.join("cdnpub-rollout-http.conf")).unwrap();
+    // b loses what a rollback restores the candidate's pages from.
+    fs::remove_dir_all(cwd.join(format!("b/releases/{candidate}"))).unwrap();
+    fs::remove_dir_all(cwd.join("b/_cdnpub/objects")).unwrap();
+    let a = run(&["promote"]).code(1);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("b"), "{err}");
+    let state_of = |t: &str| -> cdnpub::release::rollout::Rollout {
+        serde_json::from_slice(&fs::read(cwd.join(format!("{t}/_cdnpub/rollout.json"))).unwrap())
+            .unwrap()
+    };
+    assert!(
+        state_of("a").candidate.is_none(),
+        "a's candidate is live: its rollout ended"
+    );
+    assert_eq!(state_of("b").candidate.as_deref(), Some(candidate.as_str()));
+    assert_eq!(state_of("b").percent, 50);
+    assert_eq!(
+        fs::read_to_string(ngx.join("cdnpub-rollout-http.conf")).unwrap(),
+        include,
+        "the routers were not told"
+    );
+}
