@@ -103,18 +103,10 @@ fn a_thousand_visitors_move_with_the_share_and_back_at_once_on_abort() {
     let src = tmp.path().join("dist");
     copy_tree(&fixtures().join("vite-vue/dist"), &src);
     let site = tmp.path().join("site");
-    let publish = |extra: &[&str]| -> String {
-        let a = cdnpub(tmp.path())
-            .args(["--json", "publish"])
-            .arg(&src)
-            .arg("--to")
-            .arg(&site)
-            .args(["--server", "https://cdn.example.com"])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
+    let to = site.to_str().unwrap();
+    let publish = |extra: &[&str]| {
+        let args = [&["--to", to, "--server", "https://cdn.example.com"], extra].concat();
+        common::published(tmp.path(), &src, &args)
     };
     publish(&[]);
     common::retitle(&src.join("index.html"), "staged");
@@ -219,22 +211,7 @@ fn verify_fetches_the_stable_and_the_candidate_through_the_router() {
     let Some(bin) = nginx::binary() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let src = cwd.join("dist");
-    copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |extra: &[&str]| -> String {
-        let a = cdnpub(cwd)
-            .args(["--json", "publish"])
-            .arg(&src)
-            .args(["--to", "site"])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
-    };
-    let stable = publish(&[]);
-    common::retitle(&src.join("index.html"), "staged");
-    let candidate = publish(&["--stage"]);
+    let (stable, candidate) = common::live_and_staged(cwd);
     rollout(cwd, &["start", &candidate, "--percent", "50"]);
     // The release history shows the rollout: each release's part and every step.
     let a = cdnpub(cwd)
@@ -341,17 +318,10 @@ fn prune_keeps_what_a_rollout_serves() {
     let cwd = tmp.path();
     let src = cwd.join("dist");
     copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |title: &str, extra: &[&str]| -> String {
+    let publish = |title: &str, extra: &[&str]| {
         common::retitle(&src.join("index.html"), title);
-        let a = cdnpub(cwd)
-            .args(["--json", "publish"])
-            .arg(&src)
-            .args(["--to", "site", "--keep-releases", "1"])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
+        let args = [&["--to", "site", "--keep-releases", "1"], extra].concat();
+        common::published(cwd, &src, &args)
     };
     publish("one", &[]);
     let candidate = publish("staged", &["--stage"]);
@@ -393,17 +363,10 @@ fn previews_and_the_live_release_survive_pruning_until_a_new_live_release() {
     let cwd = tmp.path();
     let src = cwd.join("dist");
     copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |title: &str, extra: &[&str]| -> String {
+    let publish = |title: &str, extra: &[&str]| {
         common::retitle(&src.join("index.html"), title);
-        let a = cdnpub(cwd)
-            .args(["--json", "publish"])
-            .arg(&src)
-            .args(["--to", "site", "--keep-releases", "1"])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
+        let args = [&["--to", "site", "--keep-releases", "1"], extra].concat();
+        common::published(cwd, &src, &args)
     };
     let page = |id: &str| cwd.join(format!("site/releases/{id}/index.html"));
     // A file only the live release has: pruning the live release would delete it.
@@ -460,16 +423,14 @@ fn chromium_sees_the_candidate_by_preview_and_the_stable_page_otherwise() {
         &site,
         "add_header Access-Control-Allow-Origin * always;",
     );
-    let publish = |extra: &[&str]| -> String {
-        let a = cdnpub(cwd)
-            .args(["--json", "publish"])
-            .arg(&src)
-            .args(["--to", "site/mobile-vue/pass", "--server", &cdn.url("")])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
+    let server = cdn.url("");
+    let publish = |extra: &[&str]| {
+        let args = [
+            &["--to", "site/mobile-vue/pass", "--server", server.as_str()],
+            extra,
+        ]
+        .concat();
+        common::published(cwd, &src, &args)
     };
     publish(&[]);
     common::retitle(&src.join("index.html"), "staged");

@@ -12,25 +12,7 @@ use serde_json::Value;
 use crate::common::clouds::{CloudConfig, CloudServer, Dialect};
 use crate::common::{self, cdnpub, copy_tree, fixtures, output_log};
 
-/// A site published to `cwd/site` (release one), then a staged release: their ids.
-fn staged(cwd: &Path) -> (String, String) {
-    let src = cwd.join("dist");
-    copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |extra: &[&str]| -> String {
-        let a = cdnpub(cwd)
-            .args(["--json", "publish"])
-            .arg(&src)
-            .args(["--to", "site"])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
-    };
-    let stable = publish(&[]);
-    common::retitle(&src.join("index.html"), "staged");
-    (stable, publish(&["--stage"]))
-}
+use common::live_and_staged as staged;
 
 /// The rollout state of `cwd/site`, if any.
 fn state(cwd: &Path) -> Option<cdnpub::release::rollout::Rollout> {
@@ -612,16 +594,8 @@ fn a_promote_that_fails_on_one_target_leaves_its_rollout_and_the_routers() {
     let cwd = tmp.path();
     let src = cwd.join("dist");
     copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |extra: &[&str]| -> String {
-        let a = cdnpub(cwd)
-            .args(["--json", "publish"])
-            .arg(&src)
-            .args(["--to", "a", "--to", "b"])
-            .args(extra)
-            .assert()
-            .success();
-        let v: Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
-        v["release"].as_str().unwrap().to_string()
+    let publish = |extra: &[&str]| {
+        common::published(cwd, &src, &[&["--to", "a", "--to", "b"], extra].concat())
     };
     publish(&[]);
     common::retitle(&src.join("index.html"), "staged");

@@ -76,21 +76,24 @@ impl Cloudflare {
             .header("content-type", "application/json")
             .body(body.to_string());
         let (status, bytes) = super::exchange(req, &url, "purge_cache").await?;
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_success() && v["success"] == json!(true) {
-            return Ok(v["result"].clone());
-        }
-        let first = &v["errors"][0];
-        let code = first["code"]
-            .as_u64()
-            .map(|c| c.to_string())
-            .unwrap_or_default();
-        Err(classify(
-            status.as_u16(),
-            &code,
-            first["message"].as_str().unwrap_or(""),
-        ))
+        envelope(status, &bytes)
+            .map_err(|(code, message)| classify(status.as_u16(), &code, &message))
     }
+}
+
+/// The `result` of an API v4 answer (`{success, errors, messages, result}`), or its first
+/// error's code and message.
+pub fn envelope(status: reqwest::StatusCode, bytes: &[u8]) -> Result<Value, (String, String)> {
+    let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    if status.is_success() && v["success"] == json!(true) {
+        return Ok(v["result"].clone());
+    }
+    let first = &v["errors"][0];
+    let code = first["code"]
+        .as_u64()
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    Err((code, first["message"].as_str().unwrap_or("").to_string()))
 }
 
 /// What an answer means for the job, with what to do.

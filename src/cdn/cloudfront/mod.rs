@@ -203,6 +203,18 @@ pub fn sigv4_headers(
         .build()
         .map_err(|e| e.to_string())?
         .into();
+    signed_headers(&params, method, url, headers, body)
+}
+
+/// The headers `params` (SigV4 or SigV4A) add to a request: authorization, x-amz-date and,
+/// as the scheme needs, x-amz-region-set and x-amz-security-token.
+pub fn signed_headers(
+    params: &aws_sigv4::http_request::SigningParams<'_>,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::result::Result<Vec<(String, String)>, String> {
     let request = SignableRequest::new(
         method,
         url,
@@ -210,7 +222,7 @@ pub fn sigv4_headers(
         SignableBody::Bytes(body),
     )
     .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params)
+    let (instructions, _) = sign(request, params)
         .map_err(|e| e.to_string())?
         .into_parts();
     Ok(instructions

@@ -8,12 +8,12 @@
 use std::time::SystemTime;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::http_request::SigningSettings;
 use base64::Engine as _;
 use percent_encoding::utf8_percent_encode;
 
 use super::call::{retried, Call, LABEL};
-use crate::cdn::cloudfront::{first_text, sigv4_headers};
+use crate::cdn::cloudfront::{first_text, signed_headers, sigv4_headers};
 use crate::cdn::{ApiError, ErrorClass};
 use crate::error::{Error, Result};
 
@@ -187,20 +187,13 @@ pub fn sigv4a_headers(
         .build()
         .map_err(|e| e.to_string())?
         .into();
-    let request = SignableRequest::new(
+    signed_headers(
+        &params,
         &call.method,
         &call.url,
-        headers.iter().copied(),
-        SignableBody::Bytes(call.body.as_bytes()),
+        headers,
+        call.body.as_bytes(),
     )
-    .map_err(|e| e.to_string())?;
-    let (instructions, _) = sign(request, &params)
-        .map_err(|e| e.to_string())?
-        .into_parts();
-    Ok(instructions
-        .headers()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect())
 }
 
 /// The error an AWS answer carries: its code (JSON `__type`/`code` or XML `Code`) and message,

@@ -247,15 +247,10 @@ impl Workers {
     async fn answer(&self, call: &Call, req: reqwest::RequestBuilder) -> Result<Value, ApiError> {
         let (status, bytes) =
             crate::cdn::http::exchange(req, &self.account, &call.operation).await?;
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status.is_success() && v["success"] == json!(true) {
-            return Ok(v["result"].clone());
-        }
-        let first = &v["errors"][0];
-        let code = first["code"]
-            .as_u64()
-            .map(|c| c.to_string())
-            .unwrap_or_default();
+        let (code, message) = match crate::cdn::cloudflare::envelope(status, &bytes) {
+            Ok(result) => return Ok(result),
+            Err(e) => e,
+        };
         let (class, hint) = match status.as_u16() {
             429 => (ErrorClass::Retry, " (rate limited: retried with backoff)"),
             401 | 403 => (
@@ -269,7 +264,7 @@ impl Workers {
         Err(ApiError::answered(
             status.as_u16(),
             &code,
-            first["message"].as_str().unwrap_or(""),
+            &message,
             &call.operation,
             class,
             hint,

@@ -212,6 +212,29 @@ pub fn retitle(page: &Path, word: &str) {
     .unwrap();
 }
 
+/// `cdnpub --json publish SRC ARGS…` in `cwd`, exit 0: the new release's id.
+pub fn published(cwd: &Path, src: &Path, args: &[&str]) -> String {
+    let a = cdnpub(cwd)
+        .args(["--json", "publish"])
+        .arg(src)
+        .args(args)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&a.get_output().stdout).unwrap();
+    v["release"].as_str().unwrap().to_string()
+}
+
+/// The vite-vue fixture published to `cwd/site` (copied to `cwd/dist`), then published again
+/// staged with a retitled page: (the live release's id, the staged one's).
+pub fn live_and_staged(cwd: &Path) -> (String, String) {
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |extra: &[&str]| published(cwd, &src, &[&["--to", "site"], extra].concat());
+    let stable = publish(&[]);
+    retitle(&src.join("index.html"), "staged");
+    (stable, publish(&["--stage"]))
+}
+
 /// `src`/`href` attribute values of a page, in order (a test's view of what a page loads).
 pub fn page_refs(html: &str) -> Vec<String> {
     let mut out = Vec::new();
