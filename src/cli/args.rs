@@ -195,7 +195,7 @@ pub enum RolloutAction {
     /// Write the current step to every router again (after a deploy, or a step a router failed).
     Apply,
     /// Put the edge routers' code in place (CloudFront Functions, the Cloudflare Worker and its
-    /// route), then write them the current step.
+    /// route, the EdgeOne function and its rule), then write them the current step.
     Deploy {
         /// The URL path the pages are served under (the deploy sub-path).
         #[arg(long, value_name = "PATH", default_value = "/", value_parser = url_path)]
