@@ -203,7 +203,25 @@ pub async fn step_all(
         }
     }
     if report.failed.is_empty() && !matches!(step, Step::Status) {
-        if let Some(first) = next.first().and_then(|(_, s)| s.as_ref()) {
+        let states: Vec<&Rollout> = next.iter().filter_map(|(_, s)| s.as_ref()).collect();
+        if let Some(first) = states.first() {
+            // The routers route every target's pages: they take one step, so the targets must
+            // agree on it (the candidate, the share, the tag rules).
+            if !routers.specs.is_empty() {
+                let routed = router::kvs_value(first);
+                if let Some((t, _)) = next
+                    .iter()
+                    .find(|(_, s)| s.as_ref().is_some_and(|s| router::kvs_value(s) != routed))
+                {
+                    return Err(Error::Usage(format!(
+                        "{} would route otherwise than {} (another candidate, share or tag rule): \
+                         the routers take one step for all targets; bring them together with \
+                         `--to` one at a time, or name the routers per profile",
+                        t.describe(),
+                        next[0].0.describe()
+                    )));
+                }
+            }
             report.routers = apply_routers(routers, first, dry_run).await;
         }
     }

@@ -635,3 +635,60 @@ fn a_promote_that_fails_on_one_target_leaves_its_rollout_and_the_routers() {
         "the routers were not told"
     );
 }
+
+/// The routers take one step for every target: targets whose rollouts would route otherwise
+/// (here another tag rule) are refused before anything is written, naming the target.
+#[test]
+fn targets_that_would_route_otherwise_are_refused_before_any_router_is_told() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let src = cwd.join("dist");
+    copy_tree(&fixtures().join("vite-vue/dist"), &src);
+    let publish = |extra: &[&str]| {
+        common::published(cwd, &src, &[&["--to", "a", "--to", "b"], extra].concat())
+    };
+    publish(&[]);
+    common::retitle(&src.join("index.html"), "staged");
+    let candidate = publish(&["--stage"]);
+    let start = |to: &str, extra: &[&str]| {
+        cdnpub(cwd)
+            .args([
+                "rollout",
+                "start",
+                &candidate,
+                "--percent",
+                "10",
+                "--to",
+                to,
+            ])
+            .args(extra)
+            .assert()
+            .success();
+    };
+    start("a", &["--tag", "cookie:gray=1"]);
+    start("b", &[]);
+    let ngx = cwd.join("ngx");
+    fs::create_dir_all(&ngx).unwrap();
+    let a = cdnpub(cwd)
+        .args(["rollout", "set", "50", "--to", "a", "--to", "b"])
+        .arg("--router")
+        .arg(format!("nginx:{}", ngx.display()))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("file://b would route otherwise than file://a"),
+        "{err}"
+    );
+    assert!(
+        !ngx.join("cdnpub-rollout-http.conf").exists(),
+        "no router told"
+    );
+    for t in ["a", "b"] {
+        let s: cdnpub::release::rollout::Rollout = serde_json::from_slice(
+            &fs::read(cwd.join(format!("{t}/_cdnpub/rollout.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(s.percent, 10, "{t} unchanged");
+    }
+}
