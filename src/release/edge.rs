@@ -230,6 +230,22 @@ fn essence(ct: &str) -> String {
     }
 }
 
+/// GET `url` (holding `cookie`, when given): the answer when it is a 200, else the verdict.
+async fn answered_200(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+) -> std::result::Result<Answer, Verdict> {
+    let a = fetch_with(http, url, cookie)
+        .await
+        .map_err(Verdict::Unanswered)?;
+    match a.status {
+        200 => Ok(a),
+        404 | 410 => Err(Verdict::Missing(a.status)),
+        s => Err(Verdict::Wrong(s, format!("answered {s}, not 200"))),
+    }
+}
+
 /// Fetch one key (as a visitor holding `cookie`, when given) and judge it against its record.
 pub async fn check(
     http: &reqwest::Client,
@@ -239,15 +255,10 @@ pub async fn check(
     target: &Target,
     headers: bool,
 ) -> Verdict {
-    let a = match fetch_with(http, url, cookie).await {
+    let a = match answered_200(http, url, cookie).await {
         Ok(a) => a,
-        Err(e) => return Verdict::Unanswered(e),
+        Err(v) => return v,
     };
-    match a.status {
-        200 => {}
-        404 | 410 => return Verdict::Missing(a.status),
-        s => return Verdict::Wrong(s, format!("answered {s}, not 200")),
-    }
     let got_encoding = header(&a.headers, "content-encoding").to_ascii_lowercase();
     let stored = object.content_encoding.as_deref().unwrap_or("");
     // The stored bytes passed through: compare them as they are.
@@ -325,15 +336,10 @@ pub async fn check_routed(
     object: &Object,
     target: &Target,
 ) -> Verdict {
-    let a = match fetch_with(http, url, cookie).await {
+    let a = match answered_200(http, url, cookie).await {
         Ok(a) => a,
-        Err(e) => return Verdict::Unanswered(e),
+        Err(v) => return v,
     };
-    match a.status {
-        200 => {}
-        404 | 410 => return Verdict::Missing(a.status),
-        s => return Verdict::Wrong(s, format!("answered {s}, not 200")),
-    }
     let got = header(&a.headers, "content-encoding").to_ascii_lowercase();
     let body = match decode_off(a.body, got).await {
         Ok(b) => b,

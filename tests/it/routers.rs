@@ -10,13 +10,18 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::clouds::{CloudConfig, CloudServer, Dialect};
-use crate::common::{self, cdnpub, copy_tree, fixtures, output_log};
+use crate::common::{self, cdnpub, output_log};
 
 use common::live_and_staged as staged;
 
 /// The rollout state of `cwd/site`, if any.
 fn state(cwd: &Path) -> Option<cdnpub::release::rollout::Rollout> {
-    let bytes = fs::read(cwd.join("site/_cdnpub/rollout.json")).ok()?;
+    state_of(cwd, "site")
+}
+
+/// The rollout state of the directory target `cwd/TARGET`, if any.
+fn state_of(cwd: &Path, target: &str) -> Option<cdnpub::release::rollout::Rollout> {
+    let bytes = fs::read(cwd.join(target).join("_cdnpub/rollout.json")).ok()?;
     Some(serde_json::from_slice(&bytes).unwrap())
 }
 
@@ -592,14 +597,7 @@ fn a_lost_answer_to_a_create_does_not_double_it() {
 fn a_promote_that_fails_on_one_target_leaves_its_rollout_and_the_routers() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let src = cwd.join("dist");
-    copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |extra: &[&str]| {
-        common::published(cwd, &src, &[&["--to", "a", "--to", "b"], extra].concat())
-    };
-    publish(&[]);
-    common::retitle(&src.join("index.html"), "staged");
-    let candidate = publish(&["--stage"]);
+    let (_, candidate) = common::live_and_staged_to(cwd, &["a", "b"]);
     let ngx = cwd.join("ngx");
     fs::create_dir_all(&ngx).unwrap();
     let router = format!("nginx:{}", ngx.display());
@@ -619,10 +617,7 @@ fn a_promote_that_fails_on_one_target_leaves_its_rollout_and_the_routers() {
     let a = run(&["promote"]).code(1);
     let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
     assert!(err.contains("b"), "{err}");
-    let state_of = |t: &str| -> cdnpub::release::rollout::Rollout {
-        serde_json::from_slice(&fs::read(cwd.join(format!("{t}/_cdnpub/rollout.json"))).unwrap())
-            .unwrap()
-    };
+    let state_of = |t: &str| state_of(cwd, t).unwrap();
     assert!(
         state_of("a").candidate.is_none(),
         "a's candidate is live: its rollout ended"
@@ -642,14 +637,7 @@ fn a_promote_that_fails_on_one_target_leaves_its_rollout_and_the_routers() {
 fn targets_that_would_route_otherwise_are_refused_before_any_router_is_told() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    let src = cwd.join("dist");
-    copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |extra: &[&str]| {
-        common::published(cwd, &src, &[&["--to", "a", "--to", "b"], extra].concat())
-    };
-    publish(&[]);
-    common::retitle(&src.join("index.html"), "staged");
-    let candidate = publish(&["--stage"]);
+    let (_, candidate) = common::live_and_staged_to(cwd, &["a", "b"]);
     let start = |to: &str, extra: &[&str]| {
         cdnpub(cwd)
             .args([
@@ -685,10 +673,6 @@ fn targets_that_would_route_otherwise_are_refused_before_any_router_is_told() {
         "no router told"
     );
     for t in ["a", "b"] {
-        let s: cdnpub::release::rollout::Rollout = serde_json::from_slice(
-            &fs::read(cwd.join(format!("{t}/_cdnpub/rollout.json"))).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(s.percent, 10, "{t} unchanged");
+        assert_eq!(state_of(cwd, t).unwrap().percent, 10, "{t} unchanged");
     }
 }

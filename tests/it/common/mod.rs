@@ -227,9 +227,15 @@ pub fn published(cwd: &Path, src: &Path, args: &[&str]) -> String {
 /// The vite-vue fixture published to `cwd/site` (copied to `cwd/dist`), then published again
 /// staged with a retitled page: (the live release's id, the staged one's).
 pub fn live_and_staged(cwd: &Path) -> (String, String) {
+    live_and_staged_to(cwd, &["site"])
+}
+
+/// [`live_and_staged`] to each of `targets` (directories under `cwd`).
+pub fn live_and_staged_to(cwd: &Path, targets: &[&str]) -> (String, String) {
     let src = cwd.join("dist");
     copy_tree(&fixtures().join("vite-vue/dist"), &src);
-    let publish = |extra: &[&str]| published(cwd, &src, &[&["--to", "site"], extra].concat());
+    let to: Vec<&str> = targets.iter().flat_map(|t| ["--to", *t]).collect();
+    let publish = |extra: &[&str]| published(cwd, &src, &[&to[..], extra].concat());
     let stable = publish(&[]);
     retitle(&src.join("index.html"), "staged");
     (stable, publish(&["--stage"]))
