@@ -160,7 +160,9 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         })?,
     };
     let record = release::fetch_required(&target, &id).await?;
-    let cohort = stable_cohort(&target, &id).await?;
+    // The rollout state, read once: how to ask for the stable pages, and what to route.
+    let rollout = crate::release::rollout::read(&target).await?;
+    let cohort = stable_cohort(rollout.as_ref(), &id);
     let all = served_keys(&record);
     let mut keys = match cfg.sample {
         Some(n) if n < all.len() => sample(&target, &record, &all, n, &cfg.cdn_base).await?,
@@ -268,7 +270,9 @@ pub async fn run(cfg: &VerifyConfig) -> Result<VerifyReport> {
         list.sort_by(|a, b| a.key.cmp(&b.key));
     }
     if let Some(site) = &cfg.site_url {
-        report.routed = through_router(&http, &target, site).await?;
+        if let Some(state) = rollout {
+            report.routed = through_router(&http, &target, state, site).await?;
+        }
     }
     if cfg.purge_stale && report.differing().next().is_some() {
         report.purge = Some(purge(cfg, &report).await?);
@@ -381,17 +385,14 @@ enum Cohort {
 
 /// During a rollout where the release checked is the stable one, how to ask for its pages: a
 /// router in front of them must not hand verify the candidate's.
-async fn stable_cohort(target: &Target, id: &str) -> Result<Cohort> {
-    let state = crate::release::rollout::read(target).await?;
-    Ok(
-        match state.filter(|s| s.candidate.is_some() && s.stable == id) {
-            None => Cohort::Anyone,
-            Some(s) if s.percent < 100 => {
-                Cohort::Stable(format!("{}=99", crate::release::rollout::BUCKET_COOKIE))
-            }
-            Some(_) => Cohort::Unreachable,
-        },
-    )
+fn stable_cohort(state: Option<&crate::release::rollout::Rollout>, id: &str) -> Cohort {
+    match state.filter(|s| s.candidate.is_some() && s.stable == id) {
+        None => Cohort::Anyone,
+        Some(s) if s.percent < 100 => {
+            Cohort::Stable(format!("{}=99", crate::release::rollout::BUCKET_COOKIE))
+        }
+        Some(_) => Cohort::Unreachable,
+    }
 }
 
 /// During a rollout, fetch each page of the stable and the candidate release through the
@@ -401,12 +402,10 @@ async fn stable_cohort(target: &Target, id: &str) -> Result<Cohort> {
 async fn through_router(
     http: &reqwest::Client,
     target: &Target,
+    state: crate::release::rollout::Rollout,
     site: &str,
 ) -> Result<Option<Routed>> {
     use crate::release::rollout::{self, BUCKET_COOKIE};
-    let Some(state) = rollout::read(target).await? else {
-        return Ok(None);
-    };
     let (Some(candidate), Some(prefix)) = (state.candidate.clone(), state.candidate_prefix.clone())
     else {
         return Ok(None);
